@@ -1,0 +1,109 @@
+//! The one error type of server functions, with variants the UI can act on.
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use serde::{Deserialize, Serialize};
+
+/// An error tied to one form field, shown next to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("Vous devez être connecté.")]
+    Unauthenticated,
+    #[error("Vous n'avez pas les droits pour cette action.")]
+    Forbidden,
+    #[error("Élément introuvable.")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{}", .0.first().map(|e| e.message.as_str()).unwrap_or("Saisie invalide."))]
+    Invalid(Vec<FieldError>),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("Une erreur interne est survenue. Réessayez plus tard.")]
+    Internal,
+    #[error("Erreur de communication avec le serveur : {0}")]
+    ServerFn(String),
+}
+
+impl AppError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AppError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+    }
+
+    /// The message for one field, if this error names it.
+    pub fn field(&self, name: &str) -> Option<String> {
+        match self {
+            AppError::Invalid(errors) => {
+                errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
+            }
+            _ => None,
+        }
+    }
+
+    /// A message not tied to any field (shown at the top of a form).
+    pub fn general(&self) -> Option<String> {
+        match self {
+            AppError::Invalid(_) => None,
+            other => Some(other.to_string()),
+        }
+    }
+
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode as S;
+        match self {
+            AppError::Unauthenticated => S::UNAUTHORIZED,
+            AppError::Forbidden => S::FORBIDDEN,
+            AppError::NotFound => S::NOT_FOUND,
+            AppError::Conflict(_) => S::CONFLICT,
+            AppError::Invalid(_) => S::UNPROCESSABLE_ENTITY,
+            AppError::TooManyRequests(_) => S::TOO_MANY_REQUESTS,
+            AppError::Internal | AppError::ServerFn(_) => S::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// Collects field errors of a form so that all are reported at once.
+#[derive(Default)]
+pub struct Errors(Vec<FieldError>);
+
+impl Errors {
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError { field: field.into(), message: message.into() });
+    }
+    /// Keeps the parsed value, or records the error under `field`.
+    pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(m) => {
+                self.add(field, m);
+                None
+            }
+        }
+    }
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.0)) }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        AppError::ServerFn(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        tracing::error!(error = %e, "database error");
+        AppError::Internal
+    }
+}
+
+pub type AppResult<T> = Result<T, AppError>;

@@ -1,0 +1,188 @@
+//! Habilitations: who may do what on the online services of a public body
+//! and its partner organisations. Routes, page shell and header.
+#![recursion_limit = "256"]
+
+pub mod audit;
+pub mod auth;
+pub mod catalogue;
+pub mod domain;
+pub mod error;
+pub mod home;
+pub mod mail;
+pub mod organisations;
+pub mod requests;
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod state;
+pub mod ui;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::hooks::use_location;
+use leptos_router::path;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="fr" data-fr-scheme="light">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="format-detection" content="telephone=no"/>
+                <link rel="stylesheet" href="/dsfr/dsfr.min.css"/>
+                <link rel="stylesheet" href="/dsfr/utility/icons/icons.min.css"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Lets end-to-end tests wait until clicks are handled by the WASM.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/habilitations.css"/>
+        <Title text="Habilitations"/>
+        <Router>
+            <Header/>
+            <main id="contenu" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=home::HomePage/>
+                    <Route path=path!("/connexion") view=auth::LoginPage/>
+                    <Route path=path!("/inscription") view=auth::SignupPage/>
+                    <Route path=path!("/compte/verifier") view=auth::VerifyEmailPage/>
+                    <Route path=path!("/mot-de-passe-oublie") view=auth::ForgotPasswordPage/>
+                    <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage/>
+                    <Route path=path!("/structures") view=organisations::StructuresPage/>
+                    <Route path=path!("/demandes") view=requests::MyRequestsPage/>
+                    <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage/>
+                    <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage/>
+                    <Route path=path!("/demarches/:app/utilisateurs/:user") view=service::UserCardPage/>
+                    <Route path=path!("/dev/mailbox") view=mail::MailboxPage/>
+                </Routes>
+            </main>
+            <Footer/>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <div class="fr-container fr-my-6w">
+            <h1>"Page introuvable"</h1>
+            <p>"La page que vous cherchez n'existe pas ou a été déplacée."</p>
+            <A href="/">"Retour à mes démarches"</A>
+        </div>
+    }
+}
+
+#[component]
+fn Header() -> impl IntoView {
+    let location = use_location();
+    // Re-read on navigation so that login/logout show at once.
+    let user = Resource::new(move || location.pathname.get(), |_| auth::me());
+    let logout = ServerAction::<auth::Logout>::new();
+    view! {
+        <div class="fr-skiplinks">
+            <nav class="fr-container" role="navigation" aria-label="Accès rapide">
+                <ul class="fr-skiplinks__list"><li><a class="fr-link" href="#contenu">"Contenu"</a></li></ul>
+            </nav>
+        </div>
+        <header role="banner" class="fr-header">
+            <div class="fr-header__body">
+                <div class="fr-container">
+                    <div class="fr-header__body-row">
+                        <div class="fr-header__brand fr-enlarge-link">
+                            <div class="fr-header__brand-top">
+                                <div class="fr-header__logo">
+                                    <p class="fr-logo">"République" <br/> "Française"</p>
+                                </div>
+                            </div>
+                            <div class="fr-header__service">
+                                <A href="/" attr:title="Accueil — Habilitations">
+                                    <p class="fr-header__service-title">"Habilitations"</p>
+                                </A>
+                                <p class="fr-header__service-tagline">"Vos accès aux démarches en ligne"</p>
+                            </div>
+                        </div>
+                        <div class="fr-header__tools">
+                            <div class="fr-header__tools-links">
+                                <Suspense fallback=|| ()>
+                                    {move || Suspend::new(async move {
+                                        match user.await {
+                                            Ok(Some(u)) => view! {
+                                                <ul class="fr-btns-group">
+                                                    <li><span class="fr-btn fr-icon-account-circle-line utilisateur-connecte">{format!("{} {}", u.prenom, u.nom)}</span></li>
+                                                    <li>
+                                                        <ActionForm action=logout>
+                                                            <button type="submit" class="fr-btn fr-icon-logout-box-r-line">"Se déconnecter"</button>
+                                                        </ActionForm>
+                                                    </li>
+                                                </ul>
+                                            }.into_any(),
+                                            _ => view! {
+                                                <ul class="fr-btns-group">
+                                                    <li><A href="/connexion" attr:class="fr-btn fr-icon-lock-line">"Se connecter"</A></li>
+                                                    <li><A href="/inscription" attr:class="fr-btn fr-icon-account-line">"Se créer un compte"</A></li>
+                                                </ul>
+                                            }.into_any(),
+                                        }
+                                    })}
+                                </Suspense>
+                            </div>
+                        </div>
+                    </div>
+                </div>
+            </div>
+            <div class="fr-header__menu">
+                <div class="fr-container">
+                    <nav class="fr-nav" role="navigation" aria-label="Menu principal">
+                        <ul class="fr-nav__list">
+                            <li class="fr-nav__item"><A href="/" attr:class="fr-nav__link">"Mes démarches"</A></li>
+                            <li class="fr-nav__item"><A href="/structures" attr:class="fr-nav__link">"Mes structures"</A></li>
+                            <li class="fr-nav__item"><A href="/demandes" attr:class="fr-nav__link">"Mes demandes"</A></li>
+                        </ul>
+                    </nav>
+                </div>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+fn Footer() -> impl IntoView {
+    view! {
+        <footer class="fr-footer" role="contentinfo">
+            <div class="fr-container">
+                <div class="fr-footer__body">
+                    <div class="fr-footer__brand">
+                        <p class="fr-logo">"République" <br/> "Française"</p>
+                    </div>
+                    <div class="fr-footer__content">
+                        <p class="fr-footer__content-desc">"Habilitations : gérez qui peut faire quoi sur les démarches en ligne de votre structure."</p>
+                    </div>
+                </div>
+            </div>
+        </footer>
+    }
+}

@@ -1,0 +1,124 @@
+//! Outgoing mail: queued in the outbox inside the change's transaction, and
+//! the development mailbox page that shows what was sent.
+use crate::error::AppResult;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use sqlx::PgConnection;
+
+    pub const SIGNATURE: &str = "Cordialement,\n\nL'équipe Habilitations\n\nCe message est envoyé par un automate, merci de ne pas y répondre : votre réponse ne pourra pas être traitée.";
+
+    /// Queues a message; it leaves only if the surrounding transaction commits.
+    pub async fn enqueue(conn: &mut PgConnection, to: &str, subject: &str, body: &str) -> Result<(), sqlx::Error> {
+        sqlx::query("insert into outbox (to_email, subject, body) values ($1, $2, $3)")
+            .bind(to)
+            .bind(subject)
+            .bind(format!("Bonjour,\n\n{body}\n\n{SIGNATURE}"))
+            .execute(conn)
+            .await?;
+        Ok(())
+    }
+
+    pub fn link(path: &str) -> String {
+        format!("{}{}", crate::state::state().config.public_url.trim_end_matches('/'), path)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    pub id: i64,
+    pub to_email: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: String,
+    pub sent: bool,
+}
+
+/// Development mailbox: every queued message, newest first. Refused unless
+/// the server runs with the development mailbox on.
+#[server(endpoint = "dev_mailbox")]
+pub async fn dev_mailbox(to: String) -> AppResult<Vec<Message>> {
+    use crate::error::AppError;
+    let st = crate::state::state();
+    if !st.config.dev_mailbox {
+        return Err(AppError::NotFound);
+    }
+    let rows: Vec<(i64, String, String, String, chrono::DateTime<chrono::Utc>, bool)> = sqlx::query_as(
+        "select id, to_email, subject, body, created_at, sent_at is not null from outbox
+          where $1 = '' or to_email = lower($1) order by id desc limit 100",
+    )
+    .bind(to.trim())
+    .fetch_all(&st.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, to_email, subject, body, at, sent)| Message {
+            id,
+            to_email,
+            subject,
+            body,
+            created_at: at.format("%d/%m/%Y %H:%M:%S").to_string(),
+            sent,
+        })
+        .collect())
+}
+
+/// Splits a body into text and links so that links are clickable.
+fn linkify(body: &str) -> impl IntoView {
+    body.split('\n')
+        .map(|line| {
+            let parts = line
+                .split(' ')
+                .map(|w| {
+                    if w.starts_with("http://") || w.starts_with("https://") {
+                        view! { <a href=w.to_string()>{w.to_string()}</a> " " }.into_any()
+                    } else {
+                        format!("{w} ").into_any()
+                    }
+                })
+                .collect::<Vec<_>>();
+            view! { {parts} <br/> }
+        })
+        .collect::<Vec<_>>()
+}
+
+#[component]
+pub fn MailboxPage() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let to = move || query.get().get("a").unwrap_or_default();
+    let messages = Resource::new(to, dev_mailbox);
+    view! {
+        <div class="fr-container fr-my-4w">
+            <h1>"Boîte aux lettres de développement"</h1>
+            <p>"Les courriels envoyés par l'application (hors production)."</p>
+            <form method="get" class="fr-mb-3w">
+                <div class="fr-input-group">
+                    <label class="fr-label" for="filtre-destinataire">"Destinataire"</label>
+                    <input class="fr-input" id="filtre-destinataire" name="a" type="email" value=to/>
+                </div>
+                <button class="fr-btn fr-btn--secondary" type="submit">"Filtrer"</button>
+            </form>
+            <Suspense fallback=crate::ui::loading>
+                {move || Suspend::new(async move {
+                    match messages.await {
+                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! { <p>"Aucun message."</p> }.into_any(),
+                        Ok(list) => list
+                            .into_iter()
+                            .map(|m| view! {
+                                <article class="fr-card fr-p-3w fr-mb-2w mail">
+                                    <h2 class="fr-h5">{m.subject.clone()}</h2>
+                                    <p class="fr-text--sm">"À : " <span class="mail-to">{m.to_email.clone()}</span> " — " {m.created_at.clone()}</p>
+                                    <p class="mail-body">{linkify(&m.body)}</p>
+                                </article>
+                            })
+                            .collect::<Vec<_>>()
+                            .into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}

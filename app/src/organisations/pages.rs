@@ -1,0 +1,84 @@
+//! Screen "Mes structures": mine, register one, find one to join.
+use super::*;
+use crate::ui::{action_error, Field, FormAlert, Success};
+use leptos::form::ActionForm;
+use leptos_router::components::A;
+
+#[component]
+pub fn StructuresPage() -> impl IntoView {
+    let register = ServerAction::<RegisterOrganisation>::new();
+    let err = action_error(register);
+    let mine = Resource::new(move || register.version().get(), |_| my_organisations());
+    let (query, set_query) = signal(String::new());
+    let found = Resource::new(move || query.get(), search_organisations);
+    view! {
+        <div class="fr-container fr-my-4w">
+            <h1>"Mes structures"</h1>
+            <Suspense fallback=crate::ui::loading>
+                {move || Suspend::new(async move {
+                    match mine.await {
+                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <p>"Vous n'êtes rattaché à aucune structure. Enregistrez la vôtre ou recherchez-la pour demander un accès."</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="fr-raw-list">
+                                {list.into_iter().map(|o| view! {
+                                    <li class="fr-mb-1w structure">
+                                        <strong>{o.nom.clone()}</strong> " — SIRET " {o.siret.clone()}
+                                        {match o.admin_role.as_str() {
+                                            "primary_manager" => Some(view! { " " <span class="fr-badge fr-badge--info fr-badge--sm">"Gestionnaire principal"</span> }),
+                                            "org_admin" => Some(view! { " " <span class="fr-badge fr-badge--info fr-badge--sm">"Administrateur"</span> }),
+                                            _ => None,
+                                        }}
+                                    </li>
+                                }).collect::<Vec<_>>()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+
+            <h2 class="fr-mt-4w">"Enregistrer une structure"</h2>
+            <p>"Le SIRET est vérifié dans la base SIRENE de l'INSEE : l'établissement doit exister et être actif. Vous en deviendrez le gestionnaire principal."</p>
+            <ActionForm action=register>
+                <FormAlert error=err/>
+                {move || matches!(register.value().get(), Some(Ok(_))).then(|| view! { <Success>"La structure est enregistrée : vous en êtes le gestionnaire principal."</Success> })}
+                <Field label="SIRET" name="siret" hint="14 chiffres, espaces acceptés" required=true error=err/>
+                <button type="submit" class="fr-btn">"Enregistrer la structure"</button>
+            </ActionForm>
+
+            <h2 class="fr-mt-4w">"Rechercher une structure existante"</h2>
+            <div class="fr-search-bar" role="search">
+                <label class="fr-label" for="recherche-structure">"SIRET ou nom de la structure"</label>
+                <input
+                    class="fr-input"
+                    id="recherche-structure"
+                    type="search"
+                    placeholder="SIRET ou nom (3 caractères au moins)"
+                    on:input=move |ev| set_query.set(event_target_value(&ev))
+                    prop:value=query
+                />
+            </div>
+            <Transition fallback=crate::ui::loading>
+                {move || Suspend::new(async move {
+                    match found.await {
+                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="fr-raw-list fr-mt-2w" aria-live="polite">
+                                {list.into_iter().map(|o| view! {
+                                    <li class="fr-mb-1w resultat-structure">
+                                        <strong>{o.nom.clone()}</strong> " — SIRET " {o.siret.clone()} " — " {o.adresse.clone()} " "
+                                        <A href=format!("/demandes/nouvelle?structure={}", o.id) attr:class="fr-btn fr-btn--sm fr-btn--secondary">
+                                            "Demander un accès"
+                                        </A>
+                                    </li>
+                                }).collect::<Vec<_>>()}
+                            </ul>
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}

@@ -1,0 +1,308 @@
+//! Access requests: a user asks for a role on an application for an
+//! organisation; its managers accept or refuse.
+mod pages;
+pub use pages::*;
+
+use crate::error::AppResult;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MyRequest {
+    pub id: i64,
+    pub application: String,
+    pub role: String,
+    pub structure: String,
+    pub status: String,
+    pub created_at: String,
+    pub decision_comment: String,
+}
+
+pub fn status_label(s: &str) -> &'static str {
+    match s {
+        "pending" => "En attente",
+        "accepted" => "Acceptée",
+        "refused" => "Refusée",
+        "cancelled" => "Annulée",
+        _ => "Expirée",
+    }
+}
+
+#[server(endpoint = "request_access")]
+pub async fn request_access(organisation_id: i64, role_id: i64, #[server(default)] message: String) -> AppResult<i64> {
+    use crate::error::AppError;
+    use crate::mail::ssr::{enqueue, link};
+    let me = crate::session::require_user().await?;
+    let message = message.trim().to_string();
+    if message.chars().count() > 1000 {
+        return Err(AppError::invalid("message", "Le message ne peut dépasser 1 000 caractères."));
+    }
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let target: Option<(String, String, String, String, String)> = sqlx::query_as(
+        "select o.nom, o.siret, a.libelle, a.code, r.libelle
+           from organisations o, roles r join applications a on a.id = r.application_id
+          where o.id = $1 and o.active and r.id = $2",
+    )
+    .bind(organisation_id)
+    .bind(role_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((org_nom, _siret, app_libelle, app_code, role_libelle)) = target else {
+        return Err(AppError::invalid("role_id", "Choisissez une structure et un rôle existants."));
+    };
+    let held: Option<(i64,)> = sqlx::query_as(
+        "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
+            and starts_on <= current_date and (ends_on is null or ends_on >= current_date)",
+    )
+    .bind(me.id)
+    .bind(organisation_id)
+    .bind(role_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if held.is_some() {
+        return Err(AppError::invalid("role_id", "Vous disposez déjà de ce rôle pour cette structure."));
+    }
+    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        "insert into access_requests (requester_id, organisation_id, role_id, message)
+         values ($1, $2, $3, $4) returning id",
+    )
+    .bind(me.id)
+    .bind(organisation_id)
+    .bind(role_id)
+    .bind(&message)
+    .fetch_one(&mut *tx)
+    .await;
+    let id = match inserted {
+        Ok((id,)) => id,
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("access_requests_one_pending") => {
+            return Err(AppError::invalid("role_id", "Vous avez déjà une demande en attente pour ce rôle et cette structure."));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let (prenom, nom): (String, String) = sqlx::query_as("select prenom, nom from users where id = $1")
+        .bind(me.id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let managers: Vec<(String,)> = sqlx::query_as(
+        "select u.email from memberships m join users u on u.id = m.user_id
+          where m.organisation_id = $1 and m.admin_role is not null and u.id <> $2
+            and (u.date_cloture is null or u.date_cloture > current_date)",
+    )
+    .bind(organisation_id)
+    .bind(me.id)
+    .fetch_all(&mut *tx)
+    .await?;
+    let url = link(&format!("/demarches/{app_code}/utilisateurs/{}?structure={organisation_id}", me.id));
+    let extra = if message.is_empty() { String::new() } else { format!("\n\nSon message : « {message} »") };
+    for (email,) in managers {
+        enqueue(
+            &mut tx,
+            &email,
+            &format!("Demande d'accès à {app_libelle}"),
+            &format!(
+                "{prenom} {nom} vous demande l'accès à la démarche '{app_libelle}' (rôle {role_libelle}) pour la structure {org_nom} dont vous êtes gestionnaire.{extra}\n\nPour accepter ou refuser la demande, connectez-vous : {url}"
+            ),
+        )
+        .await?;
+    }
+    crate::audit::ssr::record(
+        &mut tx,
+        crate::audit::ssr::Event {
+            actor_id: Some(me.id),
+            organisation_id: Some(organisation_id),
+            action: "demande.creation",
+            target_type: "demande",
+            target_id: Some(id),
+            before: None,
+            after: Some(serde_json::json!({"role": role_libelle, "application": app_libelle, "message": message})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+#[server(endpoint = "my_requests")]
+pub async fn my_requests() -> AppResult<Vec<MyRequest>> {
+    let me = crate::session::require_user().await?;
+    let rows: Vec<(i64, String, String, String, String, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
+        "select q.id, a.libelle, r.libelle, o.nom, q.status, q.created_at, q.decision_comment
+           from access_requests q join roles r on r.id = q.role_id
+           join applications a on a.id = r.application_id join organisations o on o.id = q.organisation_id
+          where q.requester_id = $1 order by q.created_at desc limit 100",
+    )
+    .bind(me.id)
+    .fetch_all(&crate::state::pool())
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, application, role, structure, status, at, decision_comment)| MyRequest {
+            id,
+            application,
+            role,
+            structure,
+            status,
+            created_at: at.format("%d/%m/%Y").to_string(),
+            decision_comment,
+        })
+        .collect())
+}
+
+/// The requester withdraws a pending request.
+#[server(endpoint = "cancel_request")]
+pub async fn cancel_request(id: i64) -> AppResult<()> {
+    use crate::error::AppError;
+    let me = crate::session::require_user().await?;
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let row: Option<(i64, String, i64)> =
+        sqlx::query_as("select requester_id, status, organisation_id from access_requests where id = $1 for update")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let Some((requester, status, org)) = row else { return Err(AppError::NotFound) };
+    if requester != me.id {
+        return Err(AppError::NotFound);
+    }
+    if status != "pending" {
+        return Err(AppError::Conflict("Cette demande n'est plus en attente.".into()));
+    }
+    sqlx::query("update access_requests set status = 'cancelled' where id = $1").bind(id).execute(&mut *tx).await?;
+    crate::audit::ssr::record(
+        &mut tx,
+        crate::audit::ssr::Event {
+            actor_id: Some(me.id),
+            organisation_id: Some(org),
+            action: "demande.annulation",
+            target_type: "demande",
+            target_id: Some(id),
+            before: Some(serde_json::json!({"statut": "pending"})),
+            after: Some(serde_json::json!({"statut": "cancelled"})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Accepts or refuses a pending request. The row lock makes two managers
+/// deciding at once serialise: the second sees it decided and is refused.
+#[server(endpoint = "decide_request")]
+pub async fn decide_request(id: i64, decision: String, #[server(default)] comment: String) -> AppResult<()> {
+    use crate::error::AppError;
+    use crate::mail::ssr::{enqueue, link};
+    let me = crate::session::require_user().await?;
+    let accept = match decision.as_str() {
+        "accepter" => true,
+        "refuser" => false,
+        _ => return Err(AppError::invalid("decision", "Choisissez d'accepter ou de refuser la demande.")),
+    };
+    let comment = comment.trim().to_string();
+    if comment.chars().count() > 1000 {
+        return Err(AppError::invalid("comment", "Le commentaire ne peut dépasser 1 000 caractères."));
+    }
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let row: Option<(i64, i64, i64, String)> = sqlx::query_as(
+        "select requester_id, organisation_id, role_id, status from access_requests where id = $1 for update",
+    )
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((requester, org, role_id, status)) = row else { return Err(AppError::NotFound) };
+    // Checked before anything about the request is revealed.
+    let manager = me.manager_of(org).await.map_err(|_| AppError::NotFound)?;
+    if requester == manager.user_id {
+        return Err(AppError::Conflict("Vous ne pouvez pas décider de votre propre demande.".into()));
+    }
+    if status != "pending" {
+        return Err(AppError::Conflict("Cette demande a déjà été traitée : aucune modification n'a été faite.".into()));
+    }
+    let new_status = if accept { "accepted" } else { "refused" };
+    sqlx::query(
+        "update access_requests set status = $2, decided_by = $3, decided_at = now(), decision_comment = $4 where id = $1",
+    )
+    .bind(id)
+    .bind(new_status)
+    .bind(manager.user_id)
+    .bind(&comment)
+    .execute(&mut *tx)
+    .await?;
+    let mut grant_id = None;
+    if accept {
+        sqlx::query("insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing")
+            .bind(requester)
+            .bind(org)
+            .execute(&mut *tx)
+            .await?;
+        let g: Option<(i64,)> = sqlx::query_as(
+            "insert into grants (role_id, organisation_id, user_id, granted_by) values ($1, $2, $3, $4)
+             on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
+        )
+        .bind(role_id)
+        .bind(org)
+        .bind(requester)
+        .bind(manager.user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        grant_id = g.map(|g| g.0);
+    }
+    let (email, app_libelle, role_libelle, org_nom): (String, String, String, String) = sqlx::query_as(
+        "select u.email, a.libelle, r.libelle, o.nom from users u, roles r join applications a on a.id = r.application_id,
+                organisations o where u.id = $1 and r.id = $2 and o.id = $3",
+    )
+    .bind(requester)
+    .bind(role_id)
+    .bind(org)
+    .fetch_one(&mut *tx)
+    .await?;
+    let why = if comment.is_empty() { String::new() } else { format!("\n\nCommentaire : « {comment} »") };
+    let (subject, body) = if accept {
+        (
+            format!("Votre accès à {app_libelle} est accordé"),
+            format!(
+                "Votre demande d'accès à la démarche '{app_libelle}' (rôle {role_libelle}) pour la structure {org_nom} a été acceptée.{why}\n\nRetrouvez vos démarches : {}",
+                link("/")
+            ),
+        )
+    } else {
+        (
+            format!("Votre demande d'accès à {app_libelle} est refusée"),
+            format!(
+                "Votre demande d'accès à la démarche '{app_libelle}' (rôle {role_libelle}) pour la structure {org_nom} a été refusée.{why}"
+            ),
+        )
+    };
+    enqueue(&mut tx, &email, &subject, &body).await?;
+    crate::audit::ssr::record(
+        &mut tx,
+        crate::audit::ssr::Event {
+            actor_id: Some(manager.user_id),
+            organisation_id: Some(org),
+            action: if accept { "demande.acceptation" } else { "demande.refus" },
+            target_type: "demande",
+            target_id: Some(id),
+            before: Some(serde_json::json!({"statut": "pending"})),
+            after: Some(serde_json::json!({"statut": new_status, "commentaire": comment, "habilitation": grant_id})),
+        },
+    )
+    .await?;
+    if let Some(gid) = grant_id {
+        crate::audit::ssr::record(
+            &mut tx,
+            crate::audit::ssr::Event {
+                actor_id: Some(manager.user_id),
+                organisation_id: Some(org),
+                action: "habilitation.attribution",
+                target_type: "habilitation",
+                target_id: Some(gid),
+                before: None,
+                after: Some(serde_json::json!({"utilisateur": requester, "role": role_libelle, "application": app_libelle, "demande": id})),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

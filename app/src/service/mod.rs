@@ -1,0 +1,295 @@
+//! "Utilisateurs du service": a manager's view of who holds or asks for a
+//! role on one application, in the organisations they manage.
+mod pages;
+pub use pages::*;
+
+use crate::error::AppResult;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AppInfo {
+    pub code: String,
+    pub libelle: String,
+    /// (role id, role code, role libellé)
+    pub roles: Vec<(i64, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ServiceUserRow {
+    pub user_id: i64,
+    pub organisation_id: i64,
+    pub nom: String,
+    pub prenom: String,
+    pub email: String,
+    pub siret: String,
+    pub structure: String,
+    pub roles: String,
+    pub pending: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServiceUsers {
+    pub application: AppInfo,
+    pub rows: Vec<ServiceUserRow>,
+    /// Cursor of the next page (keyset), if there is one.
+    pub next: Option<String>,
+}
+
+pub const PAGE_SIZE: i64 = 50;
+
+#[cfg(feature = "ssr")]
+pub(crate) async fn app_info(code: &str) -> AppResult<(i64, AppInfo)> {
+    let pool = crate::state::pool();
+    let app: Option<(i64, String, String)> = sqlx::query_as("select id, code, libelle from applications where code = $1")
+        .bind(code)
+        .fetch_optional(&pool)
+        .await?;
+    let Some((id, code, libelle)) = app else { return Err(crate::error::AppError::NotFound) };
+    let roles = sqlx::query_as("select id, code, libelle from roles where application_id = $1 order by position, libelle")
+        .bind(id)
+        .fetch_all(&pool)
+        .await?;
+    Ok((id, AppInfo { code, libelle, roles }))
+}
+
+/// One page of the (user, organisation) pairs that hold a right on the
+/// application or wait for one, in organisations the caller manages.
+/// `role` filters on a role code, or `en-attente` for pending requests.
+#[server(endpoint = "list_service_users")]
+pub async fn list_service_users(
+    application: String,
+    #[server(default)] q: String,
+    #[server(default)] role: String,
+    #[server(default)] after: String,
+) -> AppResult<ServiceUsers> {
+    let me = crate::session::require_user().await?;
+    let (app_id, info) = app_info(&application).await?;
+    // Keyset cursor: (nom, prénom, user id, organisation id) of the last row.
+    let cursor: Option<(String, String, i64, i64)> = if after.is_empty() { None } else { serde_json::from_str(&after).ok() };
+    let (c_nom, c_prenom, c_uid, c_org) = cursor.clone().unwrap_or_default();
+    let q = q.trim().to_lowercase().replace('%', "\\%").replace('_', "\\_");
+    let mut rows: Vec<ServiceUserRow> = sqlx::query_as(
+        "with managed as (
+             select organisation_id from memberships where user_id = $1 and admin_role is not null
+             union select id from organisations where $2
+         ),
+         held as (
+             select g.user_id, g.organisation_id, string_agg(r.libelle, ', ' order by r.position) as roles,
+                    array_agg(r.code) as codes
+               from grants g join roles r on r.id = g.role_id
+              where r.application_id = $3 and g.organisation_id in (select organisation_id from managed)
+                and g.starts_on <= current_date and (g.ends_on is null or g.ends_on >= current_date)
+              group by 1, 2
+         ),
+         waiting as (
+             select a.requester_id as user_id, a.organisation_id, count(*) as pending
+               from access_requests a join roles r on r.id = a.role_id
+              where r.application_id = $3 and a.status = 'pending'
+                and a.organisation_id in (select organisation_id from managed)
+              group by 1, 2
+         ),
+         pairs as (
+             select coalesce(h.user_id, w.user_id) as user_id, coalesce(h.organisation_id, w.organisation_id) as organisation_id,
+                    coalesce(h.roles, '') as roles, coalesce(h.codes, '{}') as codes, coalesce(w.pending, 0) as pending
+               from held h full join waiting w on w.user_id = h.user_id and w.organisation_id = h.organisation_id
+         )
+         select p.user_id, p.organisation_id, u.nom, u.prenom, u.email, o.siret, o.nom as structure, p.roles, p.pending
+           from pairs p join users u on u.id = p.user_id join organisations o on o.id = p.organisation_id
+          where ($4 = '' or lower(u.nom) like $4 || '%' or lower(u.prenom) like $4 || '%'
+                 or u.email like $4 || '%' or o.siret like $4 || '%')
+            and ($5 = '' or ($5 = 'en-attente' and p.pending > 0) or $5 = any(p.codes))
+            and (not $6 or (u.nom, u.prenom, u.id, o.id) > ($7, $8, $9, $10))
+          order by u.nom, u.prenom, u.id, o.id
+          limit $11",
+    )
+    .bind(me.id)
+    .bind(me.is_operator)
+    .bind(app_id)
+    .bind(&q)
+    .bind(&role)
+    .bind(cursor.is_some())
+    .bind(c_nom)
+    .bind(c_prenom)
+    .bind(c_uid)
+    .bind(c_org)
+    .bind(PAGE_SIZE + 1)
+    .fetch_all(&crate::state::pool())
+    .await?;
+    let next = if rows.len() as i64 > PAGE_SIZE {
+        rows.truncate(PAGE_SIZE as usize);
+        rows.last().map(|r| serde_json::to_string(&(&r.nom, &r.prenom, r.user_id, r.organisation_id)).unwrap_or_default())
+    } else {
+        None
+    };
+    Ok(ServiceUsers { application: info, rows, next })
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingRequest {
+    pub id: i64,
+    pub role: String,
+    pub message: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldGrant {
+    pub id: i64,
+    pub role: String,
+    pub starts_on: String,
+    pub ends_on: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserCard {
+    pub application: AppInfo,
+    pub user_id: i64,
+    pub organisation_id: i64,
+    pub civilite: String,
+    pub nom: String,
+    pub prenom: String,
+    pub email: String,
+    pub telephone: String,
+    pub structure: String,
+    pub siret: String,
+    pub pending: Vec<PendingRequest>,
+    pub grants: Vec<HeldGrant>,
+}
+
+/// A user's card for a manager of the organisation. The user must belong
+/// to it, hold a right in it or have asked for one; otherwise: not found.
+#[server(endpoint = "get_user_card")]
+pub async fn get_user_card(application: String, user_id: i64, organisation_id: i64) -> AppResult<UserCard> {
+    use crate::error::AppError;
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await.map_err(|_| AppError::NotFound)?;
+    let (app_id, info) = app_info(&application).await?;
+    let pool = crate::state::pool();
+    type Row = (String, String, String, String, Option<String>, String, String);
+    let person: Option<Row> = sqlx::query_as(
+        "select u.civilite, u.nom, u.prenom, u.email, u.telephone, o.nom, o.siret
+           from users u, organisations o
+          where u.id = $1 and o.id = $2
+            and (exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = o.id)
+              or exists (select 1 from access_requests a where a.requester_id = u.id and a.organisation_id = o.id))",
+    )
+    .bind(user_id)
+    .bind(manager.organisation_id)
+    .fetch_optional(&pool)
+    .await?;
+    let Some((civilite, nom, prenom, email, telephone, structure, siret)) = person else {
+        return Err(AppError::NotFound);
+    };
+    let pending: Vec<(i64, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
+        "select a.id, r.libelle, a.message, a.created_at from access_requests a join roles r on r.id = a.role_id
+          where a.requester_id = $1 and a.organisation_id = $2 and r.application_id = $3 and a.status = 'pending'
+          order by a.created_at",
+    )
+    .bind(user_id)
+    .bind(organisation_id)
+    .bind(app_id)
+    .fetch_all(&pool)
+    .await?;
+    let grants: Vec<(i64, String, chrono::NaiveDate, Option<chrono::NaiveDate>)> = sqlx::query_as(
+        "select g.id, r.libelle, g.starts_on, g.ends_on from grants g join roles r on r.id = g.role_id
+          where g.user_id = $1 and g.organisation_id = $2 and r.application_id = $3
+            and (g.ends_on is null or g.ends_on >= current_date)
+          order by r.position",
+    )
+    .bind(user_id)
+    .bind(organisation_id)
+    .bind(app_id)
+    .fetch_all(&pool)
+    .await?;
+    Ok(UserCard {
+        application: info,
+        user_id,
+        organisation_id,
+        civilite,
+        nom,
+        prenom,
+        email,
+        telephone: telephone.unwrap_or_default(),
+        structure,
+        siret,
+        pending: pending
+            .into_iter()
+            .map(|(id, role, message, at)| PendingRequest { id, role, message, created_at: at.format("%d/%m/%Y").to_string() })
+            .collect(),
+        grants: grants
+            .into_iter()
+            .map(|(id, role, s, e)| HeldGrant {
+                id,
+                role,
+                starts_on: crate::ui::date_fr(&s),
+                ends_on: e.map(|e| crate::ui::date_fr(&e)).unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+/// "Ajouter une nouvelle habilitation": a manager grants a role directly to
+/// a user of the organisation (or one who asked to join it).
+#[server(endpoint = "add_grant")]
+pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppResult<i64> {
+    use crate::error::AppError;
+    use crate::mail::ssr::{enqueue, link};
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let target: Option<(String, String, String, String)> = sqlx::query_as(
+        "select u.email, r.libelle, a.libelle, o.nom from users u, roles r join applications a on a.id = r.application_id, organisations o
+          where u.id = $1 and r.id = $2 and o.id = $3
+            and (exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = o.id)
+              or exists (select 1 from access_requests q where q.requester_id = u.id and q.organisation_id = o.id))",
+    )
+    .bind(user_id)
+    .bind(role_id)
+    .bind(manager.organisation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((email, role, app, org)) = target else { return Err(AppError::NotFound) };
+    sqlx::query("insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing")
+        .bind(user_id)
+        .bind(organisation_id)
+        .execute(&mut *tx)
+        .await?;
+    let gid: Option<(i64,)> = sqlx::query_as(
+        "insert into grants (role_id, organisation_id, user_id, granted_by) values ($1, $2, $3, $4)
+         on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
+    )
+    .bind(role_id)
+    .bind(organisation_id)
+    .bind(user_id)
+    .bind(manager.user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((gid,)) = gid else {
+        return Err(AppError::invalid("role_id", "Cet utilisateur dispose déjà de ce rôle."));
+    };
+    enqueue(
+        &mut tx,
+        &email,
+        &format!("Nouvel accès à {app}"),
+        &format!("Le rôle {role} de la démarche '{app}' vous a été attribué pour la structure {org}.\n\nRetrouvez vos démarches : {}", link("/")),
+    )
+    .await?;
+    crate::audit::ssr::record(
+        &mut tx,
+        crate::audit::ssr::Event {
+            actor_id: Some(manager.user_id),
+            organisation_id: Some(organisation_id),
+            action: "habilitation.attribution",
+            target_type: "habilitation",
+            target_id: Some(gid),
+            before: None,
+            after: Some(serde_json::json!({"utilisateur": user_id, "role": role, "application": app})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(gid)
+}

@@ -1,0 +1,107 @@
+//! Shared DSFR form pieces: labelled fields with their error, alerts.
+use crate::error::AppError;
+use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
+
+/// The error of the last submission of an action, if any.
+pub fn action_error<S>(action: ServerAction<S>) -> Signal<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || action.value().get().and_then(|r| r.err()))
+}
+
+/// True once the last submission succeeded.
+pub fn action_ok<S>(action: ServerAction<S>) -> Signal<bool>
+where
+    S: ServerFn<Error = AppError> + Clone + Send + Sync + 'static,
+    S::Output: Clone + Send + Sync + 'static,
+{
+    Signal::derive(move || matches!(action.value().get(), Some(Ok(_))))
+}
+
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] autocomplete: Option<&'static str>,
+    #[prop(optional)] required: bool,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let id = format!("champ-{name}");
+    let err_id = format!("champ-{name}-erreur");
+    let msg = Memo::new(move |_| error.get().and_then(|e| e.field(name)));
+    let described = {
+        let err_id = err_id.clone();
+        move || msg.get().map(|_| err_id.clone())
+    };
+    view! {
+        <div class="fr-input-group" class:fr-input-group--error=move || msg.get().is_some()>
+            <label class="fr-label" for=id.clone()>
+                {label}
+                {hint.map(|h| view! { <span class="fr-hint-text">{h}</span> })}
+            </label>
+            <input
+                class="fr-input"
+                class:fr-input--error=move || msg.get().is_some()
+                id=id
+                name=name
+                type=kind
+                autocomplete=autocomplete
+                required=required
+                value=value
+                aria-invalid=move || msg.get().map(|_| "true")
+                aria-describedby=described
+            />
+            {move || msg.get().map(|m| view! { <p id=err_id.clone() class="fr-error-text">{m}</p> })}
+        </div>
+    }
+}
+
+/// A form-level error (not tied to a field), announced to screen readers.
+#[component]
+pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    move || {
+        error.get().and_then(|e| e.general()).map(|m| {
+            view! {
+                <div class="fr-alert fr-alert--error fr-alert--sm fr-mb-3w" role="alert">
+                    <p>{m}</p>
+                </div>
+            }
+        })
+    }
+}
+
+#[component]
+pub fn Success(children: Children) -> impl IntoView {
+    view! {
+        <div class="fr-alert fr-alert--success fr-alert--sm fr-mb-3w" role="status">
+            <p>{children()}</p>
+        </div>
+    }
+}
+
+/// Renders a page's resource error as a DSFR alert.
+#[component]
+pub fn ErrorNotice(error: AppError) -> impl IntoView {
+    let login = matches!(error, AppError::Unauthenticated);
+    view! {
+        <div class="fr-alert fr-alert--error fr-mb-3w" role="alert">
+            <p>{error.to_string()}</p>
+            {login.then(|| view! { <p><a href="/connexion">"Se connecter"</a></p> })}
+        </div>
+    }
+}
+
+pub fn loading() -> impl IntoView {
+    view! { <p class="fr-text--sm" aria-busy="true">"Chargement…"</p> }
+}
+
+/// A French date from an ISO one (2026-11-25 → 25/11/2026).
+pub fn date_fr(d: &chrono::NaiveDate) -> String {
+    d.format("%d/%m/%Y").to_string()
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs every test: unit and integration (real PostgreSQL, one database per
+# test), then the Playwright suite in Debian's Chromium against the real
+# release server. Fails if any test fails.
+source "$(dirname "$0")/lib.sh"
+
+ensure_system_packages
+ensure_rust_tools
+ensure_npm
+ensure_e2e_npm
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    start_private_pg
+    trap stop_private_pg EXIT
+else
+    # Test databases are created next to the given one.
+    export PG_ADMIN_URL="$DATABASE_URL"
+fi
+BASE_URL_DB="${PG_ADMIN_URL%/*}"
+
+say "Base modèle des tests d'intégration (migrations, catalogue, SIRENE)"
+recreate_db hab_test_template
+DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo run -q -p server --bin server -- migrate
+
+say "Tests unitaires et d'intégration"
+HAB_TEST_DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo test -p app -p server 2>&1 | tee .data-test-cargo.log
+rust_status=${PIPESTATUS[0]}
+
+say "Compilation release et tests de bout en bout (Playwright, Chromium)"
+cargo leptos build --release
+recreate_db hab_e2e
+E2E_PORT=$(free_port)
+export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT"
+export HAB_PUBLIC_URL="http://$LEPTOS_SITE_ADDR"
+DATABASE_URL="$BASE_URL_DB/hab_e2e" HAB_DEV_MAILBOX=1 RUST_LOG=warn target/release/server > .data-e2e-server.log 2>&1 &
+SERVER_PID=$!
+trap 'kill $SERVER_PID 2>/dev/null || true; stop_private_pg' EXIT
+if ! wait_http "$HAB_PUBLIC_URL/connexion" 60; then
+    cat .data-e2e-server.log
+    exit 1
+fi
+set +e
+(cd end2end && BASE_URL="$HAB_PUBLIC_URL" DATABASE_URL="$BASE_URL_DB/hab_e2e" npx playwright test)
+e2e_status=$?
+set -e
+
+say "Résumé"
+grep -E '^test result:' .data-test-cargo.log | awk '{p+=$4; f+=$6} END {printf "rust: %d passed, %d failed\n", p, f}'
+if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ]; then
+    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status" >&2
+    exit 1
+fi

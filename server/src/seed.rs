@@ -1,0 +1,191 @@
+//! Reference and demo data: the catalogue, the SIRENE extract, the
+//! operator account and the demo organisation.
+use sqlx::PgPool;
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Applications and roles from the four portals of the seeds.
+const CATALOGUE: &[(&str, &str, &str, &[(&str, &str)])] = &[
+    ("soffi", "SOFFi", "Suivi des organismes de formation financés", &[("consultation", "Consultation"), ("saisie", "Saisie"), ("administrateur", "Administrateur")]),
+    ("parapheur", "Parapheur", "Circuits de signature électronique", &[("utilisateur", "Utilisateur"), ("administrateur", "Administrateur")]),
+    ("mon-activite-formation", "Mon activité formation", "Déclaration de l'activité des organismes de formation", &[("consultation", "Consultation"), ("declarant", "Déclarant")]),
+    ("actes", "Télétransmission ACTES", "Transmission des actes au contrôle de légalité", &[("utilisateur", "Utilisateur"), ("administrateur", "Administrateur")]),
+    ("cdap", "CDAP", "Consultation du dossier allocataire par les partenaires", &[("consultation", "Consultation")]),
+    ("afas", "AFAS", "Aide financière et action sociale", &[("consultation", "Consultation"), ("saisie", "Saisie")]),
+];
+
+pub async fn catalogue(pool: &PgPool) -> Result<(), BoxError> {
+    let mut tx = pool.begin().await?;
+    for (pos, (code, libelle, description, roles)) in CATALOGUE.iter().enumerate() {
+        let (app_id,): (i64,) = sqlx::query_as(
+            "insert into applications (code, libelle, description, position) values ($1, $2, $3, $4)
+             on conflict (code) do update set libelle = excluded.libelle returning id",
+        )
+        .bind(code)
+        .bind(libelle)
+        .bind(description)
+        .bind(pos as i32)
+        .fetch_one(&mut *tx)
+        .await?;
+        for (rpos, (rcode, rlib)) in roles.iter().enumerate() {
+            sqlx::query(
+                "insert into roles (application_id, code, libelle, position) values ($1, $2, $3, $4)
+                 on conflict (application_id, code) do nothing",
+            )
+            .bind(app_id)
+            .bind(rcode)
+            .bind(rlib)
+            .bind(rpos as i32)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Loads a SIRENE stock extract (INSEE column names) into the local
+/// directory table; existing rows are refreshed.
+pub async fn load_sirene(pool: &PgPool, path: &str) -> Result<usize, BoxError> {
+    let mut reader = csv::ReaderBuilder::new().from_path(path)?;
+    let headers = reader.headers()?.clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).ok_or(format!("colonne {name} absente de {path}"));
+    let (c_siret, c_etat, c_denom, c_enseigne) = (
+        col("siret")?,
+        col("etatAdministratifEtablissement")?,
+        col("denominationUniteLegale")?,
+        col("enseigne1Etablissement")?,
+    );
+    let (c_num, c_type, c_voie, c_cp, c_commune) = (
+        col("numeroVoieEtablissement")?,
+        col("typeVoieEtablissement")?,
+        col("libelleVoieEtablissement")?,
+        col("codePostalEtablissement")?,
+        col("libelleCommuneEtablissement")?,
+    );
+    let mut tx = pool.begin().await?;
+    let mut n = 0;
+    for rec in reader.records() {
+        let rec = rec?;
+        let g = |i: usize| rec.get(i).unwrap_or("").trim().to_string();
+        let siret = g(c_siret);
+        let adresse = [g(c_num), g(c_type), g(c_voie)].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ");
+        sqlx::query(
+            "insert into sirene_etablissements (siret, siren, denomination, enseigne, adresse, code_postal, commune, etat_administratif)
+             values ($1, $2, $3, nullif($4, ''), $5, $6, $7, $8)
+             on conflict (siret) do update set denomination = excluded.denomination, enseigne = excluded.enseigne,
+               adresse = excluded.adresse, code_postal = excluded.code_postal, commune = excluded.commune,
+               etat_administratif = excluded.etat_administratif",
+        )
+        .bind(&siret)
+        .bind(&siret[..9.min(siret.len())])
+        .bind(g(c_denom))
+        .bind(g(c_enseigne))
+        .bind(adresse)
+        .bind(g(c_cp))
+        .bind(g(c_commune))
+        .bind(g(c_etat))
+        .execute(&mut *tx)
+        .await?;
+        n += 1;
+    }
+    tx.commit().await?;
+    Ok(n)
+}
+
+/// Creates (or promotes) an operator account, verified and open.
+pub async fn create_operator(pool: &PgPool, email: &str, password: &str) -> Result<(), BoxError> {
+    let email = app::domain::Email::parse(email)?;
+    let password = app::domain::Password::parse(password)?;
+    let hash = hash(password.expose())?;
+    let identifier = app::domain::UserIdentifier::generate(rand_index).as_str().to_string();
+    sqlx::query(
+        "insert into users (identifier, civilite, nom, prenom, email, email_verified_at, password_hash, is_operator)
+         values ($1, 'M', 'Opérateur', 'Agent', $2, now(), $3, true)
+         on conflict (email) do update set is_operator = true, password_hash = excluded.password_hash,
+            email_verified_at = coalesce(users.email_verified_at, now())",
+    )
+    .bind(identifier)
+    .bind(email.as_str())
+    .bind(hash)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+fn rand_index(n: usize) -> usize {
+    use rand::Rng;
+    rand::thread_rng().gen_range(0..n)
+}
+
+fn hash(password: &str) -> Result<String, BoxError> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let params = argon2::Params::new(19_456, 2, 1, None).map_err(|e| e.to_string())?;
+    let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    Ok(a.hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng)).map_err(|e| e.to_string())?.to_string())
+}
+
+pub const DEMO_PASSWORD: &str = "demonstration-habilitations";
+pub const DEMO_MANAGER: &str = "marie.gestionnaire@demo.habilitations.fr";
+pub const DEMO_AGENT: &str = "paul.agent@demo.habilitations.fr";
+
+/// Demo data, loaded once: a manager of AFDAS holding SOFFi Administrateur,
+/// an agent asking for SOFFi Consultation.
+pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
+    let exists: Option<(i64,)> = sqlx::query_as("select id from users where email = $1").bind(DEMO_MANAGER).fetch_optional(pool).await?;
+    if exists.is_some() {
+        return Ok(false);
+    }
+    let h = hash(DEMO_PASSWORD)?;
+    let mut tx = pool.begin().await?;
+    let mut ids = vec![];
+    for (civ, nom, prenom, email) in [("Mme", "Gestionnaire", "Marie", DEMO_MANAGER), ("M", "Agent", "Paul", DEMO_AGENT)] {
+        let (id,): (i64,) = sqlx::query_as(
+            "insert into users (identifier, civilite, nom, prenom, email, email_verified_at, password_hash, telephone)
+             values ($1, $2, $3, $4, $5, now(), $6, '0123456789') returning id",
+        )
+        .bind(app::domain::UserIdentifier::generate(rand_index).as_str())
+        .bind(civ)
+        .bind(nom)
+        .bind(prenom)
+        .bind(email)
+        .bind(&h)
+        .fetch_one(&mut *tx)
+        .await?;
+        ids.push(id);
+    }
+    let (org,): (i64,) = sqlx::query_as(
+        "insert into organisations (siret, nom, adresse, created_by)
+         select siret, denomination, adresse || ', ' || code_postal || ' ' || commune, $1
+           from sirene_etablissements where siret = '78471400800165' returning id",
+    )
+    .bind(ids[0])
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query("insert into memberships (user_id, organisation_id, admin_role) values ($1, $2, 'primary_manager'), ($3, $2, null)")
+        .bind(ids[0])
+        .bind(org)
+        .bind(ids[1])
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "insert into grants (role_id, organisation_id, user_id, granted_by)
+         select r.id, $1, $2, $2 from roles r join applications a on a.id = r.application_id
+          where a.code = 'soffi' and r.code = 'administrateur'",
+    )
+    .bind(org)
+    .bind(ids[0])
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into access_requests (requester_id, organisation_id, role_id, message)
+         select $2, $1, r.id, 'Je dois consulter les dossiers de formation.' from roles r
+           join applications a on a.id = r.application_id where a.code = 'soffi' and r.code = 'consultation'",
+    )
+    .bind(org)
+    .bind(ids[1])
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,191 @@
+//! Test harness: each test gets its own database (cloned from the migrated
+//! template) and its own real HTTP server on a free loopback port.
+#![allow(dead_code)]
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+use sqlx::PgPool;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const PASSWORD: &str = "une phrase de passe solide";
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+pub struct TestApp {
+    pub url: String,
+    pub pool: PgPool,
+}
+
+fn template_url() -> String {
+    std::env::var("HAB_TEST_DATABASE_URL")
+        .expect("HAB_TEST_DATABASE_URL (the migrated template database) is set by scripts/test.sh")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut server::Settings)) -> TestApp {
+        let template = template_url();
+        let (base, template_name) = template.rsplit_once('/').unwrap();
+        let name = format!(
+            "t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst),
+            chrono::Utc::now().timestamp_micros() % 1_000_000
+        );
+        let admin = server::connect(&format!("{base}/postgres"), 1).await.expect("admin connection");
+        sqlx::query(&format!("create database \"{name}\" template \"{template_name}\""))
+            .execute(&admin)
+            .await
+            .expect("create test database");
+        admin.close().await;
+        let database_url = format!("{base}/{name}");
+        let pool = server::connect(&database_url, 10).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let url = format!("http://{addr}");
+        let mut settings = server::Settings {
+            database_url,
+            bind: addr.to_string(),
+            app: app::state::Config { public_url: url.clone(), dev_mailbox: true, ..Default::default() },
+            secure_cookies: false,
+            smtp_url: None,
+            mail_from: "Habilitations <no-reply@test.local>".into(),
+            site_root: "target/site".into(),
+        };
+        tweak(&mut settings);
+        let router = server::router(pool.clone(), &settings);
+        tokio::spawn(async move {
+            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+                .await
+                .unwrap();
+        });
+        TestApp { url, pool }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::builder().cookie_store(true).build().unwrap()
+    }
+
+    /// Calls a server function the way a browser form does (URL-encoded POST).
+    pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+        let resp = client
+            .post(format!("{}/api/{endpoint}", self.url))
+            .header("accept", "application/json")
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, body)
+    }
+
+    /// The newest email sent to `to`: (subject, body).
+    pub async fn last_mail(&self, to: &str) -> Option<(String, String)> {
+        sqlx::query_as("select subject, body from outbox where to_email = $1 order by id desc limit 1")
+            .bind(to)
+            .fetch_optional(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    pub async fn mail_count(&self, to: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as("select count(*) from outbox where to_email = $1")
+            .bind(to)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        n
+    }
+
+    /// Signs up through the real server function and follows the link.
+    pub async fn signup_verified(&self, email: &str, prenom: &str, nom: &str) -> i64 {
+        let c = self.client();
+        let (status, body) = self.call(&c, "signup", &signup_form(email, prenom, nom)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let (_, mail) = self.last_mail(email).await.expect("verification mail");
+        let token = token_in(&mail);
+        let (status, body) = self.call(&c, "verify_email", &[("jeton", &token)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        self.user_id(email).await
+    }
+
+    pub async fn user_id(&self, email: &str) -> i64 {
+        let (id,): (i64,) = sqlx::query_as("select id from users where email = $1")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A logged-in client for an existing account.
+    pub async fn login(&self, email: &str) -> Client {
+        let c = self.client();
+        let (status, body) = self.call(&c, "login", &[("email", email), ("password", PASSWORD)]).await;
+        assert_eq!(status, StatusCode::OK, "login of {email}: {body}");
+        c
+    }
+
+    /// A verified user, logged in, primary manager of a fresh organisation
+    /// registered from the SIRENE extract.
+    pub async fn manager_of(&self, email: &str, siret: &str) -> (Client, i64, i64) {
+        let uid = self.signup_verified(email, "Marie", "Gestionnaire").await;
+        let c = self.login(email).await;
+        let (status, body) = self.call(&c, "register_organisation", &[("siret", siret)]).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        (c, uid, body.as_i64().unwrap())
+    }
+
+    pub async fn role_id(&self, app: &str, role: &str) -> i64 {
+        let (id,): (i64,) = sqlx::query_as(
+            "select r.id from roles r join applications a on a.id = r.application_id where a.code = $1 and r.code = $2",
+        )
+        .bind(app)
+        .bind(role)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        id
+    }
+
+    pub async fn count(&self, sql: &str) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await.unwrap();
+        n
+    }
+}
+
+pub fn signup_form<'a>(email: &'a str, prenom: &'a str, nom: &'a str) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("civilite", "Mme"),
+        ("nom", nom),
+        ("prenom", prenom),
+        ("email", email),
+        ("email_confirmation", email),
+        ("telephone", ""),
+        ("telephone_confirmation", ""),
+        ("password", PASSWORD),
+        ("password_confirmation", PASSWORD),
+    ]
+}
+
+/// The 64-hex-digit token of the link in a mail body.
+pub fn token_in(body: &str) -> String {
+    let i = body.find("jeton=").expect("a link with a token") + 6;
+    body[i..i + 64].to_string()
+}
+
+/// The field names of an `Invalid` error body.
+pub fn invalid_fields(body: &Value) -> Vec<String> {
+    body["Invalid"]
+        .as_array()
+        .map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+pub const AFDAS: &str = "78471400800165";
+pub const SAINT_MALO: &str = "95822412300157";
+pub const MEGALIS: &str = "46913810100321";
+pub const CLOSED: &str = "66306997900297";
