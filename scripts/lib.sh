@@ -48,13 +48,14 @@ ensure_rust_tools() {
 ensure_npm() {
     if [ ! -d node_modules/@gouvfr/dsfr ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
         say "Installation des paquets npm (DSFR, binaryen)"
-        npm ci --no-audit --no-fund --loglevel=error
+        npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
     fi
     # The DSFR's CSS, fonts and icons are copied into the site, never committed.
     if [ ! -f public/dsfr/dsfr.min.css ] || [ node_modules/@gouvfr/dsfr/package.json -nt public/dsfr/dsfr.min.css ]; then
         rm -rf public/dsfr && mkdir -p public/dsfr
         cp -r node_modules/@gouvfr/dsfr/dist/dsfr.min.css node_modules/@gouvfr/dsfr/dist/fonts \
-              node_modules/@gouvfr/dsfr/dist/icons node_modules/@gouvfr/dsfr/dist/utility public/dsfr/
+              node_modules/@gouvfr/dsfr/dist/icons node_modules/@gouvfr/dsfr/dist/utility \
+              node_modules/@gouvfr/dsfr/dist/favicon public/dsfr/
         touch public/dsfr/dsfr.min.css
     fi
 }

@@ -32,6 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="format-detection" content="telephone=no"/>
+                <link rel="icon" href="/dsfr/favicon/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" href="/dsfr/dsfr.min.css"/>
                 <link rel="stylesheet" href="/dsfr/utility/icons/icons.min.css"/>
                 <AutoReload options=options.clone()/>

@@ -47,7 +47,7 @@ pub async fn me() -> AppResult<Option<SessionUser>> {
 #[allow(clippy::too_many_arguments)]
 #[server(endpoint = "signup")]
 pub async fn signup(
-    civilite: String,
+    #[server(default)] civilite: String,
     nom: String,
     prenom: String,
     email: String,

@@ -100,16 +100,20 @@ fn TileView(t: Tile) -> impl IntoView {
                     <div class="fr-tile__content">
                         <h2 class="fr-tile__title">{t.libelle.clone()}</h2>
                         <p class="fr-tile__desc">{t.description.clone()}</p>
-                        {if t.held {
-                            view! { <p class="fr-badge fr-badge--success fr-badge--sm">"Accès ouvert"</p> }.into_any()
-                        } else {
-                            view! { <p class="fr-badge fr-badge--sm">"Gestion uniquement"</p> }.into_any()
-                        }}
                         {(pending > 0).then(|| view! {
-                            <p class="fr-mt-1w"><A href=waiting attr:class="fr-link en-attente">
-                                {format!("En attente {pending} {}", if pending > 1 { "personnes" } else { "personne" })}
-                            </A></p>
+                            <p class="fr-tile__detail">
+                                <A href=waiting attr:class="fr-link en-attente">
+                                    {format!("En attente {pending} {}", if pending > 1 { "personnes" } else { "personne" })}
+                                </A>
+                            </p>
                         })}
+                        <div class="fr-tile__start">
+                            {if t.held {
+                                view! { <p class="fr-badge fr-badge--success fr-badge--sm">"Accès ouvert"</p> }.into_any()
+                            } else {
+                                view! { <p class="fr-badge fr-badge--sm">"Gestion uniquement"</p> }.into_any()
+                            }}
+                        </div>
                     </div>
                 </div>
                 {t.managed.then(|| view! {

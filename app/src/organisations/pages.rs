@@ -49,13 +49,14 @@ pub fn StructuresPage() -> impl IntoView {
             </ActionForm>
 
             <h2 class="fr-mt-4w">"Rechercher une structure existante"</h2>
-            <div class="fr-search-bar" role="search">
-                <label class="fr-label" for="recherche-structure">"SIRET ou nom de la structure"</label>
+            <div class="fr-input-group" role="search">
+                <label class="fr-label" for="recherche-structure">
+                    "SIRET ou nom de la structure" " " <span class="fr-hint-text">"3 caractères au moins ; les résultats s'affichent pendant la saisie"</span>
+                </label>
                 <input
                     class="fr-input"
                     id="recherche-structure"
                     type="search"
-                    placeholder="SIRET ou nom (3 caractères au moins)"
                     on:input=move |ev| set_query.set(event_target_value(&ev))
                     prop:value=query
                 />

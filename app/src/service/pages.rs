@@ -143,7 +143,7 @@ pub fn UserCardPage() -> impl IntoView {
                                         <dt>"Prénom"</dt><dd>{c.prenom.clone()}</dd>
                                         <dt>"Appartenance"</dt><dd>{format!("{} (SIRET {})", c.structure, c.siret)}</dd>
                                         <dt>"Adresse e-mail"</dt><dd>{c.email.clone()}</dd>
-                                        <dt>"Téléphone"</dt><dd>{c.telephone.clone()}</dd>
+                                        <dt>"Téléphone"</dt><dd>{if c.telephone.is_empty() { "Non renseigné".to_string() } else { c.telephone.clone() }}</dd>
                                     </dl>
                                 </section>
                                 <section class="fr-card fr-p-3w fr-mb-3w">

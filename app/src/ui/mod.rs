@@ -43,7 +43,7 @@ pub fn Field(
         <div class="fr-input-group" class:fr-input-group--error=move || msg.get().is_some()>
             <label class="fr-label" for=id.clone()>
                 {label}
-                {hint.map(|h| view! { <span class="fr-hint-text">{h}</span> })}
+                {hint.map(|h| view! { " " <span class="fr-hint-text">{h}</span> })}
             </label>
             <input
                 class="fr-input"

@@ -1,0 +1,74 @@
+import { expect, Page, Browser } from "@playwright/test";
+import AxeBuilder from "@axe-core/playwright";
+import * as fs from "fs";
+
+export const PASSWORD = "une phrase de passe solide";
+
+/** A unique address per run so specs never collide. */
+export function email(who: string): string {
+  return `${who}.${Date.now()}.${Math.floor(Math.random() * 1e6)}@exemple.fr`;
+}
+
+/** Waits until the WASM has hydrated the page (clicks before are lost). */
+export async function hydrated(page: Page) {
+  await page.waitForSelector("body[data-hydrated]", { timeout: 30_000 });
+}
+
+export async function visit(page: Page, path: string) {
+  await page.goto(path);
+  await hydrated(page);
+}
+
+/** Runs axe-core on the page and fails on any violation. Also keeps a
+ * screenshot of the screen for people to look at. */
+export async function checkA11y(page: Page, name: string) {
+  fs.mkdirSync("screenshots", { recursive: true });
+  await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
+  const results = await new AxeBuilder({ page }).analyze();
+  const summary = results.violations.map(
+    (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
+  );
+  expect(summary, `axe violations on ${name}`).toEqual([]);
+}
+
+/** The first link of the newest mail to `to` whose subject contains `subject`. */
+export async function mailLink(page: Page, to: string, subject: string): Promise<string> {
+  await visit(page, `/dev/mailbox?a=${encodeURIComponent(to)}`);
+  const mail = page.locator("article.mail", { hasText: subject }).first();
+  await expect(mail).toBeVisible();
+  const href = await mail.locator(".mail-body a").first().getAttribute("href");
+  expect(href).toBeTruthy();
+  return new URL(href!).pathname + new URL(href!).search;
+}
+
+export async function signUp(page: Page, who: { email: string; prenom: string; nom: string }) {
+  await visit(page, "/inscription");
+  await page.locator("label[for=civilite-mme]").click();
+  await page.getByLabel("Nom", { exact: true }).fill(who.nom);
+  await page.getByLabel("Prénom").fill(who.prenom);
+  await page.getByLabel("Adresse électronique Format attendu").fill(who.email);
+  await page.getByLabel("Confirmation de l'adresse électronique").fill(who.email);
+  await page.getByLabel("Mot de passe Au moins 12").fill(PASSWORD);
+  await page.getByLabel("Confirmation du mot de passe").fill(PASSWORD);
+  await page.getByRole("button", { name: "Créer mon compte" }).click();
+  await expect(page.getByText("Un courriel vous a été envoyé")).toBeVisible();
+  const link = await mailLink(page, who.email, "Validez votre adresse électronique");
+  await visit(page, link);
+  await page.getByRole("button", { name: "Valider mon adresse électronique" }).click();
+  await expect(page.getByText("Votre adresse électronique est validée")).toBeVisible();
+}
+
+export async function logIn(page: Page, address: string, password = PASSWORD) {
+  await visit(page, "/connexion");
+  await page.getByLabel("Adresse électronique").fill(address);
+  await page.getByLabel("Mot de passe").fill(password);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await expect(page.getByRole("heading", { name: "Mes démarches" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Se déconnecter" })).toBeVisible();
+}
+
+/** A page in a browser context of its own (its own cookies). */
+export async function person(browser: Browser): Promise<Page> {
+  const context = await browser.newContext();
+  return context.newPage();
+}
