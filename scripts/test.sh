@@ -18,6 +18,10 @@ else
 fi
 BASE_URL_DB="${PG_ADMIN_URL%/*}"
 
+# Databases left by an earlier run (each test creates its own).
+for db in $(pg_sql "select datname from pg_database where datname like 'hab\_t\_%'"); do
+    pg_sql "drop database \"$db\" with (force)"
+done
 say "Base modèle des tests d'intégration (migrations, catalogue, SIRENE)"
 recreate_db hab_test_template
 DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo run -q -p server --bin server -- migrate

@@ -32,15 +32,19 @@ pub enum AppError {
 
 impl AppError {
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        AppError::Invalid(vec![FieldError { field: field.into(), message: message.into() }])
+        AppError::Invalid(vec![FieldError {
+            field: field.into(),
+            message: message.into(),
+        }])
     }
 
     /// The message for one field, if this error names it.
     pub fn field(&self, name: &str) -> Option<String> {
         match self {
-            AppError::Invalid(errors) => {
-                errors.iter().find(|e| e.field == name).map(|e| e.message.clone())
-            }
+            AppError::Invalid(errors) => errors
+                .iter()
+                .find(|e| e.field == name)
+                .map(|e| e.message.clone()),
             _ => None,
         }
     }
@@ -73,7 +77,10 @@ pub struct Errors(Vec<FieldError>);
 
 impl Errors {
     pub fn add(&mut self, field: &str, message: impl Into<String>) {
-        self.0.push(FieldError { field: field.into(), message: message.into() });
+        self.0.push(FieldError {
+            field: field.into(),
+            message: message.into(),
+        });
     }
     /// Keeps the parsed value, or records the error under `field`.
     pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
@@ -86,7 +93,11 @@ impl Errors {
         }
     }
     pub fn finish(self) -> Result<(), AppError> {
-        if self.0.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Invalid(self.0))
+        }
     }
 }
 

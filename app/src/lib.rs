@@ -52,7 +52,10 @@ pub fn App() -> impl IntoView {
     // Lets end-to-end tests wait until clicks are handled by the WASM.
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
-        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+        if let Some(body) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.body())
+        {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });

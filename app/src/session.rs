@@ -43,7 +43,10 @@ pub async fn client_ip() -> Option<String> {
     {
         return Some(fwd.trim().to_string());
     }
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>().await.ok().map(|c| c.0.ip().to_string())
+    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|c| c.0.ip().to_string())
 }
 
 /// Starts a fresh session for `user_id`: a new session id (no fixation).
@@ -51,7 +54,9 @@ pub async fn sign_in(user_id: i64, generation: i32) -> AppResult<()> {
     let s = session().await?;
     s.cycle_id().await.map_err(session_err)?;
     s.insert(USER_KEY, user_id).await.map_err(session_err)?;
-    s.insert(GENERATION_KEY, generation).await.map_err(session_err)?;
+    s.insert(GENERATION_KEY, generation)
+        .await
+        .map_err(session_err)?;
     Ok(())
 }
 
@@ -71,7 +76,11 @@ pub async fn current_user() -> AppResult<Option<Authenticated>> {
     let Some(uid) = s.get::<i64>(USER_KEY).await.map_err(session_err)? else {
         return Ok(None);
     };
-    let generation = s.get::<i32>(GENERATION_KEY).await.map_err(session_err)?.unwrap_or(-1);
+    let generation = s
+        .get::<i32>(GENERATION_KEY)
+        .await
+        .map_err(session_err)?
+        .unwrap_or(-1);
     let row: Option<(bool,)> = sqlx::query_as(
         "select is_operator from users
           where id = $1 and session_generation = $2
@@ -82,7 +91,10 @@ pub async fn current_user() -> AppResult<Option<Authenticated>> {
     .fetch_optional(&pool())
     .await?;
     match row {
-        Some((is_operator,)) => Ok(Some(Authenticated { id: uid, is_operator })),
+        Some((is_operator,)) => Ok(Some(Authenticated {
+            id: uid,
+            is_operator,
+        })),
         None => {
             s.flush().await.map_err(session_err)?;
             Ok(None)
@@ -96,15 +108,20 @@ pub async fn require_user() -> AppResult<Authenticated> {
 
 pub async fn require_operator() -> AppResult<Authenticated> {
     let u = require_user().await?;
-    if u.is_operator { Ok(u) } else { Err(AppError::Forbidden) }
+    if u.is_operator {
+        Ok(u)
+    } else {
+        Err(AppError::Forbidden)
+    }
 }
 
 impl Authenticated {
     /// The capability to administer one organisation, checked in the
     /// database: a missing or foreign organisation gives `Forbidden`.
     pub async fn manager_of(&self, organisation_id: i64) -> AppResult<OrgManager> {
-        let ok = self.is_operator || {
-            let row: Option<(i64,)> = sqlx::query_as(
+        let ok = self.is_operator
+            || {
+                let row: Option<(i64,)> = sqlx::query_as(
                 "select 1::bigint from memberships m join organisations o on o.id = m.organisation_id
                   where m.user_id = $1 and m.organisation_id = $2 and m.admin_role is not null and o.active",
             )
@@ -112,10 +129,13 @@ impl Authenticated {
             .bind(organisation_id)
             .fetch_optional(&pool())
             .await?;
-            row.is_some()
-        };
+                row.is_some()
+            };
         if ok {
-            Ok(OrgManager { user_id: self.id, organisation_id })
+            Ok(OrgManager {
+                user_id: self.id,
+                organisation_id,
+            })
         } else {
             Err(AppError::Forbidden)
         }

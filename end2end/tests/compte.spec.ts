@@ -64,3 +64,49 @@ test("structure registration refuses a closed establishment", async ({ page }) =
   await expect(page.locator("#champ-siret-erreur")).toContainText("fermé");
   await checkA11y(page, "mes-structures");
 });
+
+test("the login form works with the keyboard alone", async ({ page }) => {
+  const who = { email: email("clavier"), prenom: "Jeanne", nom: "Clavier" };
+  await signUp(page, who);
+  await visit(page, "/connexion");
+  await page.getByLabel("Adresse électronique").focus();
+  await page.keyboard.type(who.email);
+  await page.keyboard.press("Tab");
+  await expect(page.getByLabel("Mot de passe")).toBeFocused();
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "Mes démarches" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Se déconnecter" })).toBeVisible();
+  // Logging out with the keyboard too.
+  await page.getByRole("button", { name: "Se déconnecter" }).focus();
+  await page.keyboard.press("Enter");
+  await expect(page.getByRole("heading", { name: "Connexion" })).toBeVisible();
+});
+
+test("anonymous visitors see the welcome page; unknown pages answer 404", async ({ page }) => {
+  await visit(page, "/");
+  await expect(page.getByText("Accédez simplement à vos démarches en ligne.")).toBeVisible();
+  await checkA11y(page, "accueil-anonyme");
+  const resp = await page.goto("/cette-page-n-existe-pas");
+  expect(resp?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page introuvable" })).toBeVisible();
+  await checkA11y(page, "page-introuvable");
+});
+
+test("forms work before the WASM has loaded (JavaScript off)", async ({ browser }) => {
+  const who = { email: email("sansjs"), prenom: "Jeanne", nom: "SansJS" };
+  const withJs = await browser.newPage();
+  await signUp(withJs, who);
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  await page.goto("/connexion");
+  await page.getByLabel("Adresse électronique").fill(who.email);
+  await page.getByLabel("Mot de passe").fill("pas le bon mot de passe");
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Adresse électronique ou mot de passe incorrect.");
+  await page.getByLabel("Adresse électronique").fill(who.email);
+  await page.getByLabel("Mot de passe").fill(PASSWORD);
+  await page.getByRole("button", { name: "Se connecter" }).click();
+  await expect(page.getByRole("heading", { name: "Mes démarches" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Se déconnecter" })).toBeVisible();
+});

@@ -17,7 +17,7 @@ async function setUp(browser: any, siret: string, tag: string) {
   await expect(m.locator("li.structure", { hasText: "Gestionnaire principal" })).toBeVisible();
 
   const a = await person(browser);
-  await signUp(a, agent);
+  await signUp(a, agent, tag === "ok");
   await logIn(a, agent.email);
   await visit(a, "/structures");
   await a.getByLabel("SIRET ou nom de la structure").fill(siret.slice(0, 9));
@@ -26,6 +26,7 @@ async function setUp(browser: any, siret: string, tag: string) {
   await result.getByRole("link", { name: "Demander un accès" }).click();
   await expect(a.getByRole("heading", { name: "Demander un accès" })).toBeVisible();
   await hydrated(a);
+  if (tag === "ok") await checkA11y(a, "demander-un-acces");
   await a.getByLabel("Démarche et rôle demandés").selectOption({ label: "SOFFi — Consultation" });
   await a.getByLabel("Message aux gestionnaires").fill("Je suis chargé du suivi des formations.");
   await a.getByRole("button", { name: "Envoyer la demande" }).click();

@@ -41,7 +41,7 @@ export async function mailLink(page: Page, to: string, subject: string): Promise
   return new URL(href!).pathname + new URL(href!).search;
 }
 
-export async function signUp(page: Page, who: { email: string; prenom: string; nom: string }) {
+export async function signUp(page: Page, who: { email: string; prenom: string; nom: string }, scan = false) {
   await visit(page, "/inscription");
   await page.locator("label[for=civilite-mme]").click();
   await page.getByLabel("Nom", { exact: true }).fill(who.nom);
@@ -54,6 +54,7 @@ export async function signUp(page: Page, who: { email: string; prenom: string; n
   await expect(page.getByText("Un courriel vous a été envoyé")).toBeVisible();
   const link = await mailLink(page, who.email, "Validez votre adresse électronique");
   await visit(page, link);
+  if (scan) await checkA11y(page, "validation-adresse");
   await page.getByRole("button", { name: "Valider mon adresse électronique" }).click();
   await expect(page.getByText("Votre adresse électronique est validée")).toBeVisible();
 }

@@ -34,9 +34,15 @@ impl Settings {
     pub fn from_env() -> Result<Self, String> {
         let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let database_url = var("DATABASE_URL").ok_or("DATABASE_URL n'est pas défini")?;
-        let bind = var("LEPTOS_SITE_ADDR").or(var("HAB_BIND")).unwrap_or_else(|| "127.0.0.1:3000".into());
+        let bind = var("LEPTOS_SITE_ADDR")
+            .or(var("HAB_BIND"))
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
         let public_url = var("HAB_PUBLIC_URL").unwrap_or_else(|| format!("http://{bind}"));
-        let flag = |k: &str, default: bool| var(k).map(|v| matches!(v.as_str(), "1" | "true" | "yes")).unwrap_or(default);
+        let flag = |k: &str, default: bool| {
+            var(k)
+                .map(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+                .unwrap_or(default)
+        };
         let num = |k: &str, default: i64| var(k).and_then(|v| v.parse().ok()).unwrap_or(default);
         Ok(Settings {
             database_url,
@@ -49,7 +55,8 @@ impl Settings {
             },
             bind,
             smtp_url: var("SMTP_URL"),
-            mail_from: var("MAIL_FROM").unwrap_or_else(|| "Habilitations <no-reply@habilitations.localhost>".into()),
+            mail_from: var("MAIL_FROM")
+                .unwrap_or_else(|| "Habilitations <no-reply@habilitations.localhost>".into()),
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
         })
     }
@@ -71,13 +78,21 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
         .output_name("habilitations")
         .site_root(settings.site_root.as_str())
         .site_pkg_dir("pkg")
-        .site_addr(settings.bind.parse::<std::net::SocketAddr>().unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()))
+        .site_addr(
+            settings
+                .bind
+                .parse::<std::net::SocketAddr>()
+                .unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()),
+        )
         .build()
 }
 
 /// The whole HTTP application: pages, server functions, static files.
 pub fn router(pool: PgPool, settings: &Settings) -> Router {
-    let state = AppState { pool: pool.clone(), config: Arc::new(settings.app.clone()) };
+    let state = AppState {
+        pool: pool.clone(),
+        config: Arc::new(settings.app.clone()),
+    };
     let options = leptos_options(settings);
     let routes = generate_route_list(app::App);
     let store = PostgresStore::new(pool);
@@ -110,7 +125,9 @@ pub fn router(pool: PgPool, settings: &Settings) -> Router {
         ))
         .layer(middleware::from_fn(api_status))
         .layer(sessions)
-        .layer(middleware::from_fn(move |req, next| same_origin(public_url.clone(), req, next)))
+        .layer(middleware::from_fn(move |req, next| {
+            same_origin(public_url.clone(), req, next)
+        }))
         .with_state(options)
 }
 
@@ -120,11 +137,17 @@ pub fn router(pool: PgPool, settings: &Settings) -> Router {
 async fn same_origin(public_url: String, req: Request<Body>, next: Next) -> Response {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let headers = req.headers();
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let host = headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("");
         let allowed = match headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) {
             Some(origin) => {
                 origin == public_url.trim_end_matches('/')
-                    || origin.split_once("://").map(|(_, rest)| rest == host).unwrap_or(false)
+                    || origin
+                        .split_once("://")
+                        .map(|(_, rest)| rest == host)
+                        .unwrap_or(false)
             }
             None => !matches!(
                 headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
@@ -133,7 +156,11 @@ async fn same_origin(public_url: String, req: Request<Body>, next: Next) -> Resp
         };
         if !allowed {
             tracing::warn!(uri = %req.uri(), "cross-origin request refused");
-            return (StatusCode::FORBIDDEN, "Requête d'une autre origine refusée.").into_response();
+            return (
+                StatusCode::FORBIDDEN,
+                "Requête d'une autre origine refusée.",
+            )
+                .into_response();
         }
     }
     next.run(req).await
@@ -160,10 +187,16 @@ async fn api_status(req: Request<Body>, next: Next) -> Response {
 /// Starts background work every instance runs: mail delivery and the
 /// clean-up of expired sessions.
 pub fn spawn_workers(pool: PgPool, settings: &Settings) {
-    tokio::spawn(mailer::run(pool.clone(), settings.smtp_url.clone(), settings.mail_from.clone()));
+    tokio::spawn(mailer::run(
+        pool.clone(),
+        settings.smtp_url.clone(),
+        settings.mail_from.clone(),
+    ));
     let store = PostgresStore::new(pool);
     tokio::spawn(async move {
         use tower_sessions::session_store::ExpiredDeletion;
-        let _ = store.continuously_delete_expired(tokio::time::Duration::from_secs(3600)).await;
+        let _ = store
+            .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
+            .await;
     });
 }

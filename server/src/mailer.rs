@@ -47,7 +47,11 @@ pub async fn deliver_batch(
     let n = rows.len();
     for (id, to, subject, body) in rows {
         let result = match build(from, &to, &subject, body) {
-            Ok(msg) => transport.send(msg).await.map(|_| ()).map_err(|e| e.to_string()),
+            Ok(msg) => transport
+                .send(msg)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e),
         };
         match result {
@@ -59,11 +63,13 @@ pub async fn deliver_batch(
             }
             Err(e) => {
                 tracing::warn!(id, error = %e, "courriel non envoyé");
-                sqlx::query("update outbox set attempts = attempts + 1, last_error = $2 where id = $1")
-                    .bind(id)
-                    .bind(e)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query(
+                    "update outbox set attempts = attempts + 1, last_error = $2 where id = $1",
+                )
+                .bind(id)
+                .bind(e)
+                .execute(&mut *tx)
+                .await?;
             }
         }
     }
@@ -73,8 +79,13 @@ pub async fn deliver_batch(
 
 fn build(from: &str, to: &str, subject: &str, body: String) -> Result<Message, String> {
     Message::builder()
-        .from(from.parse().map_err(|e| format!("expéditeur invalide : {e}"))?)
-        .to(to.parse().map_err(|e| format!("destinataire invalide : {e}"))?)
+        .from(
+            from.parse()
+                .map_err(|e| format!("expéditeur invalide : {e}"))?,
+        )
+        .to(to
+            .parse()
+            .map_err(|e| format!("destinataire invalide : {e}"))?)
         .subject(subject)
         .header(ContentType::TEXT_PLAIN)
         .body(body)

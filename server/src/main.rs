@@ -23,8 +23,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let pool = connect(&settings.database_url, 20).await?;
     migrate(&pool).await.map_err(|e| e.to_string())?;
     seed::catalogue(&pool).await?;
-    let sirene = std::env::var("HAB_SIRENE_CSV").unwrap_or_else(|_| "data/sirene-extract.csv".into());
-    let (known,): (i64,) = sqlx::query_as("select count(*) from sirene_etablissements").fetch_one(&pool).await?;
+    let sirene =
+        std::env::var("HAB_SIRENE_CSV").unwrap_or_else(|_| "data/sirene-extract.csv".into());
+    let (known,): (i64,) = sqlx::query_as("select count(*) from sirene_etablissements")
+        .fetch_one(&pool)
+        .await?;
     if known == 0 && std::path::Path::new(&sirene).exists() {
         let n = seed::load_sirene(&pool, &sirene).await?;
         tracing::info!(n, "répertoire SIRENE chargé depuis {sirene}");
@@ -32,8 +35,13 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     match args.first().map(String::as_str) {
         Some("migrate") => return Ok(()),
         Some("load-sirene") => {
-            let path = args.get(1).ok_or("usage : server load-sirene FICHIER.csv")?;
-            println!("{} établissements chargés", seed::load_sirene(&pool, path).await?);
+            let path = args
+                .get(1)
+                .ok_or("usage : server load-sirene FICHIER.csv")?;
+            println!(
+                "{} établissements chargés",
+                seed::load_sirene(&pool, path).await?
+            );
             return Ok(());
         }
         Some("create-operator") => {
@@ -52,15 +60,27 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         }
         Some("seed-demo") => {
             let created = seed::demo(&pool).await?;
-            println!("{}", if created { "données de démonstration chargées" } else { "données de démonstration déjà présentes" });
+            println!(
+                "{}",
+                if created {
+                    "données de démonstration chargées"
+                } else {
+                    "données de démonstration déjà présentes"
+                }
+            );
             return Ok(());
         }
         Some("serve") | None => {}
         Some(other) => return Err(format!("commande inconnue : {other}").into()),
     }
     // First start: the operator named by the environment, if any.
-    if let (Ok(email), Ok(password)) = (std::env::var("HAB_OPERATOR_EMAIL"), std::env::var("HAB_OPERATOR_PASSWORD")) {
-        let (n,): (i64,) = sqlx::query_as("select count(*) from users where is_operator").fetch_one(&pool).await?;
+    if let (Ok(email), Ok(password)) = (
+        std::env::var("HAB_OPERATOR_EMAIL"),
+        std::env::var("HAB_OPERATOR_PASSWORD"),
+    ) {
+        let (n,): (i64,) = sqlx::query_as("select count(*) from users where is_operator")
+            .fetch_one(&pool)
+            .await?;
         if n == 0 {
             seed::create_operator(&pool, &email, &password).await?;
             tracing::info!("opérateur {email} créé");
@@ -70,6 +90,10 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let app = server::router(pool, &settings);
     let listener = tokio::net::TcpListener::bind(&settings.bind).await?;
     tracing::info!("Habilitations en service sur {}", settings.app.public_url);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await?;
     Ok(())
 }

@@ -6,12 +6,52 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Applications and roles from the four portals of the seeds.
 const CATALOGUE: &[(&str, &str, &str, &[(&str, &str)])] = &[
-    ("soffi", "SOFFi", "Suivi des organismes de formation financés", &[("consultation", "Consultation"), ("saisie", "Saisie"), ("administrateur", "Administrateur")]),
-    ("parapheur", "Parapheur", "Circuits de signature électronique", &[("utilisateur", "Utilisateur"), ("administrateur", "Administrateur")]),
-    ("mon-activite-formation", "Mon activité formation", "Déclaration de l'activité des organismes de formation", &[("consultation", "Consultation"), ("declarant", "Déclarant")]),
-    ("actes", "Télétransmission ACTES", "Transmission des actes au contrôle de légalité", &[("utilisateur", "Utilisateur"), ("administrateur", "Administrateur")]),
-    ("cdap", "CDAP", "Consultation du dossier allocataire par les partenaires", &[("consultation", "Consultation")]),
-    ("afas", "AFAS", "Aide financière et action sociale", &[("consultation", "Consultation"), ("saisie", "Saisie")]),
+    (
+        "soffi",
+        "SOFFi",
+        "Suivi des organismes de formation financés",
+        &[
+            ("consultation", "Consultation"),
+            ("saisie", "Saisie"),
+            ("administrateur", "Administrateur"),
+        ],
+    ),
+    (
+        "parapheur",
+        "Parapheur",
+        "Circuits de signature électronique",
+        &[
+            ("utilisateur", "Utilisateur"),
+            ("administrateur", "Administrateur"),
+        ],
+    ),
+    (
+        "mon-activite-formation",
+        "Mon activité formation",
+        "Déclaration de l'activité des organismes de formation",
+        &[("consultation", "Consultation"), ("declarant", "Déclarant")],
+    ),
+    (
+        "actes",
+        "Télétransmission ACTES",
+        "Transmission des actes au contrôle de légalité",
+        &[
+            ("utilisateur", "Utilisateur"),
+            ("administrateur", "Administrateur"),
+        ],
+    ),
+    (
+        "cdap",
+        "CDAP",
+        "Consultation du dossier allocataire par les partenaires",
+        &[("consultation", "Consultation")],
+    ),
+    (
+        "afas",
+        "AFAS",
+        "Aide financière et action sociale",
+        &[("consultation", "Consultation"), ("saisie", "Saisie")],
+    ),
 ];
 
 pub async fn catalogue(pool: &PgPool) -> Result<(), BoxError> {
@@ -49,7 +89,12 @@ pub async fn catalogue(pool: &PgPool) -> Result<(), BoxError> {
 pub async fn load_sirene(pool: &PgPool, path: &str) -> Result<usize, BoxError> {
     let mut reader = csv::ReaderBuilder::new().from_path(path)?;
     let headers = reader.headers()?.clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).ok_or(format!("colonne {name} absente de {path}"));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .ok_or(format!("colonne {name} absente de {path}"))
+    };
     let (c_siret, c_etat, c_denom, c_enseigne) = (
         col("siret")?,
         col("etatAdministratifEtablissement")?,
@@ -69,7 +114,12 @@ pub async fn load_sirene(pool: &PgPool, path: &str) -> Result<usize, BoxError> {
         let rec = rec?;
         let g = |i: usize| rec.get(i).unwrap_or("").trim().to_string();
         let siret = g(c_siret);
-        let adresse = [g(c_num), g(c_type), g(c_voie)].iter().filter(|s| !s.is_empty()).cloned().collect::<Vec<_>>().join(" ");
+        let adresse = [g(c_num), g(c_type), g(c_voie)]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(" ");
         sqlx::query(
             "insert into sirene_etablissements (siret, siren, denomination, enseigne, adresse, code_postal, commune, etat_administratif)
              values ($1, $2, $3, nullif($4, ''), $5, $6, $7, $8)
@@ -98,7 +148,9 @@ pub async fn create_operator(pool: &PgPool, email: &str, password: &str) -> Resu
     let email = app::domain::Email::parse(email)?;
     let password = app::domain::Password::parse(password)?;
     let hash = hash(password.expose())?;
-    let identifier = app::domain::UserIdentifier::generate(rand_index).as_str().to_string();
+    let identifier = app::domain::UserIdentifier::generate(rand_index)
+        .as_str()
+        .to_string();
     sqlx::query(
         "insert into users (identifier, civilite, nom, prenom, email, email_verified_at, password_hash, is_operator)
          values ($1, 'M', 'Opérateur', 'Agent', $2, now(), $3, true)
@@ -122,7 +174,11 @@ fn hash(password: &str) -> Result<String, BoxError> {
     use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
     let params = argon2::Params::new(19_456, 2, 1, None).map_err(|e| e.to_string())?;
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    Ok(a.hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng)).map_err(|e| e.to_string())?.to_string())
+    Ok(
+        a.hash_password(password.as_bytes(), &SaltString::generate(&mut OsRng))
+            .map_err(|e| e.to_string())?
+            .to_string(),
+    )
 }
 
 pub const DEMO_PASSWORD: &str = "demonstration-habilitations";
@@ -132,14 +188,20 @@ pub const DEMO_AGENT: &str = "paul.agent@demo.habilitations.fr";
 /// Demo data, loaded once: a manager of AFDAS holding SOFFi Administrateur,
 /// an agent asking for SOFFi Consultation.
 pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
-    let exists: Option<(i64,)> = sqlx::query_as("select id from users where email = $1").bind(DEMO_MANAGER).fetch_optional(pool).await?;
+    let exists: Option<(i64,)> = sqlx::query_as("select id from users where email = $1")
+        .bind(DEMO_MANAGER)
+        .fetch_optional(pool)
+        .await?;
     if exists.is_some() {
         return Ok(false);
     }
     let h = hash(DEMO_PASSWORD)?;
     let mut tx = pool.begin().await?;
     let mut ids = vec![];
-    for (civ, nom, prenom, email) in [("Mme", "Gestionnaire", "Marie", DEMO_MANAGER), ("M", "Agent", "Paul", DEMO_AGENT)] {
+    for (civ, nom, prenom, email) in [
+        ("Mme", "Gestionnaire", "Marie", DEMO_MANAGER),
+        ("M", "Agent", "Paul", DEMO_AGENT),
+    ] {
         let (id,): (i64,) = sqlx::query_as(
             "insert into users (identifier, civilite, nom, prenom, email, email_verified_at, password_hash, telephone)
              values ($1, $2, $3, $4, $5, now(), $6, '0123456789') returning id",

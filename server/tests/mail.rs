@@ -55,29 +55,75 @@ async fn smtp_catcher() -> (u16, Arc<Mutex<Vec<String>>>) {
 async fn queued_mail_is_delivered_over_smtp_and_marked_sent() {
     let app = TestApp::spawn().await;
     let c = app.client();
-    app.call(&c, "signup", &signup_form("jeanne@exemple.fr", "Jeanne", "Martin")).await;
-    assert_eq!(app.count("select count(*) from outbox where sent_at is null").await, 1);
+    app.call(
+        &c,
+        "signup",
+        &signup_form("jeanne@exemple.fr", "Jeanne", "Martin"),
+    )
+    .await;
+    assert_eq!(
+        app.count("select count(*) from outbox where sent_at is null")
+            .await,
+        1
+    );
 
     let (port, got) = smtp_catcher().await;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap().build();
-    let n = server::mailer::deliver_batch(&app.pool, &transport, "Habilitations <no-reply@test.local>").await.unwrap();
+    let transport =
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(&format!("smtp://127.0.0.1:{port}"))
+            .unwrap()
+            .build();
+    let n =
+        server::mailer::deliver_batch(&app.pool, &transport, "Habilitations <no-reply@test.local>")
+            .await
+            .unwrap();
     assert_eq!(n, 1);
     let messages = got.lock().unwrap().clone();
     assert_eq!(messages.len(), 1);
-    assert!(messages[0].contains("To: jeanne@exemple.fr"), "{}", messages[0]);
-    assert!(messages[0].contains("compte/verifier?jeton="), "{}", messages[0]);
-    assert_eq!(app.count("select count(*) from outbox where sent_at is not null").await, 1);
+    assert!(
+        messages[0].contains("To: jeanne@exemple.fr"),
+        "{}",
+        messages[0]
+    );
+    assert!(
+        messages[0].contains("compte/verifier?jeton="),
+        "{}",
+        messages[0]
+    );
+    assert_eq!(
+        app.count("select count(*) from outbox where sent_at is not null")
+            .await,
+        1
+    );
     // Nothing left to send.
-    assert_eq!(server::mailer::deliver_batch(&app.pool, &transport, "x@test.local").await.unwrap(), 0);
+    assert_eq!(
+        server::mailer::deliver_batch(&app.pool, &transport, "x@test.local")
+            .await
+            .unwrap(),
+        0
+    );
 }
 
 #[tokio::test]
 async fn an_unreachable_smtp_server_keeps_the_mail_for_a_retry() {
     let app = TestApp::spawn().await;
-    app.call(&app.client(), "signup", &signup_form("jeanne@exemple.fr", "Jeanne", "Martin")).await;
+    app.call(
+        &app.client(),
+        "signup",
+        &signup_form("jeanne@exemple.fr", "Jeanne", "Martin"),
+    )
+    .await;
     // A port nobody listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&format!("smtp://127.0.0.1:{port}")).unwrap().build();
-    server::mailer::deliver_batch(&app.pool, &transport, "Habilitations <no-reply@test.local>").await.unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let transport =
+        AsyncSmtpTransport::<Tokio1Executor>::from_url(&format!("smtp://127.0.0.1:{port}"))
+            .unwrap()
+            .build();
+    server::mailer::deliver_batch(&app.pool, &transport, "Habilitations <no-reply@test.local>")
+        .await
+        .unwrap();
     assert_eq!(app.count("select count(*) from outbox where sent_at is null and attempts = 1 and last_error is not null").await, 1);
 }

@@ -1,8 +1,8 @@
 //! Accounts: sign-up with email verification, login, logout, forgotten
 //! password. Server functions first, then their screens.
+mod pages;
 #[cfg(feature = "ssr")]
 pub mod ssr;
-mod pages;
 
 pub use pages::*;
 
@@ -68,30 +68,47 @@ pub async fn signup(
     let email = errs.check("email", Email::parse(&email));
     if let Some(e) = &email {
         if Email::parse(&email_confirmation).ok().as_ref() != Some(e) {
-            errs.add("email_confirmation", "Les deux adresses électroniques ne correspondent pas.");
+            errs.add(
+                "email_confirmation",
+                "Les deux adresses électroniques ne correspondent pas.",
+            );
         }
     }
     let telephone = if telephone.trim().is_empty() {
         if !telephone_confirmation.trim().is_empty() {
-            errs.add("telephone", "Saisissez le numéro de téléphone, ou videz sa confirmation.");
+            errs.add(
+                "telephone",
+                "Saisissez le numéro de téléphone, ou videz sa confirmation.",
+            );
         }
         None
     } else {
         let t = errs.check("telephone", Telephone::parse(&telephone));
         if let Some(t) = &t {
             if Telephone::parse(&telephone_confirmation).ok().as_ref() != Some(t) {
-                errs.add("telephone_confirmation", "Les deux numéros de téléphone ne correspondent pas.");
+                errs.add(
+                    "telephone_confirmation",
+                    "Les deux numéros de téléphone ne correspondent pas.",
+                );
             }
         }
         t
     };
     let password = errs.check("password", Password::parse(&password));
     if password.is_some() && password_confirmation != password.as_ref().unwrap().expose() {
-        errs.add("password_confirmation", "Les deux mots de passe ne correspondent pas.");
+        errs.add(
+            "password_confirmation",
+            "Les deux mots de passe ne correspondent pas.",
+        );
     }
     errs.finish()?;
-    let (civilite, nom, prenom, email, password) =
-        (civilite.unwrap(), nom.unwrap(), prenom.unwrap(), email.unwrap(), password.unwrap());
+    let (civilite, nom, prenom, email, password) = (
+        civilite.unwrap(),
+        nom.unwrap(),
+        prenom.unwrap(),
+        email.unwrap(),
+        password.unwrap(),
+    );
 
     let hash = ssr::hash_password(password.expose().to_string()).await?;
     let pool = crate::state::pool();
@@ -183,10 +200,12 @@ pub async fn verify_email(jeton: String) -> AppResult<()> {
             "Ce lien de validation n'est plus valable (déjà utilisé ou expiré).".into(),
         ));
     };
-    sqlx::query("update users set email_verified_at = coalesce(email_verified_at, now()) where id = $1")
-        .bind(uid)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "update users set email_verified_at = coalesce(email_verified_at, now()) where id = $1",
+    )
+    .bind(uid)
+    .execute(&mut *tx)
+    .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
@@ -209,7 +228,10 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
     use crate::error::AppError;
     let email = crate::domain::Email::parse(&email).map_err(|m| AppError::invalid("email", m))?;
     if password.is_empty() {
-        return Err(AppError::invalid("password", "Saisissez votre mot de passe."));
+        return Err(AppError::invalid(
+            "password",
+            "Saisissez votre mot de passe.",
+        ));
     }
     let st = crate::state::state();
     let ip = crate::session::client_ip().await.unwrap_or_default();
@@ -243,18 +265,25 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
             .bind(&ip)
             .execute(&st.pool)
             .await?;
-        return Err(AppError::Conflict("Adresse électronique ou mot de passe incorrect.".into()));
+        return Err(AppError::Conflict(
+            "Adresse électronique ou mot de passe incorrect.".into(),
+        ));
     }
     let (uid, _, verified, closed, generation) = user.expect("verified password implies a user");
     if closed {
-        return Err(AppError::Conflict("Votre compte est clôturé : contactez l'administrateur de votre structure.".into()));
+        return Err(AppError::Conflict(
+            "Votre compte est clôturé : contactez l'administrateur de votre structure.".into(),
+        ));
     }
     if !verified {
         return Err(AppError::Conflict(
             "Votre adresse électronique n'est pas encore validée : ouvrez le lien reçu par courriel.".into(),
         ));
     }
-    sqlx::query("delete from login_failures where email = $1").bind(email.as_str()).execute(&st.pool).await?;
+    sqlx::query("delete from login_failures where email = $1")
+        .bind(email.as_str())
+        .execute(&st.pool)
+        .await?;
     crate::session::sign_in(uid, generation).await?;
     leptos_axum::redirect("/");
     Ok(())
@@ -303,11 +332,19 @@ pub async fn forgot_password(email: String) -> AppResult<()> {
 }
 
 #[server(endpoint = "reset_password")]
-pub async fn reset_password(jeton: String, password: String, password_confirmation: String) -> AppResult<()> {
+pub async fn reset_password(
+    jeton: String,
+    password: String,
+    password_confirmation: String,
+) -> AppResult<()> {
     use crate::error::AppError;
-    let password = crate::domain::Password::parse(&password).map_err(|m| AppError::invalid("password", m))?;
+    let password =
+        crate::domain::Password::parse(&password).map_err(|m| AppError::invalid("password", m))?;
     if password_confirmation != password.expose() {
-        return Err(AppError::invalid("password_confirmation", "Les deux mots de passe ne correspondent pas."));
+        return Err(AppError::invalid(
+            "password_confirmation",
+            "Les deux mots de passe ne correspondent pas.",
+        ));
     }
     let hash = ssr::hash_password(password.expose().to_string()).await?;
     let pool = crate::state::pool();

@@ -1,6 +1,8 @@
 //! Password hashing, emailed tokens and login throttling.
 use crate::error::{AppError, AppResult};
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use sha2::{Digest, Sha256};
 use sqlx::PgConnection;
@@ -17,14 +19,22 @@ fn hasher() -> Argon2<'static> {
 /// starve the runtime.
 fn permits() -> &'static Semaphore {
     static S: OnceLock<Semaphore> = OnceLock::new();
-    S.get_or_init(|| Semaphore::new(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)))
+    S.get_or_init(|| {
+        Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        )
+    })
 }
 
 pub async fn hash_password(password: String) -> AppResult<String> {
     let _permit = permits().acquire().await.map_err(|_| AppError::Internal)?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
-        hasher().hash_password(password.as_bytes(), &salt).map(|h| h.to_string())
+        hasher()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
     })
     .await
     .map_err(|_| AppError::Internal)?
@@ -40,7 +50,10 @@ fn dummy_hash() -> &'static str {
     static H: OnceLock<String> = OnceLock::new();
     H.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
-        hasher().hash_password(b"dummy password for timing", &salt).unwrap().to_string()
+        hasher()
+            .hash_password(b"dummy password for timing", &salt)
+            .unwrap()
+            .to_string()
     })
 }
 
@@ -50,7 +63,9 @@ pub async fn verify_password(password: String, hash: Option<String>) -> AppResul
         let known = hash.is_some();
         let hash = hash.unwrap_or_else(|| dummy_hash().to_string());
         let parsed = PasswordHash::new(&hash).map_err(|_| AppError::Internal)?;
-        let ok = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+        let ok = hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(ok && known)
     })
     .await
@@ -62,7 +77,12 @@ pub fn sha256_hex(s: &str) -> String {
 }
 
 /// Creates a single-use token; returns the clear token (for the email link).
-pub async fn create_token(conn: &mut PgConnection, user_id: i64, purpose: &str, minutes: i64) -> AppResult<String> {
+pub async fn create_token(
+    conn: &mut PgConnection,
+    user_id: i64,
+    purpose: &str,
+    minutes: i64,
+) -> AppResult<String> {
     use rand::RngCore;
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -81,7 +101,11 @@ pub async fn create_token(conn: &mut PgConnection, user_id: i64, purpose: &str, 
 }
 
 /// Consumes a valid token (unused, unexpired) and returns its user.
-pub async fn consume_token(conn: &mut PgConnection, token: &str, purpose: &str) -> AppResult<Option<i64>> {
+pub async fn consume_token(
+    conn: &mut PgConnection,
+    token: &str,
+    purpose: &str,
+) -> AppResult<Option<i64>> {
     let row: Option<(i64,)> = sqlx::query_as(
         "update email_tokens set used_at = now()
           where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now()
@@ -97,5 +121,7 @@ pub async fn consume_token(conn: &mut PgConnection, token: &str, purpose: &str) 
 pub fn generate_identifier() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    crate::domain::UserIdentifier::generate(|n| rng.gen_range(0..n)).as_str().to_string()
+    crate::domain::UserIdentifier::generate(|n| rng.gen_range(0..n))
+        .as_str()
+        .to_string()
 }

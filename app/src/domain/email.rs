@@ -10,7 +10,8 @@ impl Email {
         if s.is_empty() {
             return Err("Saisissez votre adresse électronique.".into());
         }
-        let invalid = || "Adresse électronique invalide (exemple : prenom.nom@domaine.fr).".to_string();
+        let invalid =
+            || "Adresse électronique invalide (exemple : prenom.nom@domaine.fr).".to_string();
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
@@ -43,12 +44,24 @@ mod tests {
 
     #[test]
     fn normalises_case_and_spaces() {
-        assert_eq!(Email::parse("  Jean.Dupont@Example.FR ").unwrap().as_str(), "jean.dupont@example.fr");
+        assert_eq!(
+            Email::parse("  Jean.Dupont@Example.FR ").unwrap().as_str(),
+            "jean.dupont@example.fr"
+        );
     }
 
     #[test]
     fn refuses_malformed_addresses() {
-        for bad in ["", "jean", "jean@", "@example.fr", "jean@example", "jean dupont@example.fr", "jean@-ex.fr", "a@b..fr"] {
+        for bad in [
+            "",
+            "jean",
+            "jean@",
+            "@example.fr",
+            "jean@example",
+            "jean dupont@example.fr",
+            "jean@-ex.fr",
+            "a@b..fr",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be refused");
         }
     }

@@ -23,9 +23,17 @@ impl UserIdentifier {
         let s = raw.trim().to_uppercase();
         let ok = s.len() == 10
             && s.bytes().enumerate().all(|(i, b)| {
-                if (3..7).contains(&i) { DIGITS.contains(&b) } else { LETTERS.contains(&b) }
+                if (3..7).contains(&i) {
+                    DIGITS.contains(&b)
+                } else {
+                    LETTERS.contains(&b)
+                }
             });
-        if ok { Ok(UserIdentifier(s)) } else { Err("Identifiant invalide.".into()) }
+        if ok {
+            Ok(UserIdentifier(s))
+        } else {
+            Err("Identifiant invalide.".into())
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -42,11 +50,17 @@ mod tests {
         let mut seed = 7usize;
         for _ in 0..1000 {
             let id = UserIdentifier::generate(|n| {
-                seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
                 (seed >> 33) % n
             });
             assert_eq!(id.as_str().len(), 10);
-            assert!(!id.as_str().chars().any(|c| "OIL".contains(c)), "{}", id.as_str());
+            assert!(
+                !id.as_str().chars().any(|c| "OIL".contains(c)),
+                "{}",
+                id.as_str()
+            );
             assert!(id.as_str()[3..7].bytes().all(|b| b.is_ascii_digit()));
             assert_eq!(UserIdentifier::parse(id.as_str()).unwrap(), id);
         }

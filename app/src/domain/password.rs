@@ -24,7 +24,9 @@ impl Password {
             ));
         }
         if n > MAX_PASSWORD_CHARS {
-            return Err(format!("Le mot de passe ne peut dépasser {MAX_PASSWORD_CHARS} caractères."));
+            return Err(format!(
+                "Le mot de passe ne peut dépasser {MAX_PASSWORD_CHARS} caractères."
+            ));
         }
         if is_common(raw) {
             return Err("Ce mot de passe est trop courant : choisissez-en un autre.".into());
@@ -59,7 +61,9 @@ fn is_common(raw: &str) -> bool {
         use std::sync::OnceLock;
         static LIST: OnceLock<HashSet<&'static str>> = OnceLock::new();
         let list = LIST.get_or_init(|| {
-            include_str!("../../../data/common-passwords-12plus.txt").lines().collect()
+            include_str!("../../../data/common-passwords-12plus.txt")
+                .lines()
+                .collect()
         });
         if list.contains(lower.as_str()) {
             return true;
@@ -74,7 +78,9 @@ mod tests {
 
     #[test]
     fn refuses_short_passwords() {
-        assert!(Password::parse("court").unwrap_err().contains("12 caractères"));
+        assert!(Password::parse("court")
+            .unwrap_err()
+            .contains("12 caractères"));
         assert!(Password::parse("onze-caract").is_err());
     }
 
@@ -86,15 +92,23 @@ mod tests {
 
     #[test]
     fn refuses_repeated_character() {
-        assert!(Password::parse("aaaaaaaaaaaaaaaa").unwrap_err().contains("courant"));
+        assert!(Password::parse("aaaaaaaaaaaaaaaa")
+            .unwrap_err()
+            .contains("courant"));
     }
 
     #[cfg(feature = "ssr")]
     #[test]
     fn refuses_common_passwords_case_insensitively() {
-        assert!(Password::parse("MotDePasse123").unwrap_err().contains("courant"));
-        assert!(Password::parse("123456789012").unwrap_err().contains("courant"));
-        assert!(Password::parse("qwertyuiop123").unwrap_err().contains("courant"));
+        assert!(Password::parse("MotDePasse123")
+            .unwrap_err()
+            .contains("courant"));
+        assert!(Password::parse("123456789012")
+            .unwrap_err()
+            .contains("courant"));
+        assert!(Password::parse("qwertyuiop123")
+            .unwrap_err()
+            .contains("courant"));
     }
 
     #[test]

@@ -22,7 +22,11 @@ impl Civilite {
         }
     }
     pub fn label(code: &str) -> &'static str {
-        if code == "Mme" { "Madame" } else { "Monsieur" }
+        if code == "Mme" {
+            "Madame"
+        } else {
+            "Monsieur"
+        }
     }
 }
 
@@ -39,7 +43,10 @@ impl PersonName {
         if s.chars().count() > 100 {
             return Err(format!("Le {what} ne peut dépasser 100 caractères."));
         }
-        if !s.chars().all(|c| c.is_alphabetic() || " -'’._".contains(c) || c.is_ascii_digit()) {
+        if !s
+            .chars()
+            .all(|c| c.is_alphabetic() || " -'’._".contains(c) || c.is_ascii_digit())
+        {
             return Err(format!("Le {what} contient des caractères non autorisés."));
         }
         Ok(PersonName(s))
@@ -73,15 +80,25 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_checked() {
-        assert_eq!(PersonName::parse("  Jean   Pierre ", "prénom").unwrap().as_str(), "Jean Pierre");
-        assert!(PersonName::parse("   ", "nom").unwrap_err().contains("Saisissez votre nom"));
+        assert_eq!(
+            PersonName::parse("  Jean   Pierre ", "prénom")
+                .unwrap()
+                .as_str(),
+            "Jean Pierre"
+        );
+        assert!(PersonName::parse("   ", "nom")
+            .unwrap_err()
+            .contains("Saisissez votre nom"));
         assert!(PersonName::parse("<script>", "nom").is_err());
         assert!(PersonName::parse("N'Diaye-Lefèvre", "nom").is_ok());
     }
 
     #[test]
     fn phones_accept_french_and_international_forms() {
-        assert_eq!(Telephone::parse("01 23 45 67 89").unwrap().as_str(), "0123456789");
+        assert_eq!(
+            Telephone::parse("01 23 45 67 89").unwrap().as_str(),
+            "0123456789"
+        );
         assert!(Telephone::parse("+33 1 23 45 67 89").is_ok());
         assert!(Telephone::parse("12345").is_err());
         assert!(Telephone::parse("01 23 45 67 8A").is_err());

@@ -10,7 +10,10 @@ pub struct Siret(String);
 impl Siret {
     /// Accepts what people paste ("356 000 000 00048"), keeps the 14 digits.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let digits: String = raw.chars().filter(|c| !c.is_whitespace() && *c != '.').collect();
+        let digits: String = raw
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '.')
+            .collect();
         if digits.is_empty() {
             return Err("Saisissez le numéro SIRET.".into());
         }
@@ -53,7 +56,11 @@ fn luhn(digits: &str) -> bool {
             let d = u32::from(b - b'0');
             if i % 2 == 1 {
                 let dd = d * 2;
-                if dd > 9 { dd - 9 } else { dd }
+                if dd > 9 {
+                    dd - 9
+                } else {
+                    dd
+                }
             } else {
                 d
             }
@@ -81,7 +88,9 @@ mod tests {
     #[test]
     fn refuses_wrong_length_and_letters() {
         assert!(Siret::parse("1234").unwrap_err().contains("14 chiffres"));
-        assert!(Siret::parse("7847140080016A").unwrap_err().contains("14 chiffres"));
+        assert!(Siret::parse("7847140080016A")
+            .unwrap_err()
+            .contains("14 chiffres"));
         assert!(Siret::parse("").unwrap_err().contains("Saisissez"));
     }
 

@@ -11,7 +11,12 @@ pub mod ssr {
     pub const SIGNATURE: &str = "Cordialement,\n\nL'équipe Habilitations\n\nCe message est envoyé par un automate, merci de ne pas y répondre : votre réponse ne pourra pas être traitée.";
 
     /// Queues a message; it leaves only if the surrounding transaction commits.
-    pub async fn enqueue(conn: &mut PgConnection, to: &str, subject: &str, body: &str) -> Result<(), sqlx::Error> {
+    pub async fn enqueue(
+        conn: &mut PgConnection,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query("insert into outbox (to_email, subject, body) values ($1, $2, $3)")
             .bind(to)
             .bind(subject)
@@ -22,7 +27,14 @@ pub mod ssr {
     }
 
     pub fn link(path: &str) -> String {
-        format!("{}{}", crate::state::state().config.public_url.trim_end_matches('/'), path)
+        format!(
+            "{}{}",
+            crate::state::state()
+                .config
+                .public_url
+                .trim_end_matches('/'),
+            path
+        )
     }
 }
 
@@ -45,7 +57,14 @@ pub async fn dev_mailbox(to: String) -> AppResult<Vec<Message>> {
     if !st.config.dev_mailbox {
         return Err(AppError::NotFound);
     }
-    let rows: Vec<(i64, String, String, String, chrono::DateTime<chrono::Utc>, bool)> = sqlx::query_as(
+    let rows: Vec<(
+        i64,
+        String,
+        String,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        bool,
+    )> = sqlx::query_as(
         "select id, to_email, subject, body, created_at, sent_at is not null from outbox
           where $1 = '' or to_email = lower($1) order by id desc limit 100",
     )

@@ -87,7 +87,10 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
     .fetch_optional(&mut *tx)
     .await?;
     let Some((nom, etat, adresse, cp, commune)) = found else {
-        return Err(AppError::invalid("siret", "Ce SIRET est inconnu de la base SIRENE de l'INSEE."));
+        return Err(AppError::invalid(
+            "siret",
+            "Ce SIRET est inconnu de la base SIRENE de l'INSEE.",
+        ));
     };
     if etat != "A" {
         return Err(AppError::invalid(
@@ -95,7 +98,9 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
             "Cet établissement est fermé dans la base SIRENE (état « Fermé ») : il ne peut pas être enregistré.",
         ));
     }
-    let adresse = format!("{adresse}, {cp} {commune}").trim_matches([',', ' ']).to_string();
+    let adresse = format!("{adresse}, {cp} {commune}")
+        .trim_matches([',', ' '])
+        .to_string();
     let id: Option<(i64,)> = sqlx::query_as(
         "insert into organisations (siret, nom, adresse, created_by) values ($1, $2, $3, $4)
          on conflict (siret) do nothing returning id",

@@ -29,13 +29,20 @@ pub fn status_label(s: &str) -> &'static str {
 }
 
 #[server(endpoint = "request_access")]
-pub async fn request_access(organisation_id: i64, role_id: i64, #[server(default)] message: String) -> AppResult<i64> {
+pub async fn request_access(
+    organisation_id: i64,
+    role_id: i64,
+    #[server(default)] message: String,
+) -> AppResult<i64> {
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};
     let me = crate::session::require_user().await?;
     let message = message.trim().to_string();
     if message.chars().count() > 1000 {
-        return Err(AppError::invalid("message", "Le message ne peut dépasser 1 000 caractères."));
+        return Err(AppError::invalid(
+            "message",
+            "Le message ne peut dépasser 1 000 caractères.",
+        ));
     }
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
@@ -49,7 +56,10 @@ pub async fn request_access(organisation_id: i64, role_id: i64, #[server(default
     .fetch_optional(&mut *tx)
     .await?;
     let Some((org_nom, _siret, app_libelle, app_code, role_libelle)) = target else {
-        return Err(AppError::invalid("role_id", "Choisissez une structure et un rôle existants."));
+        return Err(AppError::invalid(
+            "role_id",
+            "Choisissez une structure et un rôle existants.",
+        ));
     };
     let held: Option<(i64,)> = sqlx::query_as(
         "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
@@ -61,7 +71,10 @@ pub async fn request_access(organisation_id: i64, role_id: i64, #[server(default
     .fetch_optional(&mut *tx)
     .await?;
     if held.is_some() {
-        return Err(AppError::invalid("role_id", "Vous disposez déjà de ce rôle pour cette structure."));
+        return Err(AppError::invalid(
+            "role_id",
+            "Vous disposez déjà de ce rôle pour cette structure.",
+        ));
     }
     let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
         "insert into access_requests (requester_id, organisation_id, role_id, message)
@@ -76,14 +89,18 @@ pub async fn request_access(organisation_id: i64, role_id: i64, #[server(default
     let id = match inserted {
         Ok((id,)) => id,
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("access_requests_one_pending") => {
-            return Err(AppError::invalid("role_id", "Vous avez déjà une demande en attente pour ce rôle et cette structure."));
+            return Err(AppError::invalid(
+                "role_id",
+                "Vous avez déjà une demande en attente pour ce rôle et cette structure.",
+            ));
         }
         Err(e) => return Err(e.into()),
     };
-    let (prenom, nom): (String, String) = sqlx::query_as("select prenom, nom from users where id = $1")
-        .bind(me.id)
-        .fetch_one(&mut *tx)
-        .await?;
+    let (prenom, nom): (String, String) =
+        sqlx::query_as("select prenom, nom from users where id = $1")
+            .bind(me.id)
+            .fetch_one(&mut *tx)
+            .await?;
     let managers: Vec<(String,)> = sqlx::query_as(
         "select u.email from memberships m join users u on u.id = m.user_id
           where m.organisation_id = $1 and m.admin_role is not null and u.id <> $2
@@ -93,8 +110,15 @@ pub async fn request_access(organisation_id: i64, role_id: i64, #[server(default
     .bind(me.id)
     .fetch_all(&mut *tx)
     .await?;
-    let url = link(&format!("/demarches/{app_code}/utilisateurs/{}?structure={organisation_id}", me.id));
-    let extra = if message.is_empty() { String::new() } else { format!("\n\nSon message : « {message} »") };
+    let url = link(&format!(
+        "/demarches/{app_code}/utilisateurs/{}?structure={organisation_id}",
+        me.id
+    ));
+    let extra = if message.is_empty() {
+        String::new()
+    } else {
+        format!("\n\nSon message : « {message} »")
+    };
     for (email,) in managers {
         enqueue(
             &mut tx,
@@ -137,15 +161,17 @@ pub async fn my_requests() -> AppResult<Vec<MyRequest>> {
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, application, role, structure, status, at, decision_comment)| MyRequest {
-            id,
-            application,
-            role,
-            structure,
-            status,
-            created_at: at.format("%d/%m/%Y").to_string(),
-            decision_comment,
-        })
+        .map(
+            |(id, application, role, structure, status, at, decision_comment)| MyRequest {
+                id,
+                application,
+                role,
+                structure,
+                status,
+                created_at: at.format("%d/%m/%Y").to_string(),
+                decision_comment,
+            },
+        )
         .collect())
 }
 
@@ -161,14 +187,21 @@ pub async fn cancel_request(id: i64) -> AppResult<()> {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-    let Some((requester, status, org)) = row else { return Err(AppError::NotFound) };
+    let Some((requester, status, org)) = row else {
+        return Err(AppError::NotFound);
+    };
     if requester != me.id {
         return Err(AppError::NotFound);
     }
     if status != "pending" {
-        return Err(AppError::Conflict("Cette demande n'est plus en attente.".into()));
+        return Err(AppError::Conflict(
+            "Cette demande n'est plus en attente.".into(),
+        ));
     }
-    sqlx::query("update access_requests set status = 'cancelled' where id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("update access_requests set status = 'cancelled' where id = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
@@ -189,18 +222,30 @@ pub async fn cancel_request(id: i64) -> AppResult<()> {
 /// Accepts or refuses a pending request. The row lock makes two managers
 /// deciding at once serialise: the second sees it decided and is refused.
 #[server(endpoint = "decide_request")]
-pub async fn decide_request(id: i64, decision: String, #[server(default)] comment: String) -> AppResult<()> {
+pub async fn decide_request(
+    id: i64,
+    decision: String,
+    #[server(default)] comment: String,
+) -> AppResult<()> {
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};
     let me = crate::session::require_user().await?;
     let accept = match decision.as_str() {
         "accepter" => true,
         "refuser" => false,
-        _ => return Err(AppError::invalid("decision", "Choisissez d'accepter ou de refuser la demande.")),
+        _ => {
+            return Err(AppError::invalid(
+                "decision",
+                "Choisissez d'accepter ou de refuser la demande.",
+            ))
+        }
     };
     let comment = comment.trim().to_string();
     if comment.chars().count() > 1000 {
-        return Err(AppError::invalid("comment", "Le commentaire ne peut dépasser 1 000 caractères."));
+        return Err(AppError::invalid(
+            "comment",
+            "Le commentaire ne peut dépasser 1 000 caractères.",
+        ));
     }
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
@@ -210,14 +255,20 @@ pub async fn decide_request(id: i64, decision: String, #[server(default)] commen
     .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((requester, org, role_id, status)) = row else { return Err(AppError::NotFound) };
+    let Some((requester, org, role_id, status)) = row else {
+        return Err(AppError::NotFound);
+    };
     // Checked before anything about the request is revealed.
     let manager = me.manager_of(org).await.map_err(|_| AppError::NotFound)?;
     if requester == manager.user_id {
-        return Err(AppError::Conflict("Vous ne pouvez pas décider de votre propre demande.".into()));
+        return Err(AppError::Conflict(
+            "Vous ne pouvez pas décider de votre propre demande.".into(),
+        ));
     }
     if status != "pending" {
-        return Err(AppError::Conflict("Cette demande a déjà été traitée : aucune modification n'a été faite.".into()));
+        return Err(AppError::Conflict(
+            "Cette demande a déjà été traitée : aucune modification n'a été faite.".into(),
+        ));
     }
     let new_status = if accept { "accepted" } else { "refused" };
     sqlx::query(
@@ -257,7 +308,11 @@ pub async fn decide_request(id: i64, decision: String, #[server(default)] commen
     .bind(org)
     .fetch_one(&mut *tx)
     .await?;
-    let why = if comment.is_empty() { String::new() } else { format!("\n\nCommentaire : « {comment} »") };
+    let why = if comment.is_empty() {
+        String::new()
+    } else {
+        format!("\n\nCommentaire : « {comment} »")
+    };
     let (subject, body) = if accept {
         (
             format!("Votre accès à {app_libelle} est accordé"),

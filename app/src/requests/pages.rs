@@ -10,7 +10,12 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn NewRequestPage() -> impl IntoView {
     let q = use_query_map();
-    let org_id = move || q.get().get("structure").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+    let org_id = move || {
+        q.get()
+            .get("structure")
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    };
     let org = Resource::new(org_id, get_organisation);
     let roles = Resource::new(|| (), |_| list_roles());
     let action = ServerAction::<RequestAccess>::new();

@@ -42,16 +42,28 @@ pub const PAGE_SIZE: i64 = 50;
 #[cfg(feature = "ssr")]
 pub(crate) async fn app_info(code: &str) -> AppResult<(i64, AppInfo)> {
     let pool = crate::state::pool();
-    let app: Option<(i64, String, String)> = sqlx::query_as("select id, code, libelle from applications where code = $1")
-        .bind(code)
-        .fetch_optional(&pool)
-        .await?;
-    let Some((id, code, libelle)) = app else { return Err(crate::error::AppError::NotFound) };
-    let roles = sqlx::query_as("select id, code, libelle from roles where application_id = $1 order by position, libelle")
-        .bind(id)
-        .fetch_all(&pool)
-        .await?;
-    Ok((id, AppInfo { code, libelle, roles }))
+    let app: Option<(i64, String, String)> =
+        sqlx::query_as("select id, code, libelle from applications where code = $1")
+            .bind(code)
+            .fetch_optional(&pool)
+            .await?;
+    let Some((id, code, libelle)) = app else {
+        return Err(crate::error::AppError::NotFound);
+    };
+    let roles = sqlx::query_as(
+        "select id, code, libelle from roles where application_id = $1 order by position, libelle",
+    )
+    .bind(id)
+    .fetch_all(&pool)
+    .await?;
+    Ok((
+        id,
+        AppInfo {
+            code,
+            libelle,
+            roles,
+        },
+    ))
 }
 
 /// One page of the (user, organisation) pairs that hold a right on the
@@ -67,9 +79,17 @@ pub async fn list_service_users(
     let me = crate::session::require_user().await?;
     let (app_id, info) = app_info(&application).await?;
     // Keyset cursor: (nom, prénom, user id, organisation id) of the last row.
-    let cursor: Option<(String, String, i64, i64)> = if after.is_empty() { None } else { serde_json::from_str(&after).ok() };
+    let cursor: Option<(String, String, i64, i64)> = if after.is_empty() {
+        None
+    } else {
+        serde_json::from_str(&after).ok()
+    };
     let (c_nom, c_prenom, c_uid, c_org) = cursor.clone().unwrap_or_default();
-    let q = q.trim().to_lowercase().replace('%', "\\%").replace('_', "\\_");
+    let q = q
+        .trim()
+        .to_lowercase()
+        .replace('%', "\\%")
+        .replace('_', "\\_");
     let mut rows: Vec<ServiceUserRow> = sqlx::query_as(
         "with managed as (
              select organisation_id from memberships where user_id = $1 and admin_role is not null
@@ -119,11 +139,18 @@ pub async fn list_service_users(
     .await?;
     let next = if rows.len() as i64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);
-        rows.last().map(|r| serde_json::to_string(&(&r.nom, &r.prenom, r.user_id, r.organisation_id)).unwrap_or_default())
+        rows.last().map(|r| {
+            serde_json::to_string(&(&r.nom, &r.prenom, r.user_id, r.organisation_id))
+                .unwrap_or_default()
+        })
     } else {
         None
     };
-    Ok(ServiceUsers { application: info, rows, next })
+    Ok(ServiceUsers {
+        application: info,
+        rows,
+        next,
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -161,13 +188,28 @@ pub struct UserCard {
 /// A user's card for a manager of the organisation. The user must belong
 /// to it, hold a right in it or have asked for one; otherwise: not found.
 #[server(endpoint = "get_user_card")]
-pub async fn get_user_card(application: String, user_id: i64, organisation_id: i64) -> AppResult<UserCard> {
+pub async fn get_user_card(
+    application: String,
+    user_id: i64,
+    organisation_id: i64,
+) -> AppResult<UserCard> {
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await.map_err(|_| AppError::NotFound)?;
+    let manager = me
+        .manager_of(organisation_id)
+        .await
+        .map_err(|_| AppError::NotFound)?;
     let (app_id, info) = app_info(&application).await?;
     let pool = crate::state::pool();
-    type Row = (String, String, String, String, Option<String>, String, String);
+    type Row = (
+        String,
+        String,
+        String,
+        String,
+        Option<String>,
+        String,
+        String,
+    );
     let person: Option<Row> = sqlx::query_as(
         "select u.civilite, u.nom, u.prenom, u.email, u.telephone, o.nom, o.siret
            from users u, organisations o
@@ -216,7 +258,12 @@ pub async fn get_user_card(application: String, user_id: i64, organisation_id: i
         siret,
         pending: pending
             .into_iter()
-            .map(|(id, role, message, at)| PendingRequest { id, role, message, created_at: at.format("%d/%m/%Y").to_string() })
+            .map(|(id, role, message, at)| PendingRequest {
+                id,
+                role,
+                message,
+                created_at: at.format("%d/%m/%Y").to_string(),
+            })
             .collect(),
         grants: grants
             .into_iter()
@@ -251,12 +298,16 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     .bind(manager.organisation_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((email, role, app, org)) = target else { return Err(AppError::NotFound) };
-    sqlx::query("insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing")
-        .bind(user_id)
-        .bind(organisation_id)
-        .execute(&mut *tx)
-        .await?;
+    let Some((email, role, app, org)) = target else {
+        return Err(AppError::NotFound);
+    };
+    sqlx::query(
+        "insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing",
+    )
+    .bind(user_id)
+    .bind(organisation_id)
+    .execute(&mut *tx)
+    .await?;
     let gid: Option<(i64,)> = sqlx::query_as(
         "insert into grants (role_id, organisation_id, user_id, granted_by) values ($1, $2, $3, $4)
          on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
@@ -268,7 +319,10 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     .fetch_optional(&mut *tx)
     .await?;
     let Some((gid,)) = gid else {
-        return Err(AppError::invalid("role_id", "Cet utilisateur dispose déjà de ce rôle."));
+        return Err(AppError::invalid(
+            "role_id",
+            "Cet utilisateur dispose déjà de ce rôle.",
+        ));
     };
     enqueue(
         &mut tx,
@@ -286,7 +340,9 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
             target_type: "habilitation",
             target_id: Some(gid),
             before: None,
-            after: Some(serde_json::json!({"utilisateur": user_id, "role": role, "application": app})),
+            after: Some(
+                serde_json::json!({"utilisateur": user_id, "role": role, "application": app}),
+            ),
         },
     )
     .await?;

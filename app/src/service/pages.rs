@@ -94,7 +94,9 @@ pub fn ServiceUsersPage() -> impl IntoView {
 fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -113,8 +115,14 @@ pub fn UserCardPage() -> impl IntoView {
             let p = params.get();
             (
                 p.get("app").unwrap_or_default(),
-                p.get("user").and_then(|u| u.parse::<i64>().ok()).unwrap_or(0),
-                query.get().get("structure").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0),
+                p.get("user")
+                    .and_then(|u| u.parse::<i64>().ok())
+                    .unwrap_or(0),
+                query
+                    .get()
+                    .get("structure")
+                    .and_then(|s| s.parse::<i64>().ok())
+                    .unwrap_or(0),
                 decide.version().get() + add.version().get(),
             )
         },

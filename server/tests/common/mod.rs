@@ -28,16 +28,20 @@ impl TestApp {
         let template = template_url();
         let (base, template_name) = template.rsplit_once('/').unwrap();
         let name = format!(
-            "t_{}_{}_{}",
+            "hab_t_{}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::SeqCst),
             chrono::Utc::now().timestamp_micros() % 1_000_000
         );
-        let admin = server::connect(&format!("{base}/postgres"), 1).await.expect("admin connection");
-        sqlx::query(&format!("create database \"{name}\" template \"{template_name}\""))
-            .execute(&admin)
+        let admin = server::connect(&format!("{base}/postgres"), 1)
             .await
-            .expect("create test database");
+            .expect("admin connection");
+        sqlx::query(&format!(
+            "create database \"{name}\" template \"{template_name}\""
+        ))
+        .execute(&admin)
+        .await
+        .expect("create test database");
         admin.close().await;
         let database_url = format!("{base}/{name}");
         let pool = server::connect(&database_url, 10).await.unwrap();
@@ -47,7 +51,11 @@ impl TestApp {
         let mut settings = server::Settings {
             database_url,
             bind: addr.to_string(),
-            app: app::state::Config { public_url: url.clone(), dev_mailbox: true, ..Default::default() },
+            app: app::state::Config {
+                public_url: url.clone(),
+                dev_mailbox: true,
+                ..Default::default()
+            },
             secure_cookies: false,
             smtp_url: None,
             mail_from: "Habilitations <no-reply@test.local>".into(),
@@ -56,9 +64,12 @@ impl TestApp {
         tweak(&mut settings);
         let router = server::router(pool.clone(), &settings);
         tokio::spawn(async move {
-            axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-                .await
-                .unwrap();
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+            .unwrap();
         });
         TestApp { url, pool }
     }
@@ -68,7 +79,12 @@ impl TestApp {
     }
 
     /// Calls a server function the way a browser form does (URL-encoded POST).
-    pub async fn call(&self, client: &Client, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        client: &Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let resp = client
             .post(format!("{}/api/{endpoint}", self.url))
             .header("accept", "application/json")
@@ -84,11 +100,13 @@ impl TestApp {
 
     /// The newest email sent to `to`: (subject, body).
     pub async fn last_mail(&self, to: &str) -> Option<(String, String)> {
-        sqlx::query_as("select subject, body from outbox where to_email = $1 order by id desc limit 1")
-            .bind(to)
-            .fetch_optional(&self.pool)
-            .await
-            .unwrap()
+        sqlx::query_as(
+            "select subject, body from outbox where to_email = $1 order by id desc limit 1",
+        )
+        .bind(to)
+        .fetch_optional(&self.pool)
+        .await
+        .unwrap()
     }
 
     pub async fn mail_count(&self, to: &str) -> i64 {
@@ -103,7 +121,9 @@ impl TestApp {
     /// Signs up through the real server function and follows the link.
     pub async fn signup_verified(&self, email: &str, prenom: &str, nom: &str) -> i64 {
         let c = self.client();
-        let (status, body) = self.call(&c, "signup", &signup_form(email, prenom, nom)).await;
+        let (status, body) = self
+            .call(&c, "signup", &signup_form(email, prenom, nom))
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let (_, mail) = self.last_mail(email).await.expect("verification mail");
         let token = token_in(&mail);
@@ -124,7 +144,9 @@ impl TestApp {
     /// A logged-in client for an existing account.
     pub async fn login(&self, email: &str) -> Client {
         let c = self.client();
-        let (status, body) = self.call(&c, "login", &[("email", email), ("password", PASSWORD)]).await;
+        let (status, body) = self
+            .call(&c, "login", &[("email", email), ("password", PASSWORD)])
+            .await;
         assert_eq!(status, StatusCode::OK, "login of {email}: {body}");
         c
     }
@@ -134,7 +156,9 @@ impl TestApp {
     pub async fn manager_of(&self, email: &str, siret: &str) -> (Client, i64, i64) {
         let uid = self.signup_verified(email, "Marie", "Gestionnaire").await;
         let c = self.login(email).await;
-        let (status, body) = self.call(&c, "register_organisation", &[("siret", siret)]).await;
+        let (status, body) = self
+            .call(&c, "register_organisation", &[("siret", siret)])
+            .await;
         assert_eq!(status, StatusCode::OK, "{body}");
         (c, uid, body.as_i64().unwrap())
     }
@@ -181,7 +205,11 @@ pub fn token_in(body: &str) -> String {
 pub fn invalid_fields(body: &Value) -> Vec<String> {
     body["Invalid"]
         .as_array()
-        .map(|a| a.iter().map(|e| e["field"].as_str().unwrap().to_string()).collect())
+        .map(|a| {
+            a.iter()
+                .map(|e| e["field"].as_str().unwrap().to_string())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
