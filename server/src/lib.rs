@@ -1,4 +1,5 @@
 //! Wiring: configuration, database, sessions, router, mail worker.
+pub mod journal;
 pub mod mailer;
 pub mod seed;
 

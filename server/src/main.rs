@@ -1,4 +1,5 @@
-//! The Habilitations server binary: `server [serve|migrate|seed-demo|create-operator|load-sirene FILE]`.
+//! The Habilitations server binary:
+//! `server [serve|migrate|seed-demo|create-operator EMAIL|load-sirene FILE|check-journal]`.
 use server::{connect, migrate, seed, Settings};
 use std::net::SocketAddr;
 
@@ -57,6 +58,15 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
             seed::create_operator(&pool, email, &password).await?;
             println!("opérateur {email} prêt");
             return Ok(());
+        }
+        Some("check-journal") => {
+            return match server::journal::check(&pool).await? {
+                Ok(n) => {
+                    println!("journal intègre : {n} événements chaînés");
+                    Ok(())
+                }
+                Err(b) => Err(format!("journal altéré : {b:?}").into()),
+            };
         }
         Some("seed-demo") => {
             let created = seed::demo(&pool).await?;
