@@ -2,6 +2,7 @@
 //! and its partner organisations. Routes, page shell and header.
 #![recursion_limit = "256"]
 
+pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
@@ -73,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/mot-de-passe-oublie") view=auth::ForgotPasswordPage/>
                     <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage/>
                     <Route path=path!("/structures") view=organisations::StructuresPage/>
+                    <Route path=path!("/structures/:org/agents") view=agents::AgentsPage/>
                     <Route path=path!("/demandes") view=requests::MyRequestsPage/>
                     <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage/>
                     <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage/>

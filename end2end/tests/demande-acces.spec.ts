@@ -68,6 +68,21 @@ test("a manager accepts a request and the requester sees the tile", async ({ bro
   await checkA11y(a, "mes-demarches-agent");
   await visit(a, `/dev/mailbox?a=${encodeURIComponent(agent.email)}`);
   await expect(a.getByText("Votre accès à SOFFi est accordé")).toBeVisible();
+
+  // Accepted, Paul is now an agent of the structure (Liste des agents).
+  await visit(m, "/structures");
+  await m.getByRole("link", { name: "Liste des agents" }).click();
+  await expect(m.getByRole("heading", { name: "Liste des agents" })).toBeVisible();
+  await expect(m.locator("tr.agent", { hasText: agent.email })).toContainText("Ouvert");
+  await hydrated(m);
+  await m.getByLabel("Nom").fill(agent.nom);
+  await m.getByRole("button", { name: "Filtrer" }).click();
+  await expect(m.locator("tr.agent")).toHaveCount(1);
+  await checkA11y(m, "liste-des-agents");
+  await m.getByRole("button", { name: `Renvoyer l'identifiant de Paul ${agent.nom} par mail` }).click();
+  await expect(m.getByText("L'identifiant a été renvoyé par courriel")).toBeVisible();
+  await visit(a, `/dev/mailbox?a=${encodeURIComponent(agent.email)}`);
+  await expect(a.getByText("Votre identifiant Habilitations")).toBeVisible();
 });
 
 test("a manager refuses a request with a reason", async ({ browser }) => {

@@ -31,6 +31,9 @@ pub fn StructuresPage() -> impl IntoView {
                                             "org_admin" => Some(view! { " " <span class="fr-badge fr-badge--info fr-badge--sm">"Administrateur"</span> }),
                                             _ => None,
                                         }}
+                                        {(!o.admin_role.is_empty()).then(|| view! {
+                                            " " <A href=format!("/structures/{}/agents", o.id) attr:class="fr-link fr-ml-2w">"Liste des agents"</A>
+                                        })}
                                     </li>
                                 }).collect::<Vec<_>>()}
                             </ul>

@@ -27,7 +27,12 @@ pub fn ServiceUsersPage() -> impl IntoView {
                             let role_now = get("role");
                             let q_now = get("q");
                             let next_href = page.next.clone().map(|n| {
-                                format!("?q={}&role={}&apres={}", urlencode(&q_now), urlencode(&role_now), urlencode(&n))
+                                format!(
+                                    "?q={}&role={}&apres={}",
+                                    crate::ui::urlencode(&q_now),
+                                    crate::ui::urlencode(&role_now),
+                                    crate::ui::urlencode(&n)
+                                )
                             });
                             let count = page.rows.len();
                             view! {
@@ -89,17 +94,6 @@ pub fn ServiceUsersPage() -> impl IntoView {
             </Suspense>
         </div>
     }
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]

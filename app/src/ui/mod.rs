@@ -105,3 +105,15 @@ pub fn loading() -> impl IntoView {
 pub fn date_fr(d: &chrono::NaiveDate) -> String {
     d.format("%d/%m/%Y").to_string()
 }
+
+/// Percent-encodes a query-string value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
