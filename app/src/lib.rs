@@ -23,7 +23,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::hooks::use_location;
-use leptos_router::path;
+use leptos_router::{path, SsrMode};
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -66,20 +66,22 @@ pub fn App() -> impl IntoView {
         <Router>
             <Header/>
             <main id="contenu" tabindex="-1">
+                // Async SSR: every page arrives complete, so it reads (and its
+                // forms work) before the WASM has loaded or without JavaScript.
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=home::HomePage/>
-                    <Route path=path!("/connexion") view=auth::LoginPage/>
-                    <Route path=path!("/inscription") view=auth::SignupPage/>
-                    <Route path=path!("/compte/verifier") view=auth::VerifyEmailPage/>
-                    <Route path=path!("/mot-de-passe-oublie") view=auth::ForgotPasswordPage/>
-                    <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage/>
-                    <Route path=path!("/structures") view=organisations::StructuresPage/>
-                    <Route path=path!("/structures/:org/agents") view=agents::AgentsPage/>
-                    <Route path=path!("/demandes") view=requests::MyRequestsPage/>
-                    <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage/>
-                    <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage/>
-                    <Route path=path!("/demarches/:app/utilisateurs/:user") view=service::UserCardPage/>
-                    <Route path=path!("/dev/mailbox") view=mail::MailboxPage/>
+                    <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/connexion") view=auth::LoginPage ssr=SsrMode::Async/>
+                    <Route path=path!("/inscription") view=auth::SignupPage ssr=SsrMode::Async/>
+                    <Route path=path!("/compte/verifier") view=auth::VerifyEmailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/mot-de-passe-oublie") view=auth::ForgotPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures") view=organisations::StructuresPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/agents") view=agents::AgentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/demandes") view=requests::MyRequestsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage ssr=SsrMode::Async/>
+                    <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/demarches/:app/utilisateurs/:user") view=service::UserCardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/dev/mailbox") view=mail::MailboxPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

@@ -85,7 +85,7 @@ pub fn AgentsPage() -> impl IntoView {
                                         </tr></thead>
                                         <tbody>
                                             {page.rows.into_iter().map(|r| {
-                                                let label = format!("Renvoyer l'identifiant de {} {} par mail", r.prenom, r.nom);
+                                                let label = format!("Renvoi de l'identifiant par mail à {} {}", r.prenom, r.nom);
                                                 view! {
                                                     <tr class="agent">
                                                         <td>{r.identifier}</td><td>{r.nom}</td><td>{r.prenom}</td><td>{r.email}</td>
