@@ -67,6 +67,20 @@ ensure_e2e_npm() {
     fi
 }
 
+# cargo-leptos re-runs wasm-bindgen and wasm-opt (about a minute) even when
+# nothing changed: build only when a source is newer than the last build.
+build_release() {
+    local stamp=target/.release-stamp
+    if [ -f "$stamp" ] && [ -x target/release/server ] && [ -f target/site/pkg/habilitations.wasm ] &&
+        [ -z "$(find app frontend server style migrations public data Cargo.toml Cargo.lock -newer "$stamp" -type f -print -quit)" ]; then
+        say "Compilation à jour (rien n'a changé depuis la dernière)"
+        return 0
+    fi
+    say "Compilation (release)"
+    cargo leptos build --release
+    touch "$stamp"
+}
+
 # ---- private PostgreSQL cluster -------------------------------------------
 pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 

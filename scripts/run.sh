@@ -18,8 +18,7 @@ fi
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
 export HAB_PUBLIC_URL="${HAB_PUBLIC_URL:-http://$LEPTOS_SITE_ADDR}"
 
-say "Compilation (release)"
-cargo leptos build --release
+build_release
 
 if [ "${HAB_DEMO:-0}" = 1 ]; then
     target/release/server seed-demo

@@ -31,7 +31,7 @@ HAB_TEST_DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo test -p app -p serv
 rust_status=${PIPESTATUS[0]}
 
 say "Compilation release et tests de bout en bout (Playwright, Chromium)"
-cargo leptos build --release
+build_release
 recreate_db hab_e2e
 E2E_PORT=$(free_port)
 export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT"
