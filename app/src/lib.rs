@@ -18,6 +18,7 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod ui;
+pub mod units;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures") view=organisations::StructuresPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/agents") view=agents::AgentsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/services") view=units::UnitsPage ssr=SsrMode::Async/>
                     <Route path=path!("/demandes") view=requests::MyRequestsPage ssr=SsrMode::Async/>
                     <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage ssr=SsrMode::Async/>
                     <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage ssr=SsrMode::Async/>

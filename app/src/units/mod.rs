@@ -1,0 +1,195 @@
+//! Units ("services" of a structure): create, consult, modify, activate,
+//! deactivate. For the organisation's managers and operators.
+mod pages;
+pub use pages::*;
+
+use crate::error::AppResult;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Unit {
+    pub id: i64,
+    pub code: String,
+    pub libelle: String,
+    pub active: bool,
+    pub numero_engagement_obligatoire: bool,
+}
+
+/// A unit code: trimmed, upper-cased, 1 to 30 letters, digits, '-' or '_'.
+pub fn parse_code(raw: &str) -> Result<String, String> {
+    let code = raw.trim().to_uppercase();
+    if code.is_empty() {
+        return Err("Saisissez le code du service.".into());
+    }
+    if code.len() > 30
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err("Le code ne peut contenir que des lettres sans accent, des chiffres, « - » et « _ » (30 au plus).".into());
+    }
+    Ok(code)
+}
+
+#[server(endpoint = "list_units")]
+pub async fn list_units(organisation_id: i64) -> AppResult<Vec<Unit>> {
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    Ok(sqlx::query_as(
+        "select id, code, libelle, active, numero_engagement_obligatoire from units
+          where organisation_id = $1 order by code",
+    )
+    .bind(manager.organisation_id)
+    .fetch_all(&crate::state::pool())
+    .await?)
+}
+
+/// Creates a unit (`id` = 0) or modifies one of the organisation.
+#[server(endpoint = "save_unit")]
+pub async fn save_unit(
+    organisation_id: i64,
+    #[server(default)] id: i64,
+    code: String,
+    libelle: String,
+    #[server(default)] numero_engagement_obligatoire: Option<String>,
+) -> AppResult<i64> {
+    use crate::error::{AppError, Errors};
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    let mut errs = Errors::default();
+    let code = errs.check("code", parse_code(&code));
+    let libelle = libelle.split_whitespace().collect::<Vec<_>>().join(" ");
+    if libelle.is_empty() || libelle.chars().count() > 200 {
+        errs.add("libelle", "Saisissez un libellé (200 caractères au plus).");
+    }
+    errs.finish()?;
+    let code = code.unwrap();
+    let flag = numero_engagement_obligatoire.is_some();
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let before: Option<serde_json::Value> = if id == 0 {
+        None
+    } else {
+        let row: Option<(serde_json::Value,)> = sqlx::query_as(
+            "select to_jsonb(u) - 'created_at' from units u where id = $1 and organisation_id = $2 for update",
+        )
+        .bind(id)
+        .bind(manager.organisation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        Some(row.ok_or(AppError::NotFound)?.0)
+    };
+    let saved: Result<(i64,), sqlx::Error> = if id == 0 {
+        sqlx::query_as(
+            "insert into units (organisation_id, code, libelle, numero_engagement_obligatoire) values ($1, $2, $3, $4) returning id",
+        )
+        .bind(manager.organisation_id)
+        .bind(&code)
+        .bind(&libelle)
+        .bind(flag)
+        .fetch_one(&mut *tx)
+        .await
+    } else {
+        sqlx::query_as(
+            "update units set code = $3, libelle = $4, numero_engagement_obligatoire = $5
+              where id = $1 and organisation_id = $2 returning id",
+        )
+        .bind(id)
+        .bind(manager.organisation_id)
+        .bind(&code)
+        .bind(&libelle)
+        .bind(flag)
+        .fetch_one(&mut *tx)
+        .await
+    };
+    let unit_id = match saved {
+        Ok((uid,)) => uid,
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("units_code_key") => {
+            return Err(AppError::invalid(
+                "code",
+                "Ce code est déjà utilisé par un autre service de la structure.",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    crate::audit::ssr::record(
+        &mut tx,
+        crate::audit::ssr::Event {
+            actor_id: Some(manager.user_id),
+            organisation_id: Some(manager.organisation_id),
+            action: if id == 0 { "service.creation" } else { "service.modification" },
+            target_type: "service",
+            target_id: Some(unit_id),
+            before,
+            after: Some(serde_json::json!({"code": code, "libelle": libelle, "numero_engagement_obligatoire": flag})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(unit_id)
+}
+
+/// Activates or deactivates a unit of the organisation.
+#[server(endpoint = "set_unit_active")]
+pub async fn set_unit_active(organisation_id: i64, id: i64, active: bool) -> AppResult<()> {
+    use crate::error::AppError;
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query(
+        "update units set active = $3 where id = $1 and organisation_id = $2 and active <> $3",
+    )
+    .bind(id)
+    .bind(manager.organisation_id)
+    .bind(active)
+    .execute(&mut *tx)
+    .await?;
+    if done.rows_affected() == 0 {
+        let exists: Option<(i64,)> =
+            sqlx::query_as("select id from units where id = $1 and organisation_id = $2")
+                .bind(id)
+                .bind(manager.organisation_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        return if exists.is_some() {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        };
+    }
+    crate::audit::ssr::record(
+        &mut tx,
+        crate::audit::ssr::Event {
+            actor_id: Some(manager.user_id),
+            organisation_id: Some(manager.organisation_id),
+            action: if active {
+                "service.activation"
+            } else {
+                "service.desactivation"
+            },
+            target_type: "service",
+            target_id: Some(id),
+            before: Some(serde_json::json!({"active": !active})),
+            after: Some(serde_json::json!({"active": active})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_codes_are_normalised_and_checked() {
+        assert_eq!(parse_code(" compta-01 ").unwrap(), "COMPTA-01");
+        assert!(parse_code("").is_err());
+        assert!(parse_code("élève").is_err());
+        assert!(parse_code(&"A".repeat(31)).is_err());
+    }
+}
