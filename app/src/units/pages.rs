@@ -2,7 +2,6 @@
 use super::*;
 use crate::ui::{action_error, Field, FormAlert, Success};
 use leptos::form::ActionForm;
-use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
@@ -64,7 +63,9 @@ pub fn UnitsPage() -> impl IntoView {
                                                             <td>{if u.numero_engagement_obligatoire { "Oui" } else { "Non" }}</td>
                                                             <td>{if u.active { "Actif" } else { "Inactif" }}</td>
                                                             <td class="fr-btns-group--inline-sm">
-                                                                <A href=format!("?modifier={}", u.id) attr:class="fr-btn fr-btn--sm fr-btn--tertiary">{edit}</A>
+                                                                // A full page load gives the form fresh fields (the
+                                                                // router would patch the attributes but keep what was typed).
+                                                                <a href=format!("?modifier={}", u.id) rel="external" class="fr-btn fr-btn--sm fr-btn--tertiary">{edit}</a>
                                                                 <ActionForm action=toggle>
                                                                     <input type="hidden" name="organisation_id" value=org_id/>
                                                                     <input type="hidden" name="id" value=u.id/>
