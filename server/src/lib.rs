@@ -1,4 +1,6 @@
 //! Wiring: configuration, database, sessions, router, mail worker.
+pub mod bench;
+pub mod generate;
 pub mod journal;
 pub mod mailer;
 pub mod seed;
