@@ -342,7 +342,11 @@ pub async fn run(o: &Options) -> Result<(), BoxError> {
     let (endpoint, form) = journal_request(org);
     let journal = match api.call(endpoint, &form).await {
         Ok(_) => series(&api, endpoint, n, |_| journal_request(org).1).await,
-        Err(e) => Err(format!("à venir ({e})")),
+        // Until the endpoint exists (the answer is the 404 page).
+        Err(e) => Err(format!(
+            "à venir ({})",
+            e.to_string().split(" <").next().unwrap_or_default()
+        )),
     };
     push(
         &format!("Une page du journal (`{endpoint}`)"),

@@ -736,13 +736,13 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
     .execute(&mut conn)
     .await?;
     println!("jeu de données généré en {:.1} s ({marker})", secs(total));
-    print_sizes(pool).await?;
+    print_sizes(&mut conn).await?;
     print_logins(p);
     Ok(())
 }
 
 /// Row counts and the size of the database.
-pub async fn print_sizes(pool: &PgPool) -> Result<(), BoxError> {
+pub async fn print_sizes(conn: &mut PgConnection) -> Result<(), BoxError> {
     let (users, orgs, units, memberships, grants, events, biggest, size): (
         i64, i64, i64, i64, i64, i64, i64, String,
     ) = sqlx::query_as(
@@ -751,7 +751,7 @@ pub async fn print_sizes(pool: &PgPool) -> Result<(), BoxError> {
                 (select count(*) from memberships group by organisation_id order by 1 desc limit 1),
                 pg_size_pretty(pg_database_size(current_database()))",
     )
-    .fetch_one(pool)
+    .fetch_one(&mut *conn)
     .await?;
     println!(
         "{users} utilisateurs, {orgs} structures, {units} unités, {memberships} rattachements \
