@@ -104,6 +104,11 @@ pub fn parse_max_admins(raw: &str) -> Result<i32, String> {
         .ok_or_else(|| format!("Saisissez un nombre entre 1 et {MAX_ADMINS_CEILING}."))
 }
 
+/// "1 administrateur", "2 administrateurs".
+pub fn administrateurs(n: i64) -> String {
+    format!("{n} administrateur{}", if n > 1 { "s" } else { "" })
+}
+
 #[cfg(feature = "ssr")]
 const ORG_ROW_SELECT: &str = "select o.id, o.siret, o.nom, o.active, o.max_admins, lower(o.nom) as sort_key,
         coalesce((select u.prenom || ' ' || u.nom from memberships m join users u on u.id = m.user_id
@@ -287,7 +292,10 @@ pub async fn set_org_admin(
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("memberships_admin_limit") => {
             return Err(AppError::invalid(
                 "user_id",
-                format!("Cette structure a déjà {max_admins} administrateurs : retirez-en un ou relevez la limite."),
+                format!(
+                    "Cette structure a déjà {} : retirez-en un ou relevez la limite.",
+                    administrateurs(max_admins as i64)
+                ),
             ));
         }
         Err(e) => return Err(e.into()),
@@ -355,7 +363,10 @@ pub async fn set_max_admins(organisation_id: i64, max_admins: String) -> AppResu
     if n > wanted as i64 {
         return Err(AppError::invalid(
             "max_admins",
-            format!("Cette structure a déjà {n} administrateurs : retirez-en avant de baisser la limite à {wanted}."),
+            format!(
+                "Cette structure a déjà {} : retirez-en avant de baisser la limite à {wanted}.",
+                administrateurs(n)
+            ),
         ));
     }
     sqlx::query("update organisations set max_admins = $2 where id = $1")

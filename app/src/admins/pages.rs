@@ -168,7 +168,7 @@ pub fn OperatorOrganisationPage() -> impl IntoView {
                                 {(!o.active).then(|| view! { <span class="fr-badge fr-badge--warning">"Inactive"</span> })}
                             </p>
                             <nav aria-label="Administration de la structure">
-                                <ul class="fr-links-group">
+                                <ul class="fr-raw-list">
                                     <li><A href="/operateur/structures" attr:class="fr-link fr-icon-arrow-left-line fr-link--icon-left">"Toutes les structures"</A></li>
                                 </ul>
                             </nav>

@@ -355,7 +355,7 @@ async fn apply(
                 {
                     return Err(AppError::invalid(
                         "rester_administrateur",
-                        format!("La structure {nom_org} a déjà {max_admins} administrateurs : l'ancien gestionnaire ne peut pas en rester administrateur."),
+                        format!("La structure {nom_org} a déjà {} : l'ancien gestionnaire ne peut pas en rester administrateur.", super::administrateurs(*max_admins as i64)),
                     ));
                 }
                 other => {

@@ -121,8 +121,11 @@ fn TransferForm(
                 }).collect::<Vec<_>>()}
             </fieldset>
 
+            // DSFR's fieldset sets `display`, which beats `hidden`: the
+            // wrapper hides it.
+            <div hidden=move || !is("partie")()>
             <fieldset class="fr-fieldset" class:fr-fieldset--error=move || structures_msg().is_some()
-                id="champ-structures" aria-labelledby="structures-legend" hidden=move || !is("partie")()>
+                id="champ-structures" aria-labelledby="structures-legend">
                 <legend class="fr-fieldset__legend fr-fieldset__legend--regular" id="structures-legend">"Structures concernées"</legend>
                 {setup.organisations.iter().map(|o| {
                     let id = format!("structure-{}", o.id);
@@ -137,18 +140,19 @@ fn TransferForm(
                 }).collect::<Vec<_>>()}
                 {move || structures_msg().map(|m| view! { <div class="fr-messages-group"><p class="fr-message fr-message--error">{m}</p></div> })}
             </fieldset>
+            </div>
 
             <div hidden=move || !is("toutes")()>
                 <p>"Structures transférées : " {setup.organisations.iter().map(|o| o.nom.clone()).collect::<Vec<_>>().join(", ")} "."</p>
             </div>
 
-            <div hidden=is("chacune")>
+            <div class="fr-mb-3w" hidden=is("chacune")>
                 <PersonSelect label="Nouveau gestionnaire principal" name="user_id" id="champ-user_id"
                     hint=Some("Une personne rattachée à chaque structure transférée".to_string())
                     people=everyone error=error/>
             </div>
 
-            <div hidden=move || !is("chacune")()>
+            <div class="fr-mb-3w" hidden=move || !is("chacune")()>
                 <p id="champ-gestionnaires">"Choisissez le nouveau gestionnaire de chaque structure à transférer ; laissez « Ne pas transférer » pour les autres."</p>
                 {move || chacune_msg().map(|m| view! { <p class="fr-error-text">{m}</p> })}
                 {setup.organisations.iter().map(|o| {
