@@ -2,6 +2,7 @@
 //! and its partner organisations. Routes, page shell and header.
 #![recursion_limit = "256"]
 
+pub mod admins;
 pub mod agents;
 pub mod audit;
 pub mod auth;
@@ -80,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/mot-de-passe-oublie") view=auth::ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures") view=organisations::StructuresPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/transfert") view=admins::TransferPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/agents") view=agents::AgentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/services") view=units::UnitsPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/nouvel-agent") view=users::NewAgentPage ssr=SsrMode::Async/>
@@ -91,6 +93,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage ssr=SsrMode::Async/>
                     <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/demarches/:app/utilisateurs/:user") view=service::UserCardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/structures") view=admins::OperatorOrganisationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/structures/:org") view=admins::OperatorOrganisationPage ssr=SsrMode::Async/>
                     <Route path=path!("/dev/mailbox") view=mail::MailboxPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
@@ -151,6 +155,9 @@ fn Header() -> impl IntoView {
                                             Ok(Some(u)) => view! {
                                                 <ul class="fr-btns-group">
                                                     {(u.organisations.len() > 1).then(|| view! { <li><users::OrganisationSwitcher user=u.clone()/></li> })}
+                                                    {u.is_operator.then(|| view! {
+                                                        <li><A href="/operateur/structures" attr:class="fr-btn fr-icon-settings-5-line">"Administration"</A></li>
+                                                    })}
                                                     <li><span class="fr-btn fr-icon-account-circle-line utilisateur-connecte">{format!("{} {}", u.prenom, u.nom)}</span></li>
                                                     <li>
                                                         <ActionForm action=logout>

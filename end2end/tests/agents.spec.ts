@@ -2,7 +2,7 @@ import { test, expect, Page } from "@playwright/test";
 import { checkA11y, email, hydrated, logIn, mailLink, person, signUp, visit, PASSWORD } from "./helpers";
 
 const MEGALIS = "46913810100321";
-const OPERATOR = process.env.HAB_OPERATOR_EMAIL ?? "operateur@e2e.habilitations.fr";
+const OPERATOR = process.env.HAB_OPERATOR_EMAIL ?? "operateur@e2e.habilitations.test";
 
 async function rolesTab(page: Page) {
   await page.getByRole("tab", { name: "Rôles" }).click();

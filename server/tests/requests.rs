@@ -616,6 +616,25 @@ async fn anonymous_callers_are_refused_everywhere() {
             &[("organisation_id", "1"), ("user_id", "1"), ("role_ids", "")],
         ),
         ("switch_organisation", &[("organisation_id", "1")]),
+        ("operator_organisations", &[("q", "")]),
+        ("list_org_admins", &[("organisation_id", "1")]),
+        (
+            "set_org_admin",
+            &[
+                ("organisation_id", "1"),
+                ("user_id", "1"),
+                ("admin", "true"),
+            ],
+        ),
+        (
+            "set_max_admins",
+            &[("organisation_id", "1"), ("max_admins", "3")],
+        ),
+        ("transfer_choices", &[]),
+        (
+            "transfer_primary_manager",
+            &[("mode", "toutes"), ("user_id", "1")],
+        ),
     ];
     for (endpoint, form) in calls {
         let (s, body) = app.call(&c, endpoint, form).await;

@@ -22,6 +22,9 @@ pub fn StructuresPage() -> impl IntoView {
                             <p>"Vous n'êtes rattaché à aucune structure. Enregistrez la vôtre ou recherchez-la pour demander un accès."</p>
                         }.into_any(),
                         Ok(list) => view! {
+                            {list.iter().any(|o| o.admin_role == "primary_manager").then(|| view! {
+                                <p><A href="/structures/transfert" attr:class="fr-link fr-icon-arrow-right-line fr-link--icon-right">"Transférer le rôle de gestionnaire principal"</A></p>
+                            })}
                             <ul class="fr-raw-list">
                                 {list.into_iter().map(|o| view! {
                                     <li class="fr-mb-1w structure">
