@@ -9,6 +9,7 @@ pub mod catalogue;
 pub mod domain;
 pub mod error;
 pub mod home;
+pub mod journal;
 pub mod mail;
 pub mod organisations;
 pub mod requests;
@@ -79,6 +80,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/structures") view=organisations::StructuresPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/agents") view=agents::AgentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/services") view=units::UnitsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/journal") view=journal::OrgJournalPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/journal") view=journal::OperatorJournalPage ssr=SsrMode::Async/>
                     <Route path=path!("/demandes") view=requests::MyRequestsPage ssr=SsrMode::Async/>
                     <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage ssr=SsrMode::Async/>
                     <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage ssr=SsrMode::Async/>

@@ -569,6 +569,8 @@ async fn anonymous_callers_are_refused_everywhere() {
             "add_grant",
             &[("user_id", "1"), ("organisation_id", "1"), ("role_id", "1")],
         ),
+        ("list_journal", &[("organisation_id", "1")]),
+        ("list_journal", &[]),
     ];
     for (endpoint, form) in calls {
         let (s, body) = app.call(&c, endpoint, form).await;

@@ -42,14 +42,13 @@ pub fn AgentsPage() -> impl IntoView {
                             let org_id = org();
                             let filters = ["q", "identifiant", "nom", "prenom"].map(get);
                             let next_href = page.next.clone().map(|n| {
-                                let mut qs = vec![];
-                                for (k, v) in ["q", "identifiant", "nom", "prenom"].iter().zip(filters.iter()) {
-                                    if !v.is_empty() {
-                                        qs.push(format!("{k}={}", crate::ui::urlencode(v)));
-                                    }
-                                }
-                                qs.push(format!("apres={}", crate::ui::urlencode(&n)));
-                                format!("?{}", qs.join("&"))
+                                crate::ui::query_string(&[
+                                    ("q", filters[0].clone()),
+                                    ("identifiant", filters[1].clone()),
+                                    ("nom", filters[2].clone()),
+                                    ("prenom", filters[3].clone()),
+                                    ("apres", n),
+                                ])
                             });
                             let count = page.rows.len();
                             view! {

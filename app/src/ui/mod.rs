@@ -117,3 +117,32 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// "?k=v&…" from the non-empty values, percent-encoded ("" when none):
+/// links that keep a list's filters (next page, export).
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_string_skips_empty_values_and_encodes() {
+        let qs = super::query_string(&[
+            ("q", "Dupont & fils".into()),
+            ("role", String::new()),
+            ("apres", "[\"a\",1]".into()),
+        ]);
+        assert_eq!(qs, "?q=Dupont%20%26%20fils&apres=%5B%22a%22%2C1%5D");
+        assert_eq!(super::query_string(&[("q", String::new())]), "");
+    }
+}
