@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod home;
 pub mod import;
+pub mod journal;
 pub mod mail;
 pub mod organisations;
 pub mod requests;
@@ -89,6 +90,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/structures/:org/import") view=import::ImportPage ssr=SsrMode::Async/>
                     <Route path=path!("/invitation") view=users::InvitationPage ssr=SsrMode::Async/>
                     <Route path=path!("/operateur/structures/:org/demarches") view=conventions::OrgServicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/journal") view=journal::OrgJournalPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/journal") view=journal::OperatorJournalPage ssr=SsrMode::Async/>
                     <Route path=path!("/demandes") view=requests::MyRequestsPage ssr=SsrMode::Async/>
                     <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage ssr=SsrMode::Async/>
                     <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage ssr=SsrMode::Async/>

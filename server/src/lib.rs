@@ -1,4 +1,5 @@
 //! Wiring: configuration, database, sessions, router, mail worker.
+pub mod exports;
 pub mod journal;
 pub mod mailer;
 pub mod seed;
@@ -117,6 +118,7 @@ pub fn router(pool: PgPool, settings: &Settings) -> Router {
                 move || app::shell(options.clone())
             },
         )
+        .merge(exports::routes(state.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context(
             {
                 let state = state.clone();

@@ -635,6 +635,8 @@ async fn anonymous_callers_are_refused_everywhere() {
             "transfer_primary_manager",
             &[("mode", "toutes"), ("user_id", "1")],
         ),
+        ("list_journal", &[("organisation_id", "1")]),
+        ("list_journal", &[]),
     ];
     for (endpoint, form) in calls {
         let (s, body) = app.call(&c, endpoint, form).await;

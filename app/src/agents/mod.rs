@@ -32,15 +32,8 @@ pub struct AgentsPage {
 
 pub const PAGE_SIZE: i64 = 50;
 
-/// Escapes LIKE wildcards of a user's search text.
 #[cfg(feature = "ssr")]
-fn like_prefix(s: &str) -> String {
-    s.trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
+use crate::domain::like_prefix;
 
 /// The agents attached to an organisation, sorted by name, 50 a page.
 /// `q` searches identifiant, nom, prénom and email (prefixes); the other

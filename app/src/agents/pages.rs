@@ -42,12 +42,13 @@ pub fn AgentsPage() -> impl IntoView {
                             let org_id = org();
                             let filters = ["q", "identifiant", "nom", "prenom"].map(get);
                             let next_href = page.next.clone().map(|n| {
-                                let mut pairs: Vec<(&str, String)> = ["q", "identifiant", "nom", "prenom"]
-                                    .into_iter()
-                                    .zip(filters.iter().cloned())
-                                    .collect();
-                                pairs.push(("apres", n));
-                                crate::ui::query_string(&pairs)
+                                crate::ui::query_string(&[
+                                    ("q", filters[0].clone()),
+                                    ("identifiant", filters[1].clone()),
+                                    ("nom", filters[2].clone()),
+                                    ("prenom", filters[3].clone()),
+                                    ("apres", n),
+                                ])
                             });
                             let count = page.rows.len();
                             view! {

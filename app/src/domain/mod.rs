@@ -12,3 +12,13 @@ pub use identifier::UserIdentifier;
 pub use password::{Password, MIN_PASSWORD_CHARS};
 pub use person::{Civilite, PersonName, Telephone};
 pub use siret::Siret;
+
+/// A user's search text as a LIKE prefix: trimmed, lower-cased, with the
+/// wildcards `%` and `_` (and the escape `\`) taken literally.
+pub fn like_prefix(s: &str) -> String {
+    s.trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -37,6 +37,7 @@ pub fn StructuresPage() -> impl IntoView {
                                         {(!o.admin_role.is_empty()).then(|| view! {
                                             " " <A href=format!("/structures/{}/agents", o.id) attr:class="fr-link fr-ml-2w">"Liste des agents"</A>
                                             " " <A href=format!("/structures/{}/services", o.id) attr:class="fr-link fr-ml-2w">"Services"</A>
+                                            " " <A href=format!("/structures/{}/journal", o.id) attr:class="fr-link fr-ml-2w">"Journal"</A>
                                         })}
                                     </li>
                                 }).collect::<Vec<_>>()}

@@ -150,7 +150,8 @@ pub fn RadioGroup(
     }
 }
 
-/// A query string from (key, value) pairs, empty values left out.
+/// "?k=v&…" from the non-empty values, percent-encoded ("" when none):
+/// links that keep a list's filters (next page, export).
 pub fn query_string(pairs: &[(&str, String)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
@@ -173,5 +174,19 @@ pub fn id_param(name: &'static str) -> impl Fn() -> i64 + Copy {
             .get(name)
             .and_then(|s| s.parse::<i64>().ok())
             .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_string_skips_empty_values_and_encodes() {
+        let qs = super::query_string(&[
+            ("q", "Dupont & fils".into()),
+            ("role", String::new()),
+            ("apres", "[\"a\",1]".into()),
+        ]);
+        assert_eq!(qs, "?q=Dupont%20%26%20fils&apres=%5B%22a%22%2C1%5D");
+        assert_eq!(super::query_string(&[("q", String::new())]), "");
     }
 }
