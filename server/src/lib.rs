@@ -1,5 +1,7 @@
 //! Wiring: configuration, database, sessions, router, mail worker.
+pub mod bench;
 pub mod exports;
+pub mod generate;
 pub mod journal;
 pub mod mailer;
 pub mod seed;

@@ -1,5 +1,5 @@
 //! The Habilitations server binary:
-//! `server [serve|migrate|seed-demo|create-operator EMAIL|load-sirene FILE|check-journal]`.
+//! `server [serve|migrate|seed-demo|create-operator EMAIL|load-sirene FILE|check-journal|generate ...|bench ...]`.
 use server::{connect, migrate, seed, Settings};
 use std::net::SocketAddr;
 
@@ -20,6 +20,11 @@ async fn main() {
 
 async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // The benchmark is an HTTP client: no database of its own.
+    if args.first().map(String::as_str) == Some("bench") {
+        let options = server::bench::Options::from_args(&args[1..])?;
+        return server::bench::run(&options).await;
+    }
     let settings = Settings::from_env()?;
     let pool = connect(&settings.database_url, 20).await?;
     migrate(&pool).await.map_err(|e| e.to_string())?;
@@ -67,6 +72,11 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
                 }
                 Err(b) => Err(format!("journal altéré : {b:?}").into()),
             };
+        }
+        Some("generate") => {
+            let params = server::generate::Params::from_args(&args[1..])?;
+            server::generate::run(&pool, &params).await?;
+            return Ok(());
         }
         Some("seed-demo") => {
             let created = seed::demo(&pool).await?;

@@ -175,7 +175,7 @@ fn rand_index(n: usize) -> usize {
     rand::thread_rng().gen_range(0..n)
 }
 
-fn hash(password: &str) -> Result<String, BoxError> {
+pub(crate) fn hash(password: &str) -> Result<String, BoxError> {
     use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
     let params = argon2::Params::new(19_456, 2, 1, None).map_err(|e| e.to_string())?;
     let a = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);

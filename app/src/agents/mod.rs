@@ -32,8 +32,24 @@ pub struct AgentsPage {
 
 pub const PAGE_SIZE: i64 = 50;
 
+/// The columns of a page of agents, around the sub-query that picks it.
+#[cfg(feature = "ssr")]
+const PAGE_SELECT: &str =
+    "select u.id, u.identifier, u.nom, u.prenom, u.email, u.telephone, u.date_ouverture, u.date_cloture,
+            u.date_cloture is not null and u.date_cloture <= current_date
+       from (select m.user_id, m.agent_nom, m.agent_prenom from ";
 #[cfg(feature = "ssr")]
 use crate::domain::like_prefix;
+
+/// The bounds `[low, high)`, in byte order (text_pattern_ops), of the
+/// lower-cased strings that start with the user's search text (U+10FFFF is
+/// above every character a name holds).
+#[cfg(feature = "ssr")]
+fn prefix_range(s: &str) -> (String, String) {
+    let low = s.trim().to_lowercase();
+    let high = format!("{low}\u{10FFFF}");
+    (low, high)
+}
 
 /// The agents attached to an organisation, sorted by name, 50 a page.
 /// `q` searches identifiant, nom, prénom and email (prefixes); the other
@@ -61,7 +77,6 @@ pub async fn list_agents(
     } else {
         serde_json::from_str(&after).ok()
     };
-    let (c_nom, c_prenom, c_id) = cursor.clone().unwrap_or_default();
     type Row = (
         i64,
         String,
@@ -73,32 +88,81 @@ pub async fn list_agents(
         Option<chrono::NaiveDate>,
         bool,
     );
-    let mut rows: Vec<Row> = sqlx::query_as(
-        "select u.id, u.identifier, u.nom, u.prenom, u.email, u.telephone, u.date_ouverture, u.date_cloture,
-                u.date_cloture is not null and u.date_cloture <= current_date
-           from memberships m join users u on u.id = m.user_id
-          where m.organisation_id = $1
-            and ($2 = '' or lower(u.identifier) like $2 || '%' or lower(u.nom) like $2 || '%'
-                 or lower(u.prenom) like $2 || '%' or u.email like $2 || '%')
-            and ($3 = '' or lower(u.identifier) like $3 || '%')
-            and ($4 = '' or lower(u.nom) like $4 || '%')
-            and ($5 = '' or lower(u.prenom) like $5 || '%')
-            and (not $6 or (u.nom, u.prenom, u.id) > ($7, $8, $9))
-          order by u.nom, u.prenom, u.id
-          limit $10",
-    )
-    .bind(manager.organisation_id)
-    .bind(like_prefix(&q))
-    .bind(like_prefix(&identifiant))
-    .bind(like_prefix(&nom))
-    .bind(like_prefix(&prenom))
-    .bind(cursor.is_some())
-    .bind(c_nom)
-    .bind(c_prenom)
-    .bind(c_id)
-    .bind(PAGE_SIZE + 1)
-    .fetch_all(&pool)
-    .await?;
+    // The sort key is copied onto memberships (migration 0007): the page
+    // is picked among the organisation's memberships first, 51 rows from
+    // the cursor on in the order of the index (organisation, nom, prénom,
+    // user), and only then joined to users. A name prefix is matched on its
+    // own index (organisation, lower(nom)) and only its matches are sorted:
+    // they sit together in name order, so walking the sorted index to them
+    // could cross the whole organisation. Only the filters in use are in
+    // the SQL.
+    let org = manager.organisation_id;
+    // The strings that start with the typed name, lower-cased: a range of
+    // the index in byte order (text_pattern_ops), no LIKE to evaluate.
+    let (nom_low, nom_high) = prefix_range(&nom);
+    let (q, identifiant, prenom) = (
+        like_prefix(&q),
+        like_prefix(&identifiant),
+        like_prefix(&prenom),
+    );
+    let mut sql = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
+    sql.push(PAGE_SELECT);
+    if nom_low.is_empty() {
+        sql.push("memberships m");
+    } else {
+        // OFFSET 0 keeps the planner from walking the sorted index instead.
+        sql.push(
+            "(select user_id, organisation_id, agent_nom, agent_prenom from memberships
+               where organisation_id = ",
+        )
+        .push_bind(org)
+        .push(" and lower(agent_nom) ~>=~ ")
+        .push_bind(nom_low)
+        .push(" and lower(agent_nom) ~<~ ")
+        .push_bind(nom_high)
+        .push(" offset 0) m");
+    }
+    if !q.is_empty() || !identifiant.is_empty() {
+        sql.push(" join users f on f.id = m.user_id");
+    }
+    sql.push(" where m.organisation_id = ").push_bind(org);
+    if !q.is_empty() {
+        sql.push(" and (lower(f.identifier) like ")
+            .push_bind(q.clone())
+            .push(" || '%' or lower(m.agent_nom) like ")
+            .push_bind(q.clone())
+            .push(" || '%' or lower(m.agent_prenom) like ")
+            .push_bind(q.clone())
+            .push(" || '%' or f.email like ")
+            .push_bind(q)
+            .push(" || '%')");
+    }
+    if !identifiant.is_empty() {
+        sql.push(" and lower(f.identifier) like ")
+            .push_bind(identifiant)
+            .push(" || '%'");
+    }
+    if !prenom.is_empty() {
+        sql.push(" and lower(m.agent_prenom) like ")
+            .push_bind(prenom)
+            .push(" || '%'");
+    }
+    if let Some((c_nom, c_prenom, c_id)) = cursor {
+        sql.push(" and (m.agent_nom, m.agent_prenom, m.user_id) > (")
+            .push_bind(c_nom)
+            .push(", ")
+            .push_bind(c_prenom)
+            .push(", ")
+            .push_bind(c_id)
+            .push(")");
+    }
+    sql.push(" order by m.agent_nom, m.agent_prenom, m.user_id limit ")
+        .push_bind(PAGE_SIZE + 1)
+        .push(
+            ") p join users u on u.id = p.user_id
+             order by p.agent_nom, p.agent_prenom, p.user_id",
+        );
+    let mut rows: Vec<Row> = sql.build_query_as().fetch_all(&pool).await?;
     let next = if rows.len() as i64 > PAGE_SIZE {
         rows.truncate(PAGE_SIZE as usize);
         rows.last()

@@ -50,11 +50,18 @@ pub async fn search_organisations(q: String) -> AppResult<Vec<OrganisationSummar
     }
     let digits: String = q.chars().filter(|c| !c.is_whitespace()).collect();
     let rows = if digits.bytes().all(|b| b.is_ascii_digit()) {
+        if digits.len() > 14 {
+            return Ok(vec![]);
+        }
+        // SIRETs are 14 digits: a prefix is the range from prefix000… to
+        // prefix999…, which the unique index on siret serves in any
+        // collation (LIKE could not use it under C.UTF-8).
         sqlx::query_as(
             "select id, siret, nom, adresse from organisations
-              where active and siret like $1 || '%' order by siret limit 20",
+              where active and siret between $1 and $2 order by siret limit 20",
         )
-        .bind(digits)
+        .bind(format!("{digits:0<14}"))
+        .bind(format!("{digits:9<14}"))
         .fetch_all(&crate::state::pool())
         .await?
     } else {
