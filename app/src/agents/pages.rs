@@ -50,6 +50,13 @@ pub fn AgentsPage() -> impl IntoView {
                                     ("apres", n),
                                 ])
                             });
+                            let export_href = format!("/exports/agents.csv{}", crate::ui::query_string(&[
+                                ("organisation", org_id.to_string()),
+                                ("q", filters[0].clone()),
+                                ("identifiant", filters[1].clone()),
+                                ("nom", filters[2].clone()),
+                                ("prenom", filters[3].clone()),
+                            ]));
                             let count = page.rows.len();
                             view! {
                                 <h1>"Liste des agents"</h1>
@@ -68,6 +75,7 @@ pub fn AgentsPage() -> impl IntoView {
                                 <ul class="fr-btns-group fr-btns-group--inline-md">
                                     <li><A href=format!("/structures/{org_id}/nouvel-agent") attr:class="fr-btn fr-icon-user-add-line fr-btn--icon-left">"Créer un utilisateur"</A></li>
                                     <li><A href=format!("/structures/{org_id}/import") attr:class="fr-btn fr-btn--secondary fr-icon-upload-line fr-btn--icon-left">"Importer des utilisateurs"</A></li>
+                                    <li><a href=export_href class="fr-btn fr-btn--tertiary fr-icon-download-line fr-btn--icon-left" download>"Exporter en CSV"</a></li>
                                 </ul>
                                 <FormAlert error=resend_err/>
                                 {move || matches!(resend.value().get(), Some(Ok(_))).then(|| view! {

@@ -43,6 +43,23 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("demande.acceptation", "Acceptation d'une demande d'accès"),
     ("demande.refus", "Refus d'une demande d'accès"),
     ("habilitation.attribution", "Attribution d'une habilitation"),
+    ("habilitation.retrait", "Retrait d'une habilitation"),
+    ("utilisateur.creation", "Création d'un utilisateur"),
+    ("utilisateur.modification", "Modification d'un utilisateur"),
+    ("utilisateur.cloture", "Clôture d'un utilisateur"),
+    ("utilisateur.reouverture", "Réouverture d'un utilisateur"),
+    ("compte.activation", "Activation d'un compte invité"),
+    ("rattachement.creation", "Rattachement à la structure"),
+    ("rattachement.modification", "Changement de rattachement"),
+    ("rattachement.detachement", "Détachement de la structure"),
+    ("rattachement.detachement_service", "Détachement du service"),
+    ("utilisateurs.import", "Import d'utilisateurs"),
+    ("demarche.activation", "Activation d'une démarche"),
+    (
+        "demarche.modification",
+        "Modification des rôles d'une démarche",
+    ),
+    ("demarche.desactivation", "Désactivation d'une démarche"),
 ];
 
 /// Target types and their labels; typing one in "Cible" filters on it.
@@ -52,6 +69,7 @@ pub const TARGET_TYPES: &[(&str, &str)] = &[
     ("structure", "Structure"),
     ("habilitation", "Habilitation"),
     ("demande", "Demande d'accès"),
+    ("demarche", "Démarche"),
 ];
 
 /// Keys of before/after whose numeric value is a user id, shown as a name.
@@ -101,6 +119,19 @@ fn field_label(key: &str) -> String {
         "gestionnaire_principal" => "Gestionnaire principal",
         "admin_role" => "Rôle d'administration",
         "max_admins" => "Nombre d'administrateurs autorisés",
+        "civilite" => "Civilité",
+        "telephone" => "Téléphone",
+        "poste" => "Poste de travail",
+        "date_ouverture" => "Date d'ouverture",
+        "date_cloture" => "Date de clôture",
+        "service" => "Service",
+        "administrateur" => "Administrateur",
+        "roles" => "Rôles",
+        "habilitations_closes" => "Habilitations closes",
+        "lignes" => "Lignes",
+        "creations" => "Créations",
+        "rattachements" => "Rattachements",
+        "mises_a_jour" => "Mises à jour",
         other => return humanise(other),
     }
     .to_string()

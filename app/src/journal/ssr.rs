@@ -145,6 +145,8 @@ select e.id, to_char(e.at at time zone 'Europe/Paris', 'DD/MM/YYYY HH24:MI') as 
           from access_requests d join roles r on r.id = d.role_id
           join applications p on p.id = r.application_id join users u on u.id = d.requester_id
          where e.target_type = 'demande' and d.id = e.target_id
+        union all
+        select p.libelle from applications p where e.target_type = 'demarche' and p.id = e.target_id
   ) t on true
  order by e.id desc";
 
