@@ -254,7 +254,7 @@ async fn journal(state: AppState, p: JournalParams, req: Request) -> Response {
                 .map(|r| {
                     vec![
                         r.date.clone(),
-                        r.acteur.clone(),
+                        r.acteur_label(),
                         r.structure.clone(),
                         r.action.clone(),
                         r.cible.clone(),

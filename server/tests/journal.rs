@@ -321,7 +321,8 @@ async fn each_reads_the_journal_of_their_reach_in_names() {
         vec!["Création d'un service", "Enregistrement d'une structure"]
     );
     let row = &body["rows"][0];
-    assert_eq!(row["acteur"], "Marie Curie (marie@exemple.fr)");
+    assert_eq!(row["acteur"], "Marie Curie");
+    assert_eq!(row["acteur_email"], "marie@exemple.fr");
     assert_eq!(row["structure"], "AFDAS");
     assert_eq!(row["cible"], "COMPTA — Comptabilité");
     let lines: Vec<String> = row["changes"]

@@ -20,13 +20,25 @@ pub struct JournalRow {
     pub id: i64,
     /// "25/11/2026 14:03", Paris time.
     pub date: String,
-    /// "Prénom Nom (email)", or "Système".
+    /// "Prénom Nom", or "Système".
     pub acteur: String,
+    pub acteur_email: String,
     pub structure: String,
     pub action: String,
     pub cible: String,
     pub changes: Vec<Change>,
     pub ip: String,
+}
+
+impl JournalRow {
+    /// "Prénom Nom (email)".
+    pub fn acteur_label(&self) -> String {
+        if self.acteur_email.is_empty() {
+            self.acteur.clone()
+        } else {
+            format!("{} ({})", self.acteur, self.acteur_email)
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

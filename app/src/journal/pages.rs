@@ -135,7 +135,7 @@ fn FilterForm(values: [String; 5], error: Option<AppError>, reset: String) -> im
                     </div>
                 </div>
                 <div class="fr-col-12">
-                    <ul class="fr-btns-group fr-btns-group--inline-md">
+                    <ul class="fr-btns-group fr-btns-group--inline-md fr-mt-2w">
                         <li><button class="fr-btn" type="submit">"Filtrer"</button></li>
                         <li><a class="fr-btn fr-btn--tertiary" href=reset>"Effacer les filtres"</a></li>
                     </ul>
@@ -172,7 +172,8 @@ fn JournalTable(
             </a>
         </div>
         <div class="fr-table">
-            <table>
+            // Focusable: a wide table scrolls, and keyboards must reach it.
+            <table tabindex="0">
                 <caption>"Journal des modifications"</caption>
                 <thead><tr>
                     <th scope="col">"Date"</th><th scope="col">"Acteur"</th>
@@ -183,7 +184,11 @@ fn JournalTable(
                 <tbody>
                     {journal.rows.into_iter().map(|r| view! {
                         <tr class="evenement">
-                            <td>{r.date}</td><td>{r.acteur}</td>
+                            <td>{r.date}</td>
+                            <td>
+                                {r.acteur}
+                                {(!r.acteur_email.is_empty()).then(|| view! { <br/><span class="fr-text--xs">{r.acteur_email.clone()}</span> })}
+                            </td>
                             {global.then(|| view! { <td>{r.structure.clone()}</td> })}
                             <td>{r.action}</td><td>{r.cible}</td>
                             <td>

@@ -119,7 +119,7 @@ with page as (
 const NAMES: &str = "
     order by e.id desc limit $LIMIT)
 select e.id, to_char(e.at at time zone 'Europe/Paris', 'DD/MM/YYYY HH24:MI') as date,
-       coalesce(a.prenom || ' ' || a.nom || ' (' || a.email || ')', '') as acteur,
+       coalesce(a.prenom || ' ' || a.nom, '') as acteur, coalesce(a.email, '') as acteur_email,
        coalesce(o.nom, '') as structure, e.action, e.target_type, t.label as cible,
        e.before, e.after, coalesce(e.ip, '') as ip
   from page e
@@ -251,6 +251,7 @@ struct Row {
     id: i64,
     date: String,
     acteur: String,
+    acteur_email: String,
     structure: String,
     action: String,
     target_type: String,
@@ -305,6 +306,7 @@ pub async fn page(
             } else {
                 r.acteur
             },
+            acteur_email: r.acteur_email,
             structure: r.structure,
             action: super::labels::action_label(&r.action),
             cible: r.cible.unwrap_or_else(|| target_type_label(&r.target_type)),
