@@ -36,6 +36,8 @@ recreate_db hab_e2e
 E2E_PORT=$(free_port)
 export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT"
 export HAB_PUBLIC_URL="http://$LEPTOS_SITE_ADDR"
+# The specs' operator, created by the server at first start (test data only).
+export HAB_OPERATOR_EMAIL=operateur@e2e.habilitations.test HAB_OPERATOR_PASSWORD="une phrase de passe solide"
 DATABASE_URL="$BASE_URL_DB/hab_e2e" HAB_DEV_MAILBOX=1 RUST_LOG=warn target/release/server > .data-e2e-server.log 2>&1 &
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null || true; stop_private_pg' EXIT

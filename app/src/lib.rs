@@ -2,13 +2,17 @@
 //! and its partner organisations. Routes, page shell and header.
 #![recursion_limit = "256"]
 
+pub mod admins;
 pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+pub mod conventions;
 pub mod domain;
 pub mod error;
 pub mod home;
+pub mod import;
+pub mod journal;
 pub mod mail;
 pub mod organisations;
 pub mod requests;
@@ -19,6 +23,7 @@ pub mod session;
 pub mod state;
 pub mod ui;
 pub mod units;
+pub mod users;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -77,12 +82,22 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/mot-de-passe-oublie") view=auth::ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures") view=organisations::StructuresPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/transfert") view=admins::TransferPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/agents") view=agents::AgentsPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/services") view=units::UnitsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/nouvel-agent") view=users::NewAgentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/agents/:user") view=users::AgentPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/import") view=import::ImportPage ssr=SsrMode::Async/>
+                    <Route path=path!("/invitation") view=users::InvitationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/structures/:org/demarches") view=conventions::OrgServicesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/journal") view=journal::OrgJournalPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/journal") view=journal::OperatorJournalPage ssr=SsrMode::Async/>
                     <Route path=path!("/demandes") view=requests::MyRequestsPage ssr=SsrMode::Async/>
                     <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage ssr=SsrMode::Async/>
                     <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/demarches/:app/utilisateurs/:user") view=service::UserCardPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/structures") view=admins::OperatorOrganisationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/structures/:org") view=admins::OperatorOrganisationPage ssr=SsrMode::Async/>
                     <Route path=path!("/dev/mailbox") view=mail::MailboxPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
@@ -142,6 +157,10 @@ fn Header() -> impl IntoView {
                                         match user.await {
                                             Ok(Some(u)) => view! {
                                                 <ul class="fr-btns-group">
+                                                    {(u.organisations.len() > 1).then(|| view! { <li><users::OrganisationSwitcher user=u.clone()/></li> })}
+                                                    {u.is_operator.then(|| view! {
+                                                        <li><A href="/operateur/structures" attr:class="fr-btn fr-icon-settings-5-line">"Administration"</A></li>
+                                                    })}
                                                     <li><span class="fr-btn fr-icon-account-circle-line utilisateur-connecte">{format!("{} {}", u.prenom, u.nom)}</span></li>
                                                     <li>
                                                         <ActionForm action=logout>

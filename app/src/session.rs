@@ -6,6 +6,7 @@ use tower_sessions::Session;
 
 const USER_KEY: &str = "uid";
 const GENERATION_KEY: &str = "gen";
+const ORGANISATION_KEY: &str = "org";
 
 /// A signed-in, open (not closed) user. Only `require_user` makes one.
 #[derive(Debug, Clone)]
@@ -58,6 +59,23 @@ pub async fn sign_in(user_id: i64, generation: i32) -> AppResult<()> {
         .await
         .map_err(session_err)?;
     Ok(())
+}
+
+/// Remembers the organisation the user works in (header switcher).
+pub async fn set_current_organisation(organisation_id: i64) -> AppResult<()> {
+    session()
+        .await?
+        .insert(ORGANISATION_KEY, organisation_id)
+        .await
+        .map_err(session_err)
+}
+
+pub async fn current_organisation() -> AppResult<Option<i64>> {
+    session()
+        .await?
+        .get::<i64>(ORGANISATION_KEY)
+        .await
+        .map_err(session_err)
 }
 
 pub async fn sign_out() -> AppResult<()> {

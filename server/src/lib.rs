@@ -1,5 +1,6 @@
 //! Wiring: configuration, database, sessions, router, mail worker.
 pub mod bench;
+pub mod exports;
 pub mod generate;
 pub mod journal;
 pub mod mailer;
@@ -119,6 +120,7 @@ pub fn router(pool: PgPool, settings: &Settings) -> Router {
                 move || app::shell(options.clone())
             },
         )
+        .merge(exports::routes(state.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context(
             {
                 let state = state.clone();

@@ -58,13 +58,18 @@ pub async fn catalogue(pool: &PgPool) -> Result<(), BoxError> {
     let mut tx = pool.begin().await?;
     for (pos, (code, libelle, description, roles)) in CATALOGUE.iter().enumerate() {
         let (app_id,): (i64,) = sqlx::query_as(
-            "insert into applications (code, libelle, description, position) values ($1, $2, $3, $4)
-             on conflict (code) do update set libelle = excluded.libelle returning id",
+            "insert into applications (code, libelle, description, position, activation_par_defaut)
+             values ($1, $2, $3, $4, $5)
+             on conflict (code) do update set libelle = excluded.libelle,
+                 activation_par_defaut = excluded.activation_par_defaut returning id",
         )
         .bind(code)
         .bind(libelle)
         .bind(description)
         .bind(pos as i32)
+        // SOFFi is open to every training organisation; the others are
+        // activated per organisation by an operator (conventions).
+        .bind(*code == "soffi")
         .fetch_one(&mut *tx)
         .await?;
         for (rpos, (rcode, rlib)) in roles.iter().enumerate() {
@@ -230,6 +235,19 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
         .bind(ids[1])
         .execute(&mut *tx)
         .await?;
+    // The demo structure has signed conventions for Parapheur and
+    // Mon activité formation too (SOFFi is activated by default).
+    sqlx::query(
+        "with apps as (
+             insert into organisation_applications (organisation_id, application_id)
+             select $1, id from applications where code in ('parapheur', 'mon-activite-formation')
+             returning application_id)
+         insert into organisation_roles (organisation_id, application_id, role_id)
+         select $1, r.application_id, r.id from roles r join apps on apps.application_id = r.application_id",
+    )
+    .bind(org)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "insert into grants (role_id, organisation_id, user_id, granted_by)
          select r.id, $1, $2, $2 from roles r join applications a on a.id = r.application_id

@@ -193,3 +193,73 @@ async fn agents_of_another_organisation_stay_out_of_reach() {
         .await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn the_agents_csv_export_has_every_page_and_the_screen_rights() {
+    let app = TestApp::spawn().await;
+    let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
+    let (other, _, _) = app.manager_of("autre@exemple.fr", SAINT_MALO).await;
+    populate(&app, org, 120).await;
+    let url = format!("{}/exports/agents.csv", app.url);
+    let o = org.to_string();
+    let r = other
+        .get(&url)
+        .query(&[("organisation", &o)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let visitor = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = visitor
+        .get(&url)
+        .query(&[("organisation", &o)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let r = admin
+        .get(&url)
+        .query(&[("organisation", &o)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let bytes = r.bytes().await.unwrap();
+    assert_eq!(&bytes[..3], b"\xEF\xBB\xBF");
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(&bytes[3..]);
+    assert_eq!(
+        reader.headers().unwrap().iter().collect::<Vec<_>>(),
+        vec![
+            "Identifiant",
+            "Nom",
+            "Prénom",
+            "Adresse mail",
+            "Téléphone",
+            "Date d'ouverture",
+            "Date de clôture",
+            "Statut"
+        ]
+    );
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.unwrap()).collect();
+    // 120 generated agents, Zoé Dupont (closed) and the manager, across pages.
+    assert_eq!(rows.len(), 122);
+    let zoe = rows
+        .iter()
+        .find(|r| &r[3] == "zoe.dupont@exemple.fr")
+        .unwrap();
+    assert_eq!(&zoe[7], "Clôturé");
+    // The screen's filters apply.
+    let r = admin
+        .get(&url)
+        .query(&[("organisation", o.as_str()), ("nom", "dup")])
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+}

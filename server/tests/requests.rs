@@ -569,6 +569,74 @@ async fn anonymous_callers_are_refused_everywhere() {
             "add_grant",
             &[("user_id", "1"), ("organisation_id", "1"), ("role_id", "1")],
         ),
+        ("org_services", &[("organisation_id", "1")]),
+        (
+            "set_org_service",
+            &[("organisation_id", "1"), ("application_id", "1")],
+        ),
+        ("get_agent", &[("organisation_id", "1"), ("user_id", "1")]),
+        (
+            "create_agent",
+            &[
+                ("organisation_id", "1"),
+                ("email", "a@b.fr"),
+                ("email_confirmation", "a@b.fr"),
+            ],
+        ),
+        (
+            "update_agent",
+            &[
+                ("organisation_id", "1"),
+                ("user_id", "1"),
+                ("nom", "A"),
+                ("prenom", "B"),
+                ("email", "a@b.fr"),
+                ("email_confirmation", "a@b.fr"),
+            ],
+        ),
+        (
+            "set_agent_unit",
+            &[("organisation_id", "1"), ("user_id", "1"), ("unit_id", "0")],
+        ),
+        (
+            "detach_agent",
+            &[
+                ("organisation_id", "1"),
+                ("user_id", "1"),
+                ("niveau", "structure"),
+                ("commentaire", "x"),
+            ],
+        ),
+        (
+            "get_agent_roles",
+            &[("organisation_id", "1"), ("user_id", "1")],
+        ),
+        (
+            "save_agent_roles",
+            &[("organisation_id", "1"), ("user_id", "1"), ("role_ids", "")],
+        ),
+        ("switch_organisation", &[("organisation_id", "1")]),
+        ("operator_organisations", &[("q", "")]),
+        ("list_org_admins", &[("organisation_id", "1")]),
+        (
+            "set_org_admin",
+            &[
+                ("organisation_id", "1"),
+                ("user_id", "1"),
+                ("admin", "true"),
+            ],
+        ),
+        (
+            "set_max_admins",
+            &[("organisation_id", "1"), ("max_admins", "3")],
+        ),
+        ("transfer_choices", &[]),
+        (
+            "transfer_primary_manager",
+            &[("mode", "toutes"), ("user_id", "1")],
+        ),
+        ("list_journal", &[("organisation_id", "1")]),
+        ("list_journal", &[]),
     ];
     for (endpoint, form) in calls {
         let (s, body) = app.call(&c, endpoint, form).await;

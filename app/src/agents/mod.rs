@@ -38,16 +38,8 @@ const PAGE_SELECT: &str =
     "select u.id, u.identifier, u.nom, u.prenom, u.email, u.telephone, u.date_ouverture, u.date_cloture,
             u.date_cloture is not null and u.date_cloture <= current_date
        from (select m.user_id, m.agent_nom, m.agent_prenom from ";
-
-/// Escapes LIKE wildcards of a user's search text.
 #[cfg(feature = "ssr")]
-fn like_prefix(s: &str) -> String {
-    s.trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
+use crate::domain::like_prefix;
 
 /// The bounds `[low, high)`, in byte order (text_pattern_ops), of the
 /// lower-cased strings that start with the user's search text (U+10FFFF is

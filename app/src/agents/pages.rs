@@ -42,15 +42,21 @@ pub fn AgentsPage() -> impl IntoView {
                             let org_id = org();
                             let filters = ["q", "identifiant", "nom", "prenom"].map(get);
                             let next_href = page.next.clone().map(|n| {
-                                let mut qs = vec![];
-                                for (k, v) in ["q", "identifiant", "nom", "prenom"].iter().zip(filters.iter()) {
-                                    if !v.is_empty() {
-                                        qs.push(format!("{k}={}", crate::ui::urlencode(v)));
-                                    }
-                                }
-                                qs.push(format!("apres={}", crate::ui::urlencode(&n)));
-                                format!("?{}", qs.join("&"))
+                                crate::ui::query_string(&[
+                                    ("q", filters[0].clone()),
+                                    ("identifiant", filters[1].clone()),
+                                    ("nom", filters[2].clone()),
+                                    ("prenom", filters[3].clone()),
+                                    ("apres", n),
+                                ])
                             });
+                            let export_href = format!("/exports/agents.csv{}", crate::ui::query_string(&[
+                                ("organisation", org_id.to_string()),
+                                ("q", filters[0].clone()),
+                                ("identifiant", filters[1].clone()),
+                                ("nom", filters[2].clone()),
+                                ("prenom", filters[3].clone()),
+                            ]));
                             let count = page.rows.len();
                             view! {
                                 <h1>"Liste des agents"</h1>
@@ -66,6 +72,11 @@ pub fn AgentsPage() -> impl IntoView {
                                         </div>
                                     </div>
                                 </Form>
+                                <ul class="fr-btns-group fr-btns-group--inline-md">
+                                    <li><A href=format!("/structures/{org_id}/nouvel-agent") attr:class="fr-btn fr-icon-user-add-line fr-btn--icon-left">"Créer un utilisateur"</A></li>
+                                    <li><A href=format!("/structures/{org_id}/import") attr:class="fr-btn fr-btn--secondary fr-icon-upload-line fr-btn--icon-left">"Importer des utilisateurs"</A></li>
+                                    <li><a href=export_href class="fr-btn fr-btn--tertiary fr-icon-download-line fr-btn--icon-left" download>"Exporter en CSV"</a></li>
+                                </ul>
                                 <FormAlert error=resend_err/>
                                 {move || matches!(resend.value().get(), Some(Ok(_))).then(|| view! {
                                     <Success>"L'identifiant a été renvoyé par courriel à l'agent."</Success>
@@ -86,12 +97,17 @@ pub fn AgentsPage() -> impl IntoView {
                                         <tbody>
                                             {page.rows.into_iter().map(|r| {
                                                 let label = format!("Renvoi de l'identifiant par mail à {} {}", r.prenom, r.nom);
+                                                let fiche = format!("/structures/{org_id}/agents/{}", r.id);
+                                                let modifier = format!("Modifier {} {}", r.prenom, r.nom);
+                                                let detail = format!("Détail de {} {}", r.prenom, r.nom);
                                                 view! {
                                                     <tr class="agent">
                                                         <td>{r.identifier}</td><td>{r.nom}</td><td>{r.prenom}</td><td>{r.email}</td>
                                                         <td>{r.telephone}</td><td>{r.date_ouverture}</td><td>{r.date_cloture}</td>
                                                         <td>{r.statut}</td>
                                                         <td>
+                                                            <A href=fiche.clone() attr:class="fr-link fr-mr-2w" attr:aria-label=modifier>"Modifier"</A>
+                                                            <A href=format!("{fiche}?onglet=roles") attr:class="fr-link" attr:aria-label=detail>"Détail"</A>
                                                             <ActionForm action=resend>
                                                                 <input type="hidden" name="organisation_id" value=org_id/>
                                                                 <input type="hidden" name="user_id" value=r.id/>

@@ -19,6 +19,10 @@ pub struct SessionUser {
     pub nom: String,
     pub is_operator: bool,
     pub is_manager: bool,
+    /// The organisations the user belongs to (id, name), and the one
+    /// chosen in the header when there are several.
+    pub organisations: Vec<(i64, String)>,
+    pub current_organisation: Option<i64>,
 }
 
 #[server(endpoint = "me")]
@@ -34,7 +38,18 @@ pub async fn me() -> AppResult<Option<SessionUser>> {
     .bind(u.id)
     .fetch_one(&crate::state::pool())
     .await?;
+    let organisations: Vec<(i64, String)> = sqlx::query_as(
+        "select o.id, o.nom from memberships m join organisations o on o.id = m.organisation_id
+          where m.user_id = $1 and o.active order by o.nom, o.id",
+    )
+    .bind(u.id)
+    .fetch_all(&crate::state::pool())
+    .await?;
+    let current = crate::session::current_organisation().await?;
+    let current_organisation = current.filter(|c| organisations.iter().any(|(id, _)| id == c));
     Ok(Some(SessionUser {
+        organisations,
+        current_organisation,
         id: u.id,
         identifier: row.0,
         prenom: row.1,
@@ -65,35 +80,13 @@ pub async fn signup(
     let civilite = errs.check("civilite", Civilite::parse(&civilite));
     let nom = errs.check("nom", PersonName::parse(&nom, "nom"));
     let prenom = errs.check("prenom", PersonName::parse(&prenom, "prénom"));
-    let email = errs.check("email", Email::parse(&email));
-    if let Some(e) = &email {
-        if Email::parse(&email_confirmation).ok().as_ref() != Some(e) {
-            errs.add(
-                "email_confirmation",
-                "Les deux adresses électroniques ne correspondent pas.",
-            );
-        }
-    }
-    let telephone = if telephone.trim().is_empty() {
-        if !telephone_confirmation.trim().is_empty() {
-            errs.add(
-                "telephone",
-                "Saisissez le numéro de téléphone, ou videz sa confirmation.",
-            );
-        }
-        None
-    } else {
-        let t = errs.check("telephone", Telephone::parse(&telephone));
-        if let Some(t) = &t {
-            if Telephone::parse(&telephone_confirmation).ok().as_ref() != Some(t) {
-                errs.add(
-                    "telephone_confirmation",
-                    "Les deux numéros de téléphone ne correspondent pas.",
-                );
-            }
-        }
-        t
-    };
+    let (email, telephone) = parse_contact(
+        &mut errs,
+        &email,
+        &email_confirmation,
+        &telephone,
+        &telephone_confirmation,
+    );
     let password = errs.check("password", Password::parse(&password));
     if password.is_some() && password_confirmation != password.as_ref().unwrap().expose() {
         errs.add(
@@ -338,15 +331,7 @@ pub async fn reset_password(
     password_confirmation: String,
 ) -> AppResult<()> {
     use crate::error::AppError;
-    let password =
-        crate::domain::Password::parse(&password).map_err(|m| AppError::invalid("password", m))?;
-    if password_confirmation != password.expose() {
-        return Err(AppError::invalid(
-            "password_confirmation",
-            "Les deux mots de passe ne correspondent pas.",
-        ));
-    }
-    let hash = ssr::hash_password(password.expose().to_string()).await?;
+    let hash = ssr::new_password_hash(&password, &password_confirmation).await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     let Some(uid) = ssr::consume_token(&mut tx, &jeton, "reset").await? else {

@@ -44,6 +44,20 @@ pub async fn hash_password(password: String) -> AppResult<String> {
     })
 }
 
+/// Checks a new password and its confirmation (errors next to the
+/// fields) and hashes it.
+pub async fn new_password_hash(password: &str, confirmation: &str) -> AppResult<String> {
+    let password =
+        crate::domain::Password::parse(password).map_err(|m| AppError::invalid("password", m))?;
+    if confirmation != password.expose() {
+        return Err(AppError::invalid(
+            "password_confirmation",
+            "Les deux mots de passe ne correspondent pas.",
+        ));
+    }
+    hash_password(password.expose().to_string()).await
+}
+
 /// A hash of a random password, verified against when the email is
 /// unknown so that both paths take the same time.
 fn dummy_hash() -> &'static str {

@@ -12,14 +12,18 @@ pub struct RoleOption {
     pub role: String,
 }
 
+/// The roles of the catalogue; with an organisation, only those it may
+/// hand out (its activated applications).
 #[server(endpoint = "list_roles")]
-pub async fn list_roles() -> AppResult<Vec<RoleOption>> {
+pub async fn list_roles(#[server(default)] organisation_id: i64) -> AppResult<Vec<RoleOption>> {
     crate::session::require_user().await?;
     Ok(sqlx::query_as(
         "select r.id, a.code as application_code, a.libelle as application, r.libelle as role
            from roles r join applications a on a.id = r.application_id
+          where $1 = 0 or exists (select 1 from organisation_roles o where o.organisation_id = $1 and o.role_id = r.id)
           order by a.position, a.libelle, r.position, r.libelle",
     )
+    .bind(organisation_id)
     .fetch_all(&crate::state::pool())
     .await?)
 }

@@ -1,12 +1,24 @@
 //! Domain values with rules: parse once at the edge, trust below.
+mod agent;
 mod email;
 mod identifier;
 mod password;
 mod person;
 mod siret;
 
+pub use agent::{parse_contact, parse_date, Agent, AgentFields, Poste};
 pub use email::Email;
 pub use identifier::UserIdentifier;
 pub use password::{Password, MIN_PASSWORD_CHARS};
 pub use person::{Civilite, PersonName, Telephone};
 pub use siret::Siret;
+
+/// A user's search text as a LIKE prefix: trimmed, lower-cased, with the
+/// wildcards `%` and `_` (and the escape `\`) taken literally.
+pub fn like_prefix(s: &str) -> String {
+    s.trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -22,15 +22,18 @@ pub struct Tile {
 #[server(endpoint = "home_tiles")]
 pub async fn home_tiles() -> AppResult<Vec<Tile>> {
     let me = crate::session::require_user().await?;
+    // With several organisations, the one chosen in the header.
     Ok(sqlx::query_as(
         "with held as (
              select distinct r.application_id from grants g
                join roles r on r.id = g.role_id join organisations o on o.id = g.organisation_id
               where g.user_id = $1 and o.active and g.starts_on <= current_date
+                and ($3::bigint is null or g.organisation_id = $3)
                 and (g.ends_on is null or g.ends_on >= current_date)
          ),
          managed_orgs as (
              select organisation_id from memberships where user_id = $1 and admin_role is not null
+                and ($3::bigint is null or organisation_id = $3)
              union select id from organisations where $2
          ),
          waiting as (
@@ -56,6 +59,7 @@ pub async fn home_tiles() -> AppResult<Vec<Tile>> {
     )
     .bind(me.id)
     .bind(me.is_operator)
+    .bind(crate::session::current_organisation().await?)
     .fetch_all(&crate::state::pool())
     .await?)
 }

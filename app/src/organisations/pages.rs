@@ -22,6 +22,9 @@ pub fn StructuresPage() -> impl IntoView {
                             <p>"Vous n'êtes rattaché à aucune structure. Enregistrez la vôtre ou recherchez-la pour demander un accès."</p>
                         }.into_any(),
                         Ok(list) => view! {
+                            {list.iter().any(|o| o.admin_role == "primary_manager").then(|| view! {
+                                <p><A href="/structures/transfert" attr:class="fr-link fr-icon-arrow-right-line fr-link--icon-right">"Transférer le rôle de gestionnaire principal"</A></p>
+                            })}
                             <ul class="fr-raw-list">
                                 {list.into_iter().map(|o| view! {
                                     <li class="fr-mb-1w structure">
@@ -34,6 +37,7 @@ pub fn StructuresPage() -> impl IntoView {
                                         {(!o.admin_role.is_empty()).then(|| view! {
                                             " " <A href=format!("/structures/{}/agents", o.id) attr:class="fr-link fr-ml-2w">"Liste des agents"</A>
                                             " " <A href=format!("/structures/{}/services", o.id) attr:class="fr-link fr-ml-2w">"Services"</A>
+                                            " " <A href=format!("/structures/{}/journal", o.id) attr:class="fr-link fr-ml-2w">"Journal"</A>
                                         })}
                                     </li>
                                 }).collect::<Vec<_>>()}

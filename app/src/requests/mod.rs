@@ -61,6 +61,12 @@ pub async fn request_access(
             "Choisissez une structure et un rôle existants.",
         ));
     };
+    if !crate::conventions::ssr::within_ceiling(&mut tx, organisation_id, role_id).await? {
+        return Err(AppError::invalid(
+            "role_id",
+            "Ce rôle n'est pas ouvert à cette structure : choisissez une démarche activée pour elle.",
+        ));
+    }
     let held: Option<(i64,)> = sqlx::query_as(
         "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
             and starts_on <= current_date and (ends_on is null or ends_on >= current_date)",
@@ -281,6 +287,11 @@ pub async fn decide_request(
     .execute(&mut *tx)
     .await?;
     let mut grant_id = None;
+    if accept && !crate::conventions::ssr::within_ceiling(&mut tx, org, role_id).await? {
+        return Err(AppError::Conflict(
+            "Ce rôle n'est plus ouvert à la structure : la demande ne peut être acceptée, refusez-la.".into(),
+        ));
+    }
     if accept {
         sqlx::query("insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing")
             .bind(requester)

@@ -17,7 +17,7 @@ pub fn NewRequestPage() -> impl IntoView {
             .unwrap_or(0)
     };
     let org = Resource::new(org_id, get_organisation);
-    let roles = Resource::new(|| (), |_| list_roles());
+    let roles = Resource::new(org_id, list_roles);
     let action = ServerAction::<RequestAccess>::new();
     let err = action_error(action);
     let done = action_ok(action);

@@ -301,6 +301,12 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     let Some((email, role, app, org)) = target else {
         return Err(AppError::NotFound);
     };
+    if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id, role_id).await? {
+        return Err(AppError::invalid(
+            "role_id",
+            "Ce rôle n'est pas ouvert à la structure : seules les démarches activées pour elle peuvent être attribuées.",
+        ));
+    }
     sqlx::query(
         "insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing",
     )

@@ -27,12 +27,11 @@ pub fn ServiceUsersPage() -> impl IntoView {
                             let role_now = get("role");
                             let q_now = get("q");
                             let next_href = page.next.clone().map(|n| {
-                                format!(
-                                    "?q={}&role={}&apres={}",
-                                    crate::ui::urlencode(&q_now),
-                                    crate::ui::urlencode(&role_now),
-                                    crate::ui::urlencode(&n)
-                                )
+                                crate::ui::query_string(&[
+                                    ("q", q_now.clone()),
+                                    ("role", role_now.clone()),
+                                    ("apres", n),
+                                ])
                             });
                             let count = page.rows.len();
                             view! {

@@ -117,3 +117,76 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// A DSFR radio group; `selected` is the value checked at first.
+#[component]
+pub fn RadioGroup(
+    name: &'static str,
+    legend: &'static str,
+    options: &'static [(&'static str, &'static str)],
+    #[prop(into)] selected: String,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let msg = Memo::new(move |_| error.get().and_then(|e| e.field(name)));
+    let legend_id = format!("{name}-legend");
+    let labelled_by = legend_id.clone();
+    view! {
+        <fieldset class="fr-fieldset" class:fr-fieldset--error=move || msg.get().is_some()
+            id=format!("champ-{name}") aria-labelledby=labelled_by>
+            <legend class="fr-fieldset__legend fr-fieldset__legend--regular" id=legend_id>{legend}</legend>
+            {options.iter().map(|(value, label)| {
+                let id = format!("{name}-{value}");
+                view! {
+                    <div class="fr-fieldset__element fr-fieldset__element--inline">
+                        <div class="fr-radio-group">
+                            <input type="radio" id=id.clone() name=name value=*value checked=selected == *value/>
+                            <label class="fr-label" for=id>{*label}</label>
+                        </div>
+                    </div>
+                }
+            }).collect::<Vec<_>>()}
+            {move || msg.get().map(|m| view! { <div class="fr-messages-group"><p class="fr-message fr-message--error">{m}</p></div> })}
+        </fieldset>
+    }
+}
+
+/// "?k=v&…" from the non-empty values, percent-encoded ("" when none):
+/// links that keep a list's filters (next page, export).
+pub fn query_string(pairs: &[(&str, String)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+/// A numeric route parameter (0 when absent or malformed).
+pub fn id_param(name: &'static str) -> impl Fn() -> i64 + Copy {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        params
+            .get()
+            .get(name)
+            .and_then(|s| s.parse::<i64>().ok())
+            .unwrap_or(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn query_string_skips_empty_values_and_encodes() {
+        let qs = super::query_string(&[
+            ("q", "Dupont & fils".into()),
+            ("role", String::new()),
+            ("apres", "[\"a\",1]".into()),
+        ]);
+        assert_eq!(qs, "?q=Dupont%20%26%20fils&apres=%5B%22a%22%2C1%5D");
+        assert_eq!(super::query_string(&[("q", String::new())]), "");
+    }
+}

@@ -163,6 +163,17 @@ impl TestApp {
         (c, uid, body.as_i64().unwrap())
     }
 
+    /// A logged-in operator (of the public service).
+    pub async fn operator(&self, email: &str) -> Client {
+        let uid = self.signup_verified(email, "Olivia", "Operatrice").await;
+        sqlx::query("update users set is_operator = true where id = $1")
+            .bind(uid)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        self.login(email).await
+    }
+
     pub async fn role_id(&self, app: &str, role: &str) -> i64 {
         let (id,): (i64,) = sqlx::query_as(
             "select r.id from roles r join applications a on a.id = r.application_id where a.code = $1 and r.code = $2",

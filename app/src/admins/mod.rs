@@ -1,0 +1,408 @@
+//! Organisation administrators: the operator finds organisations, names and
+//! removes their admins and sets how many they may have. The transfer of the
+//! primary manager lives in `transfer`.
+mod pages;
+mod transfer;
+mod transfer_page;
+pub use pages::*;
+pub use transfer::*;
+pub use transfer_page::*;
+
+use crate::error::AppResult;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// Someone attached to an organisation, as shown in lists and selects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Member {
+    pub id: i64,
+    pub identifier: String,
+    pub nom: String,
+    pub prenom: String,
+    pub email: String,
+    /// `primary_manager`, `org_admin`, or empty for a plain member.
+    pub admin_role: String,
+}
+
+impl Member {
+    pub fn label(&self) -> String {
+        format!("{} {} — {}", self.nom, self.prenom, self.email)
+    }
+}
+
+/// One organisation in the operator's list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OrgRow {
+    pub id: i64,
+    pub siret: String,
+    pub nom: String,
+    pub active: bool,
+    pub max_admins: i32,
+    /// "Prénom Nom" of the primary manager, empty when there is none.
+    pub primary_manager: String,
+    pub admins: i64,
+    /// The name as the database sorts it (keyset cursor).
+    pub sort_key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgSearchResults {
+    pub rows: Vec<OrgRow>,
+    /// Cursor of the next page, if any.
+    pub next: Option<String>,
+}
+
+/// The administration of one organisation, for the operator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OrgAdmins {
+    pub id: i64,
+    pub siret: String,
+    pub nom: String,
+    pub adresse: String,
+    pub active: bool,
+    pub max_admins: i32,
+    pub primary_manager: Option<Member>,
+    pub admins: Vec<Member>,
+    /// Attached members with an open account who could be named, by name.
+    pub candidates: Vec<Member>,
+    /// More candidates exist than the list shows.
+    pub more_candidates: bool,
+}
+
+pub const ORG_PAGE_SIZE: i64 = 20;
+/// At most this many people in a select; beyond, the list says so.
+pub const SELECT_LIMIT: i64 = 200;
+pub const MAX_ADMINS_CEILING: i32 = 10;
+
+/// Escapes LIKE wildcards of a search text, lower-cased.
+#[cfg(feature = "ssr")]
+fn like_prefix(s: &str) -> String {
+    s.trim()
+        .to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// A user id chosen in a select ("" when nothing is chosen).
+pub fn parse_user_choice(raw: &str) -> Result<i64, String> {
+    raw.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| "Choisissez une personne dans la liste.".to_string())
+}
+
+/// "Nombre maximal d'administrateurs": 1 to 10.
+pub fn parse_max_admins(raw: &str) -> Result<i32, String> {
+    raw.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|n| (1..=MAX_ADMINS_CEILING).contains(n))
+        .ok_or_else(|| format!("Saisissez un nombre entre 1 et {MAX_ADMINS_CEILING}."))
+}
+
+/// "1 administrateur", "2 administrateurs".
+pub fn administrateurs(n: i64) -> String {
+    format!("{n} administrateur{}", if n > 1 { "s" } else { "" })
+}
+
+#[cfg(feature = "ssr")]
+const ORG_ROW_SELECT: &str = "select o.id, o.siret, o.nom, o.active, o.max_admins, lower(o.nom) as sort_key,
+        coalesce((select u.prenom || ' ' || u.nom from memberships m join users u on u.id = m.user_id
+                   where m.organisation_id = o.id and m.admin_role = 'primary_manager'), '') as primary_manager,
+        (select count(*) from memberships m where m.organisation_id = o.id and m.admin_role = 'org_admin') as admins
+   from organisations o";
+
+/// Operator: organisations by SIRET prefix (digits) or name prefix, keyset
+/// paginated, active and inactive alike.
+#[server(endpoint = "operator_organisations")]
+pub async fn operator_organisations(
+    #[server(default)] q: String,
+    #[server(default)] after: String,
+) -> AppResult<OrgSearchResults> {
+    crate::session::require_operator().await?;
+    let pool = crate::state::pool();
+    let digits: String = q.chars().filter(|c| !c.is_whitespace()).collect();
+    let by_siret = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    let mut rows: Vec<OrgRow> = if by_siret {
+        sqlx::query_as(&format!(
+            "{ORG_ROW_SELECT} where o.siret like $1 || '%' and o.siret > $2 order by o.siret limit $3"
+        ))
+        .bind(&digits)
+        .bind(&after)
+        .bind(ORG_PAGE_SIZE + 1)
+        .fetch_all(&pool)
+        .await?
+    } else {
+        // Keyset cursor: (lower-cased name, id) of the last row shown.
+        let cursor: Option<(String, i64)> = serde_json::from_str(&after).ok();
+        let (c_nom, c_id) = cursor.clone().unwrap_or_default();
+        sqlx::query_as(&format!(
+            "{ORG_ROW_SELECT} where lower(o.nom) like $1 || '%'
+               and (not $2 or (lower(o.nom), o.id) > ($3, $4))
+             order by lower(o.nom), o.id limit $5"
+        ))
+        .bind(like_prefix(&q))
+        .bind(cursor.is_some())
+        .bind(c_nom)
+        .bind(c_id)
+        .bind(ORG_PAGE_SIZE + 1)
+        .fetch_all(&pool)
+        .await?
+    };
+    let next = if rows.len() as i64 > ORG_PAGE_SIZE {
+        rows.truncate(ORG_PAGE_SIZE as usize);
+        rows.last().map(|r| {
+            if by_siret {
+                r.siret.clone()
+            } else {
+                serde_json::to_string(&(&r.sort_key, r.id)).unwrap_or_default()
+            }
+        })
+    } else {
+        None
+    };
+    Ok(OrgSearchResults { rows, next })
+}
+
+#[cfg(feature = "ssr")]
+const MEMBER_SELECT: &str =
+    "select u.id, u.identifier, u.nom, u.prenom, u.email, coalesce(m.admin_role, '') as admin_role
+       from memberships m join users u on u.id = m.user_id";
+
+/// Operator: an organisation's primary manager, admins, and the attached
+/// members who could be named admin.
+#[server(endpoint = "list_org_admins")]
+pub async fn list_org_admins(organisation_id: i64) -> AppResult<OrgAdmins> {
+    use crate::error::AppError;
+    crate::session::require_operator().await?;
+    let pool = crate::state::pool();
+    let org: Option<(i64, String, String, String, bool, i32)> = sqlx::query_as(
+        "select id, siret, nom, adresse, active, max_admins from organisations where id = $1",
+    )
+    .bind(organisation_id)
+    .fetch_optional(&pool)
+    .await?;
+    let (id, siret, nom, adresse, active, max_admins) = org.ok_or(AppError::NotFound)?;
+    let holders: Vec<Member> = sqlx::query_as(&format!(
+        "{MEMBER_SELECT} where m.organisation_id = $1 and m.admin_role is not null
+          order by u.nom, u.prenom, u.id"
+    ))
+    .bind(id)
+    .fetch_all(&pool)
+    .await?;
+    let mut candidates: Vec<Member> = sqlx::query_as(&format!(
+        "{MEMBER_SELECT} where m.organisation_id = $1 and m.admin_role is null
+            and (u.date_cloture is null or u.date_cloture > current_date)
+          order by u.nom, u.prenom, u.id limit $2"
+    ))
+    .bind(id)
+    .bind(SELECT_LIMIT + 1)
+    .fetch_all(&pool)
+    .await?;
+    let more_candidates = candidates.len() as i64 > SELECT_LIMIT;
+    candidates.truncate(SELECT_LIMIT as usize);
+    let (primary, admins): (Vec<Member>, Vec<Member>) = holders
+        .into_iter()
+        .partition(|m| m.admin_role == "primary_manager");
+    Ok(OrgAdmins {
+        id,
+        siret,
+        nom,
+        adresse,
+        active,
+        max_admins,
+        primary_manager: primary.into_iter().next(),
+        admins,
+        candidates,
+        more_candidates,
+    })
+}
+
+/// Operator: names (`admin` = true) or removes an organisation admin. The
+/// person must be attached; the primary manager is never changed here; the
+/// database refuses more than `max_admins` admins, also under races.
+#[server(endpoint = "set_org_admin")]
+pub async fn set_org_admin(
+    organisation_id: i64,
+    #[server(default)] user_id: String,
+    admin: bool,
+) -> AppResult<()> {
+    use crate::error::AppError;
+    let op = crate::session::require_operator().await?;
+    let user_id = parse_user_choice(&user_id).map_err(|m| AppError::invalid("user_id", m))?;
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    // The organisation row lock orders concurrent namings (the limit trigger
+    // takes the same lock).
+    let org: Option<(String, i32)> =
+        sqlx::query_as("select nom, max_admins from organisations where id = $1 for update")
+            .bind(organisation_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (org_nom, max_admins) = org.ok_or(AppError::NotFound)?;
+    let member: Option<(String, String, String, String, bool)> = sqlx::query_as(
+        "select coalesce(m.admin_role, ''), u.prenom, u.nom, u.email,
+                u.date_cloture is not null and u.date_cloture <= current_date
+           from memberships m join users u on u.id = m.user_id
+          where m.user_id = $1 and m.organisation_id = $2 for update of m",
+    )
+    .bind(user_id)
+    .bind(organisation_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((role, prenom, nom, email, closed)) = member else {
+        return Err(AppError::invalid(
+            "user_id",
+            "Cette personne n'est pas rattachée à la structure : rattachez-la d'abord.",
+        ));
+    };
+    if role == "primary_manager" {
+        return Err(AppError::invalid(
+            "user_id",
+            if admin {
+                "Cette personne est déjà le gestionnaire principal de la structure."
+            } else {
+                "Le gestionnaire principal ne peut pas être retiré ainsi : transférez d'abord son rôle."
+            },
+        ));
+    }
+    if (role == "org_admin") == admin {
+        return Ok(());
+    }
+    if admin && closed {
+        return Err(AppError::invalid(
+            "user_id",
+            "Le compte de cette personne est clôturé.",
+        ));
+    }
+    let new_role = admin.then_some("org_admin");
+    let done = sqlx::query(
+        "update memberships set admin_role = $3 where user_id = $1 and organisation_id = $2",
+    )
+    .bind(user_id)
+    .bind(organisation_id)
+    .bind(new_role)
+    .execute(&mut *tx)
+    .await;
+    match done {
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("memberships_admin_limit") => {
+            return Err(AppError::invalid(
+                "user_id",
+                format!(
+                    "Cette structure a déjà {} : retirez-en un ou relevez la limite.",
+                    administrateurs(max_admins as i64)
+                ),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+        Ok(_) => {}
+    }
+    crate::audit::ssr::record(
+        &mut tx,
+        crate::audit::ssr::Event {
+            actor_id: Some(op.id),
+            organisation_id: Some(organisation_id),
+            action: if admin {
+                "administrateur.nomination"
+            } else {
+                "administrateur.retrait"
+            },
+            target_type: "utilisateur",
+            target_id: Some(user_id),
+            before: Some(serde_json::json!({"admin_role": (!role.is_empty()).then_some(&role)})),
+            after: Some(serde_json::json!({"admin_role": new_role})),
+        },
+    )
+    .await?;
+    if admin {
+        crate::mail::ssr::enqueue(
+            &mut tx,
+            &email,
+            "Vous êtes administrateur d'une structure",
+            &format!(
+                "{prenom} {nom}, vous êtes désormais administrateur de la structure {org_nom}.\n\n\
+                 Vous pouvez gérer ses agents et ses services depuis : {}\n\n\
+                 Ce rôle ne vous donne aucun droit sur les démarches : ils s'attribuent séparément.",
+                crate::mail::ssr::link("/structures")
+            ),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Operator: the most org admins an organisation may have (1 to 10), never
+/// below the number it has.
+#[server(endpoint = "set_max_admins")]
+pub async fn set_max_admins(organisation_id: i64, max_admins: String) -> AppResult<()> {
+    use crate::error::AppError;
+    let op = crate::session::require_operator().await?;
+    let wanted = parse_max_admins(&max_admins).map_err(|m| AppError::invalid("max_admins", m))?;
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let current: Option<(i32,)> =
+        sqlx::query_as("select max_admins from organisations where id = $1 for update")
+            .bind(organisation_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (current,) = current.ok_or(AppError::NotFound)?;
+    if current == wanted {
+        return Ok(());
+    }
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from memberships where organisation_id = $1 and admin_role = 'org_admin'",
+    )
+    .bind(organisation_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    if n > wanted as i64 {
+        return Err(AppError::invalid(
+            "max_admins",
+            format!(
+                "Cette structure a déjà {} : retirez-en avant de baisser la limite à {wanted}.",
+                administrateurs(n)
+            ),
+        ));
+    }
+    sqlx::query("update organisations set max_admins = $2 where id = $1")
+        .bind(organisation_id)
+        .bind(wanted)
+        .execute(&mut *tx)
+        .await?;
+    crate::audit::ssr::record(
+        &mut tx,
+        crate::audit::ssr::Event {
+            actor_id: Some(op.id),
+            organisation_id: Some(organisation_id),
+            action: "structure.limite_administrateurs",
+            target_type: "structure",
+            target_id: Some(organisation_id),
+            before: Some(serde_json::json!({"max_admins": current})),
+            after: Some(serde_json::json!({"max_admins": wanted})),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn choices_and_limits_are_parsed() {
+        assert_eq!(parse_user_choice(" 12 "), Ok(12));
+        assert!(parse_user_choice("").is_err());
+        assert!(parse_user_choice("0").is_err());
+        assert_eq!(parse_max_admins("3"), Ok(3));
+        assert!(parse_max_admins("0").is_err());
+        assert!(parse_max_admins("11").is_err());
+        assert!(parse_max_admins("deux").is_err());
+    }
+}

@@ -1,0 +1,452 @@
+//! "Importer des utilisateurs": a CSV file as a French spreadsheet saves
+//! it (UTF-8 or Windows-1252, `;` or `,`), checked first (dry run, a line
+//! per row: création, rattachement, mise à jour, inchangé or erreur), then
+//! applied all at once or not at all.
+mod pages;
+pub use pages::*;
+
+use crate::error::AppResult;
+use leptos::prelude::*;
+use leptos::server_fn::codec::{MultipartData, MultipartFormData};
+use serde::{Deserialize, Serialize};
+
+/// The columns of the template, in order.
+pub const COLUMNS: &[&str] = &[
+    "Civilité",
+    "Nom",
+    "Prénom",
+    "Adresse mail",
+    "Téléphone",
+    "Poste",
+    "Date d'ouverture",
+    "Date de clôture",
+    "Code service",
+];
+
+/// The largest file accepted.
+pub const MAX_BYTES: usize = 2 * 1024 * 1024;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportLine {
+    /// Line number in the file (the header is line 1).
+    pub line: u64,
+    pub email: String,
+    pub nom: String,
+    /// "création", "rattachement", "mise à jour", "inchangé" or "erreur".
+    pub outcome: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub lines: Vec<ImportLine>,
+    pub errors: usize,
+    /// True when the rows were written (confirmed run without error).
+    pub applied: bool,
+}
+
+impl ImportReport {
+    pub fn count(&self, outcome: &str) -> usize {
+        self.lines.iter().filter(|l| l.outcome == outcome).count()
+    }
+}
+
+/// Multipart fields: `organisation_id`, `confirmer` ("1" to apply) and
+/// `fichier` (the CSV file).
+#[server(endpoint = "import_agents", input = MultipartFormData)]
+pub async fn import_agents(data: MultipartData) -> AppResult<ImportReport> {
+    use crate::error::AppError;
+    let me = crate::session::require_user().await?;
+    let mut form = data.into_inner().ok_or(AppError::Internal)?;
+    let (mut org, mut confirm, mut bytes) = (0i64, false, None::<Vec<u8>>);
+    while let Ok(Some(mut field)) = form.next_field().await {
+        let name = field.name().unwrap_or_default().to_string();
+        let mut buf = vec![];
+        while let Ok(Some(chunk)) = field.chunk().await {
+            buf.extend_from_slice(&chunk);
+            if buf.len() > MAX_BYTES {
+                return Err(AppError::invalid(
+                    "fichier",
+                    "Le fichier dépasse 2 Mo : découpez-le en plusieurs fichiers.",
+                ));
+            }
+        }
+        match name.as_str() {
+            "organisation_id" => org = String::from_utf8_lossy(&buf).trim().parse().unwrap_or(0),
+            "confirmer" => confirm = buf == b"1",
+            "fichier" => bytes = Some(buf),
+            _ => {}
+        }
+    }
+    let manager = me.manager_of(org).await?;
+    let bytes = bytes
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| AppError::invalid("fichier", "Choisissez un fichier CSV."))?;
+    let rows = ssr::read(&bytes).map_err(|m| AppError::invalid("fichier", m))?;
+    ssr::run(&manager, rows, confirm).await
+}
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    use super::*;
+    use crate::domain::{Agent, AgentFields, Email};
+    use crate::error::{AppError, Errors};
+    use crate::session::OrgManager;
+
+    /// One data row: its line and its fields, with the unit code.
+    pub type Row = (u64, AgentFields, String);
+
+    /// UTF-8 (with or without BOM) or, failing that, Windows-1252.
+    pub fn decode(bytes: &[u8]) -> String {
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_string(),
+            Err(_) => encoding_rs::WINDOWS_1252.decode(bytes).0.into_owned(),
+        }
+    }
+
+    fn fold(s: &str) -> String {
+        s.trim()
+            .to_lowercase()
+            .chars()
+            .map(|c| match c {
+                'é' | 'è' | 'ê' | 'ë' => 'e',
+                'à' | 'â' => 'a',
+                'î' | 'ï' => 'i',
+                'ô' => 'o',
+                'ù' | 'û' | 'ü' => 'u',
+                'ç' => 'c',
+                '’' => '\'',
+                c => c,
+            })
+            .collect()
+    }
+
+    /// Reads the file: header row (the template's columns, in any order,
+    /// accents and case ignored), then one person per row.
+    pub fn read(bytes: &[u8]) -> Result<Vec<Row>, String> {
+        let text = decode(bytes);
+        let first = text.lines().next().unwrap_or_default();
+        let delimiter = if first.matches(';').count() >= first.matches(',').count() {
+            b';'
+        } else {
+            b','
+        };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let headers = reader
+            .headers()
+            .map_err(|_| "Le fichier n'est pas un CSV lisible.".to_string())?
+            .clone();
+        let wanted: Vec<String> = COLUMNS.iter().map(|c| fold(c)).collect();
+        let index: Vec<Option<usize>> = wanted
+            .iter()
+            .map(|w| headers.iter().position(|h| fold(h) == *w))
+            .collect();
+        for (i, required) in [(1, "Nom"), (2, "Prénom"), (3, "Adresse mail")] {
+            if index[i].is_none() {
+                return Err(format!(
+                    "La colonne « {required} » manque à la ligne 1 : partez du modèle à télécharger."
+                ));
+            }
+        }
+        let mut rows = vec![];
+        for record in reader.records() {
+            let record = record.map_err(|e| {
+                format!(
+                    "Ligne {} illisible.",
+                    e.position().map(|p| p.line()).unwrap_or(0)
+                )
+            })?;
+            if record.iter().all(|f| f.trim().is_empty()) {
+                continue;
+            }
+            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let get = |i: usize| {
+                index[i]
+                    .and_then(|j| record.get(j))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_string()
+            };
+            let civilite = match fold(&get(0)).as_str() {
+                "mme" | "madame" => "Mme".to_string(),
+                "m" | "m." | "monsieur" | "" => "M".to_string(),
+                other => other.to_string(),
+            };
+            rows.push((
+                line,
+                AgentFields {
+                    civilite,
+                    nom: get(1),
+                    prenom: get(2),
+                    email: get(3),
+                    email_confirmation: get(3),
+                    telephone: get(4),
+                    telephone_confirmation: get(4),
+                    poste: get(5),
+                    date_ouverture: get(6),
+                    date_cloture: get(7),
+                },
+                get(8).to_uppercase(),
+            ));
+        }
+        if rows.is_empty() {
+            return Err("Le fichier ne contient aucune ligne à importer.".into());
+        }
+        if rows.len() > 5000 {
+            return Err("5 000 lignes au plus par fichier.".into());
+        }
+        Ok(rows)
+    }
+
+    fn describe(e: &AppError) -> String {
+        match e {
+            AppError::Invalid(list) => list
+                .iter()
+                .map(|f| f.message.clone())
+                .collect::<Vec<_>>()
+                .join(" "),
+            other => other.to_string(),
+        }
+    }
+
+    /// Checks every row inside one transaction, writing as it goes; rolls
+    /// back unless `confirm` and no row failed.
+    pub async fn run(m: &OrgManager, rows: Vec<Row>, confirm: bool) -> AppResult<ImportReport> {
+        let pool = crate::state::pool();
+        let mut tx = pool.begin().await?;
+        // One import at a time per organisation.
+        sqlx::query("select id from organisations where id = $1 for update")
+            .bind(m.organisation_id)
+            .execute(&mut *tx)
+            .await?;
+        let (org_nom,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
+            .bind(m.organisation_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let today = chrono::Local::now().date_naive();
+        let mut seen = std::collections::HashSet::new();
+        let mut lines = vec![];
+        for (line, fields, unit_code) in rows {
+            let mut out = ImportLine {
+                line,
+                email: fields.email.clone(),
+                nom: format!("{} {}", fields.prenom, fields.nom)
+                    .trim()
+                    .to_string(),
+                outcome: String::new(),
+                message: String::new(),
+            };
+            let result = row(&mut tx, m, &org_nom, &fields, &unit_code, today, &mut seen).await;
+            match result {
+                Ok(outcome) => out.outcome = outcome.into(),
+                Err(AppError::Internal) => return Err(AppError::Internal),
+                Err(e) => {
+                    out.outcome = "erreur".into();
+                    out.message = describe(&e);
+                }
+            }
+            lines.push(out);
+        }
+        let errors = lines.iter().filter(|l| l.outcome == "erreur").count();
+        let applied = confirm && errors == 0;
+        if applied {
+            crate::audit::ssr::record(
+                &mut tx,
+                crate::audit::ssr::Event {
+                    actor_id: Some(m.user_id),
+                    organisation_id: Some(m.organisation_id),
+                    action: "utilisateurs.import",
+                    target_type: "structure",
+                    target_id: Some(m.organisation_id),
+                    before: None,
+                    after: Some(serde_json::json!({
+                        "lignes": lines.len(),
+                        "creations": lines.iter().filter(|l| l.outcome == "création").count(),
+                        "rattachements": lines.iter().filter(|l| l.outcome == "rattachement").count(),
+                        "mises_a_jour": lines.iter().filter(|l| l.outcome == "mise à jour").count(),
+                    })),
+                },
+            )
+            .await?;
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(ImportReport {
+            lines,
+            errors,
+            applied,
+        })
+    }
+
+    /// One row, written in the import's transaction (inside a savepoint so
+    /// that a failed row leaves the others checkable).
+    async fn row(
+        tx: &mut sqlx::PgConnection,
+        m: &OrgManager,
+        org_nom: &str,
+        fields: &AgentFields,
+        unit_code: &str,
+        today: chrono::NaiveDate,
+        seen: &mut std::collections::HashSet<String>,
+    ) -> AppResult<&'static str> {
+        use sqlx::Connection;
+        let email = Email::parse(&fields.email).map_err(|msg| AppError::invalid("email", msg))?;
+        if !seen.insert(email.as_str().to_string()) {
+            return Err(AppError::invalid(
+                "email",
+                "Cette adresse figure déjà plus haut dans le fichier.",
+            ));
+        }
+        let existing: Option<(i64, Option<chrono::NaiveDate>, bool)> = sqlx::query_as(
+            "select u.id, u.date_cloture,
+                    exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = $2)
+               from users u where u.email = $1",
+        )
+        .bind(email.as_str())
+        .bind(m.organisation_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let mut errs = Errors::default();
+        let agent: Option<Agent> = fields.parse(&mut errs, today, existing.and_then(|e| e.1));
+        errs.finish()?;
+        let agent = agent.ok_or(AppError::Internal)?;
+        let unit = if unit_code.is_empty() {
+            None
+        } else {
+            let u: Option<(i64,)> = sqlx::query_as(
+                "select id from units where organisation_id = $1 and code = $2 and active",
+            )
+            .bind(m.organisation_id)
+            .bind(unit_code)
+            .fetch_optional(&mut *tx)
+            .await?;
+            Some(u.map(|u| u.0).ok_or_else(|| {
+                AppError::invalid(
+                    "unit_id",
+                    format!("Aucun service actif de code « {unit_code} » dans la structure."),
+                )
+            })?)
+        };
+        let mut sp = tx.begin().await?;
+        let outcome = match existing {
+            None => {
+                let uid = crate::users::ssr::create_invited(
+                    &mut sp,
+                    m.user_id,
+                    (m.organisation_id, org_nom),
+                    &agent,
+                )
+                .await?;
+                crate::users::ssr::attach(&mut sp, m.user_id, m.organisation_id, uid, unit).await?;
+                "création"
+            }
+            Some((uid, _, false)) => {
+                crate::users::ssr::attach(&mut sp, m.user_id, m.organisation_id, uid, unit).await?;
+                "rattachement"
+            }
+            Some((uid, _, true)) => {
+                let before: (serde_json::Value, Option<i64>) = sqlx::query_as(
+                    "select jsonb_build_object('civilite', civilite, 'nom', nom, 'prenom', prenom, 'email', email,
+                            'telephone', coalesce(telephone, ''), 'poste', poste,
+                            'date_ouverture', date_ouverture::text, 'date_cloture', coalesce(date_cloture::text, '')),
+                            (select unit_id from memberships where user_id = u.id and organisation_id = $2)
+                       from users u where id = $1",
+                )
+                .bind(uid)
+                .bind(m.organisation_id)
+                .fetch_one(&mut *sp)
+                .await?;
+                let after = crate::users::ssr::fiche_json(&agent);
+                if before.0 == after && before.1 == unit {
+                    "inchangé"
+                } else {
+                    if !crate::users::ssr::may_edit_account(&mut sp, m.user_id, false, uid).await? {
+                        return Err(AppError::invalid(
+                            "email",
+                            "Cette personne appartient aussi à d'autres structures : sa fiche ne peut être modifiée par import.",
+                        ));
+                    }
+                    sqlx::query(
+                        "update users set civilite = $2, nom = $3, prenom = $4, telephone = $5, poste = $6,
+                                date_ouverture = $7, date_cloture = $8 where id = $1",
+                    )
+                    .bind(uid)
+                    .bind(agent.civilite.code())
+                    .bind(agent.nom.as_str())
+                    .bind(agent.prenom.as_str())
+                    .bind(agent.telephone.as_ref().map(|t| t.as_str().to_string()))
+                    .bind(agent.poste.code())
+                    .bind(agent.date_ouverture)
+                    .bind(agent.date_cloture)
+                    .execute(&mut *sp)
+                    .await?;
+                    sqlx::query("update memberships set unit_id = $3 where user_id = $1 and organisation_id = $2")
+                        .bind(uid)
+                        .bind(m.organisation_id)
+                        .bind(unit)
+                        .execute(&mut *sp)
+                        .await?;
+                    crate::audit::ssr::record(
+                        &mut sp,
+                        crate::audit::ssr::Event {
+                            actor_id: Some(m.user_id),
+                            organisation_id: Some(m.organisation_id),
+                            action: "utilisateur.modification",
+                            target_type: "utilisateur",
+                            target_id: Some(uid),
+                            before: Some(before.0),
+                            after: Some(after),
+                        },
+                    )
+                    .await?;
+                    "mise à jour"
+                }
+            }
+        };
+        sp.commit().await?;
+        Ok(outcome)
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn excel_files_in_windows_1252_with_semicolons_are_read() {
+            let bytes = encoding_rs::WINDOWS_1252
+                .encode(
+                    "Civilité;Nom;Prénom;Adresse mail\nMme;Lefèvre;Hélène;helene@exemple.fr\n;;;\n",
+                )
+                .0
+                .into_owned();
+            let rows = read(&bytes).unwrap();
+            assert_eq!(rows.len(), 1);
+            assert_eq!(rows[0].0, 2);
+            assert_eq!(rows[0].1.nom, "Lefèvre");
+            assert_eq!(rows[0].1.civilite, "Mme");
+        }
+
+        #[test]
+        fn utf8_with_bom_and_commas_in_any_column_order() {
+            let text =
+                "\u{feff}adresse mail,prenom,NOM,code service\nj@exemple.fr,Jean,Dupont,compta\n";
+            let rows = read(text.as_bytes()).unwrap();
+            assert_eq!(rows[0].1.email, "j@exemple.fr");
+            assert_eq!(rows[0].1.prenom, "Jean");
+            assert_eq!(rows[0].2, "COMPTA");
+        }
+
+        #[test]
+        fn a_file_without_the_needed_columns_is_refused() {
+            assert!(read(b"Nom;Prenom\nA;B\n")
+                .unwrap_err()
+                .contains("Adresse mail"));
+            assert!(read(b"Nom;Prenom;Adresse mail\n").is_err());
+        }
+    }
+}

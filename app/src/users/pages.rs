@@ -1,0 +1,416 @@
+//! Screens: "Créer un utilisateur", the agent's page (tabs Coordonnées and
+//! Rôles, attachment, detachment), the invitation, the header switcher.
+use super::roles::*;
+use super::*;
+use crate::error::AppError;
+use crate::ui::{action_error, Field, FormAlert, RadioGroup, Success};
+use leptos::form::ActionForm;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+use std::collections::BTreeMap;
+
+const CIVILITES: &[(&str, &str)] = &[("Mme", "Madame"), ("M", "Monsieur")];
+const POSTES: &[(&str, &str)] = &[
+    ("sedentaire", "Sédentaire (possède un poste fixe)"),
+    ("itinerant", "Itinérant (poste de travail variable)"),
+];
+
+/// The fields of the fiche, pre-filled with `f`.
+#[component]
+fn FicheFields(f: AgentFields, #[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    view! {
+        <RadioGroup name="civilite" legend="Civilité" options=CIVILITES selected=f.civilite.clone() error/>
+        <div class="fr-grid-row fr-grid-row--gutters">
+            <div class="fr-col-12 fr-col-md-6"><Field label="Nom" name="nom" value=f.nom.clone() autocomplete="off" error/></div>
+            <div class="fr-col-12 fr-col-md-6"><Field label="Prénom" name="prenom" value=f.prenom.clone() autocomplete="off" error/></div>
+            <div class="fr-col-12 fr-col-md-6"><Field label="Adresse mail" name="email" kind="email" value=f.email.clone() required=true autocomplete="off" error/></div>
+            <div class="fr-col-12 fr-col-md-6"><Field label="Confirmer l'adresse mail" name="email_confirmation" kind="email" value=f.email_confirmation.clone() required=true autocomplete="off" error/></div>
+            <div class="fr-col-12 fr-col-md-6"><Field label="Téléphone" name="telephone" kind="tel" value=f.telephone.clone() autocomplete="off" error/></div>
+            <div class="fr-col-12 fr-col-md-6"><Field label="Confirmer le téléphone" name="telephone_confirmation" kind="tel" value=f.telephone_confirmation.clone() autocomplete="off" error/></div>
+            <div class="fr-col-12 fr-col-md-6"><Field label="Date d'ouverture" name="date_ouverture" kind="date" value=f.date_ouverture.clone() hint="Par défaut : aujourd'hui." error/></div>
+            <div class="fr-col-12 fr-col-md-6"><Field label="Date de clôture" name="date_cloture" kind="date" value=f.date_cloture.clone() hint="Ne peut pas être dans le passé ; videz-la pour rouvrir le compte." error/></div>
+        </div>
+        <RadioGroup name="poste" legend="Poste de travail" options=POSTES selected=if f.poste.is_empty() { "sedentaire".to_string() } else { f.poste.clone() } error/>
+    }
+}
+
+/// A select of the organisation's units ("" = the structure itself).
+#[component]
+fn UnitSelect(
+    units: Vec<UnitOption>,
+    selected: Option<i64>,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let msg = Memo::new(move |_| error.get().and_then(|e| e.field("unit_id")));
+    view! {
+        <div class="fr-select-group" class:fr-select-group--error=move || msg.get().is_some()>
+            <label class="fr-label" for="champ-unit_id">"Niveau de rattachement"</label>
+            <select class="fr-select" id="champ-unit_id" name="unit_id">
+                <option value="0" selected=selected.is_none()>"La structure"</option>
+                {units.into_iter().map(|u| view! {
+                    <option value=u.id selected=selected == Some(u.id)>{format!("Service {}", u.label)}</option>
+                }).collect::<Vec<_>>()}
+            </select>
+            {move || msg.get().map(|m| view! { <p class="fr-error-text">{m}</p> })}
+        </div>
+    }
+}
+
+/// "Créer un utilisateur" (or attach an existing account by its email).
+#[component]
+pub fn NewAgentPage() -> impl IntoView {
+    let org = crate::ui::id_param("org");
+    let create = ServerAction::<CreateAgent>::new();
+    let err = action_error(create);
+    let units = Resource::new(org, crate::units::list_units);
+    view! {
+        <div class="fr-container fr-my-4w">
+            <h1>"Créer un utilisateur"</h1>
+            <p>
+                "Si la personne a déjà un compte Habilitations, son adresse mail suffit : elle est rattachée à la structure. "
+                "Sinon son compte est créé et elle reçoit une invitation pour choisir son mot de passe."
+            </p>
+            {move || create.value().get().and_then(|r| r.ok()).map(|uid| view! {
+                <Success>
+                    "La personne est rattachée à la structure. "
+                    <A href=format!("/structures/{}/agents/{uid}", org())>"Voir sa fiche"</A>
+                </Success>
+            })}
+            <FormAlert error=err/>
+            <Suspense fallback=crate::ui::loading>
+                {move || Suspend::new(async move {
+                    match units.await {
+                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                        Ok(list) => {
+                            let options = list.into_iter().filter(|u| u.active)
+                                .map(|u| UnitOption { id: u.id, label: format!("{} — {}", u.code, u.libelle) })
+                                .collect::<Vec<_>>();
+                            view! {
+                                <ActionForm action=create>
+                                    <input type="hidden" name="organisation_id" value=org()/>
+                                    <FicheFields f=AgentFields::default() error=err/>
+                                    <UnitSelect units=options selected=None error=err/>
+                                    <ul class="fr-btns-group fr-btns-group--inline">
+                                        <li><button type="submit" class="fr-btn">"Valider"</button></li>
+                                        <li><A href=format!("/structures/{}/agents", org()) attr:class="fr-btn fr-btn--secondary">"Annuler"</A></li>
+                                    </ul>
+                                </ActionForm>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+/// An agent's page: tabs "Coordonnées" and "Rôles".
+#[component]
+pub fn AgentPage() -> impl IntoView {
+    let org = crate::ui::id_param("org");
+    let user = crate::ui::id_param("user");
+    let query = use_query_map();
+    let roles_tab = RwSignal::new(false);
+    Effect::new(move |_| roles_tab.set(query.get().get("onglet").as_deref() == Some("roles")));
+    let update = ServerAction::<UpdateAgent>::new();
+    let set_unit = ServerAction::<SetAgentUnit>::new();
+    let detach = ServerAction::<DetachAgent>::new();
+    let data = Resource::new(
+        move || {
+            (
+                org(),
+                user(),
+                update.version().get(),
+                set_unit.version().get(),
+            )
+        },
+        |(o, u, _, _)| get_agent(o, u),
+    );
+    let tab = move |roles: bool, label: &'static str, id: &'static str, panel: &'static str| {
+        view! {
+            <li role="presentation">
+                <button type="button" class="fr-tabs__tab" id=id role="tab" tabindex=move || if roles_tab.get() == roles { "0" } else { "-1" }
+                    aria-selected=move || if roles_tab.get() == roles { "true" } else { "false" } aria-controls=panel
+                    on:click=move |_| roles_tab.set(roles)>{label}</button>
+            </li>
+        }
+    };
+    view! {
+        <div class="fr-container fr-my-4w">
+            <Suspense fallback=crate::ui::loading>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                        Ok(a) => view! {
+                            <p><A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A></p>
+                            <h1>{format!("{} {}", a.fiche.prenom, a.fiche.nom)}</h1>
+                            <p class="fr-text--lead">
+                                "Identifiant " <strong>{a.identifier.clone()}</strong> " — " {a.organisation.clone()} " — "
+                                <span class="fr-badge" class:fr-badge--success=a.statut == "Ouvert">{a.statut.clone()}</span>
+                                {(!a.admin_role.is_empty()).then(|| view! { " " <span class="fr-badge fr-badge--info">{a.admin_role.clone()}</span> })}
+                                {a.invitation_pending.then(|| view! { " " <span class="fr-badge fr-badge--warning">"Invitation en attente"</span> })}
+                            </p>
+                            <div class="fr-tabs onglets">
+                                <ul class="fr-tabs__list" role="tablist" aria-label="Fiche de l'agent">
+                                    {tab(false, "Coordonnées", "onglet-coordonnees", "panneau-coordonnees")}
+                                    {tab(true, "Rôles", "onglet-roles", "panneau-roles")}
+                                </ul>
+                                <div id="panneau-coordonnees" class="fr-tabs__panel fr-tabs__panel--selected" role="tabpanel"
+                                    aria-labelledby="onglet-coordonnees" tabindex="0" hidden=move || roles_tab.get()>
+                                    <Coordonnees a=a.clone() org=org() update set_unit detach/>
+                                </div>
+                                <div id="panneau-roles" class="fr-tabs__panel fr-tabs__panel--selected" role="tabpanel"
+                                    aria-labelledby="onglet-roles" tabindex="0" hidden=move || !roles_tab.get()>
+                                    <RolesTab org=org() user=a.id/>
+                                </div>
+                            </div>
+                        }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+#[component]
+fn Coordonnees(
+    a: AgentDetail,
+    org: i64,
+    update: ServerAction<UpdateAgent>,
+    set_unit: ServerAction<SetAgentUnit>,
+    detach: ServerAction<DetachAgent>,
+) -> impl IntoView {
+    let err = action_error(update);
+    let unit_err = action_error(set_unit);
+    let detach_err = action_error(detach);
+    let on_unit = a.unit_id.is_some();
+    view! {
+        <h2 class="fr-h4">"Modifier un utilisateur"</h2>
+        {move || matches!(update.value().get(), Some(Ok(_))).then(|| view! { <Success>"Les modifications ont été enregistrées."</Success> })}
+        <FormAlert error=err/>
+        {if a.editable {
+            view! {
+                <ActionForm action=update>
+                    <input type="hidden" name="organisation_id" value=org/>
+                    <input type="hidden" name="user_id" value=a.id/>
+                    <FicheFields f=a.fiche.clone() error=err/>
+                    <button type="submit" class="fr-btn">"Enregistrer les modifications"</button>
+                </ActionForm>
+            }.into_any()
+        } else {
+            view! {
+                <div class="fr-notice fr-notice--info fr-mb-3w"><div class="fr-container"><div class="fr-notice__body">
+                    <p class="fr-notice__title">"Cette personne appartient aussi à d'autres structures : seul son rattachement à la vôtre peut être modifié ici."</p>
+                </div></div></div>
+                <dl>
+                    <dt>"Adresse mail"</dt><dd>{a.fiche.email.clone()}</dd>
+                    <dt>"Téléphone"</dt><dd>{a.fiche.telephone.clone()}</dd>
+                </dl>
+            }.into_any()
+        }}
+        <h2 class="fr-h4 fr-mt-4w">"Rattachement"</h2>
+        {move || matches!(set_unit.value().get(), Some(Ok(_))).then(|| view! { <Success>"Le rattachement a été modifié."</Success> })}
+        <FormAlert error=unit_err/>
+        <ActionForm action=set_unit>
+            <input type="hidden" name="organisation_id" value=org/>
+            <input type="hidden" name="user_id" value=a.id/>
+            <UnitSelect units=a.units.clone() selected=a.unit_id error=unit_err/>
+            <button type="submit" class="fr-btn fr-btn--secondary">"Changer le rattachement"</button>
+        </ActionForm>
+        <h2 class="fr-h4 fr-mt-4w">"Détacher"</h2>
+        {move || matches!(detach.value().get(), Some(Ok(_))).then(|| view! {
+            <Success>"La personne a été détachée. " <A href=format!("/structures/{org}/agents")>"Retour à la liste des agents"</A></Success>
+        })}
+        <FormAlert error=detach_err/>
+        <ActionForm action=detach>
+            <input type="hidden" name="organisation_id" value=org/>
+            <input type="hidden" name="user_id" value=a.id/>
+            <RadioGroup name="niveau" legend="Détacher" selected="structure"
+                options=if on_unit { &[("service", "Du service (elle reste rattachée à la structure)"), ("structure", "De la structure (ses habilitations prennent fin)")] } else { &[("structure", "De la structure (ses habilitations prennent fin)")] }
+                error=detach_err/>
+            <div class="fr-input-group" class:fr-input-group--error=move || detach_err.get().and_then(|e| e.field("commentaire")).is_some()>
+                <label class="fr-label" for="champ-commentaire">"Motif (obligatoire)"</label>
+                <textarea class="fr-input" id="champ-commentaire" name="commentaire" rows="3" required></textarea>
+                {move || detach_err.get().and_then(|e| e.field("commentaire")).map(|m| view! { <p class="fr-error-text">{m}</p> })}
+            </div>
+            <button type="submit" class="fr-btn fr-btn--tertiary">"Détacher"</button>
+        </ActionForm>
+    }
+}
+
+/// One row per activated application: a checkbox and a level.
+#[component]
+fn RolesTab(org: i64, user: i64) -> impl IntoView {
+    let save = ServerAction::<SaveAgentRoles>::new();
+    let err = action_error(save);
+    let data = Resource::new(
+        move || save.version().get(),
+        move |_| get_agent_roles(org, user),
+    );
+    view! {
+        <h2 class="fr-h4">"Rôles"</h2>
+        {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <Success>"Les rôles ont été enregistrés."</Success> })}
+        <FormAlert error=err/>
+        <Suspense fallback=crate::ui::loading>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                    Ok(apps) if apps.is_empty() => view! {
+                        <p>"Aucune démarche n'est activée pour cette structure."</p>
+                    }.into_any(),
+                    Ok(apps) => view! { <RolesForm org user apps save/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn RolesForm(
+    org: i64,
+    user: i64,
+    apps: Vec<AgentAppRole>,
+    save: ServerAction<SaveAgentRoles>,
+) -> impl IntoView {
+    // application id → (ticked, level)
+    let saved: BTreeMap<i64, (bool, i64)> = apps
+        .iter()
+        .map(|a| {
+            (
+                a.application_id,
+                (
+                    a.current.is_some(),
+                    a.current
+                        .unwrap_or(a.roles.first().map(|r| r.0).unwrap_or(0)),
+                ),
+            )
+        })
+        .collect();
+    let state = RwSignal::new(saved.clone());
+    let filter = RwSignal::new(String::new());
+    let joined = move || {
+        state
+            .get()
+            .values()
+            .filter(|(on, _)| *on)
+            .map(|(_, r)| r.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let long = apps.len() > 6;
+    view! {
+        {long.then(|| view! {
+            <div class="fr-input-group">
+                <label class="fr-label" for="filtre-profil">"Profil recherché"</label>
+                <input class="fr-input" type="search" id="filtre-profil" prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev))/>
+            </div>
+        })}
+        <ActionForm action=save>
+            <input type="hidden" name="organisation_id" value=org/>
+            <input type="hidden" name="user_id" value=user/>
+            <input type="hidden" name="role_ids" value=joined/>
+            <div class="fr-table">
+                <table>
+                    <caption>"Rôles par démarche activée"</caption>
+                    <thead><tr><th scope="col">"Démarche"</th><th scope="col">"Niveau"</th></tr></thead>
+                    <tbody>
+                        {apps.into_iter().map(|a| {
+                            let app_id = a.application_id;
+                            let check_id = format!("demarche-{}", a.code);
+                            let level_id = format!("niveau-{}", a.code);
+                            let name = a.libelle.clone();
+                            let lower = name.to_lowercase();
+                            view! {
+                                <tr class="role-demarche" data-app=a.code.clone()
+                                    hidden=move || { let f = filter.get().to_lowercase(); !f.is_empty() && !lower.contains(f.trim()) }>
+                                    <td>
+                                        <div class="fr-checkbox-group">
+                                            <input type="checkbox" id=check_id.clone()
+                                                prop:checked=move || state.get().get(&app_id).map(|s| s.0).unwrap_or(false)
+                                                on:change=move |ev| {
+                                                    let on = event_target_checked(&ev);
+                                                    state.update(|m| { if let Some(s) = m.get_mut(&app_id) { s.0 = on; } });
+                                                }/>
+                                            <label class="fr-label" for=check_id>{name.clone()}</label>
+                                        </div>
+                                    </td>
+                                    <td>
+                                        <label class="fr-label fr-sr-only" for=level_id.clone()>{format!("Niveau pour {name}")}</label>
+                                        <select class="fr-select" id=level_id
+                                            prop:value=move || state.get().get(&app_id).map(|s| s.1.to_string()).unwrap_or_default()
+                                            on:change=move |ev| {
+                                                let v = event_target_value(&ev).parse::<i64>().unwrap_or(0);
+                                                state.update(|m| { if let Some(s) = m.get_mut(&app_id) { s.1 = v; } });
+                                            }>
+                                            {a.roles.iter().map(|(rid, lib)| {
+                                                let rid = *rid;
+                                                view! { <option value=rid selected=move || state.get().get(&app_id).map(|s| s.1) == Some(rid)>{lib.clone()}</option> }
+                                            }).collect::<Vec<_>>()}
+                                        </select>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect::<Vec<_>>()}
+                    </tbody>
+                </table>
+            </div>
+            <ul class="fr-btns-group fr-btns-group--inline">
+                <li><button type="submit" class="fr-btn">"Enregistrer"</button></li>
+                <li><button type="button" class="fr-btn fr-btn--secondary" on:click=move |_| state.set(saved.clone())>"Réinitialiser"</button></li>
+            </ul>
+        </ActionForm>
+    }
+}
+
+/// The invited person chooses their password.
+#[component]
+pub fn InvitationPage() -> impl IntoView {
+    let query = use_query_map();
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let err = action_error(accept);
+    view! {
+        <div class="fr-container fr-my-4w">
+            <div class="fr-grid-row fr-grid-row--center"><div class="fr-col-12 fr-col-md-8 fr-col-lg-6">
+                <h1>"Activer votre compte"</h1>
+                {move || if matches!(accept.value().get(), Some(Ok(_))) {
+                    view! {
+                        <Success>"Votre mot de passe est enregistré et vous êtes connecté(e)."</Success>
+                        <A href="/" attr:class="fr-btn">"Accéder à mes démarches"</A>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p>"Choisissez le mot de passe de votre compte Habilitations."</p>
+                        <FormAlert error=err/>
+                        <ActionForm action=accept>
+                            <input type="hidden" name="jeton" value=move || query.get().get("jeton").unwrap_or_default()/>
+                            <Field label="Mot de passe" name="password" kind="password" autocomplete="new-password"
+                                hint="12 caractères au moins ; une phrase de plusieurs mots est plus facile à retenir." required=true error=err/>
+                            <Field label="Confirmer le mot de passe" name="password_confirmation" kind="password" autocomplete="new-password" required=true error=err/>
+                            <button type="submit" class="fr-btn">"Activer mon compte"</button>
+                        </ActionForm>
+                    }.into_any()
+                }}
+            </div></div>
+        </div>
+    }
+}
+
+/// Header: the organisation the person works in, when they have several.
+#[component]
+pub fn OrganisationSwitcher(user: crate::auth::SessionUser) -> impl IntoView {
+    let switch = ServerAction::<SwitchOrganisation>::new();
+    let current = user.current_organisation;
+    view! {
+        <ActionForm action=switch attr:class="selecteur-structure">
+            <label class="fr-sr-only" for="choix-structure">"Structure de travail"</label>
+            <select class="fr-select fr-select--sm" id="choix-structure" name="organisation_id">
+                <option value="0" selected=current.is_none() disabled=true>"Toutes mes structures"</option>
+                {user.organisations.into_iter().map(|(id, nom)| view! {
+                    <option value=id selected=current == Some(id)>{nom}</option>
+                }).collect::<Vec<_>>()}
+            </select>
+            <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary-no-outline">"Changer de structure"</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,202 @@
+//! The "Rôles" tab of an agent (Mégalis): one row per application
+//! activated for the organisation, a checkbox and a level (role) within
+//! the organisation's ceiling.
+use crate::error::AppResult;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentAppRole {
+    pub application_id: i64,
+    pub code: String,
+    pub libelle: String,
+    /// The roles the organisation may hand out on it (id, libellé).
+    pub roles: Vec<(i64, String)>,
+    /// The role the agent holds today, if any.
+    pub current: Option<i64>,
+}
+
+/// The agent's rights in the organisation, application by application.
+#[server(endpoint = "get_agent_roles")]
+pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Vec<AgentAppRole>> {
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    let pool = crate::state::pool();
+    let mut conn = pool.acquire().await?;
+    let member: Option<(i64,)> = sqlx::query_as(
+        "select user_id from memberships where organisation_id = $1 and user_id = $2",
+    )
+    .bind(manager.organisation_id)
+    .bind(user_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if member.is_none() {
+        return Err(crate::error::AppError::NotFound);
+    }
+    type Row = (i64, String, String, i64, String, bool);
+    let rows: Vec<Row> = sqlx::query_as(
+        "select a.id, a.code, a.libelle, r.id, r.libelle,
+                exists (select 1 from grants g where g.user_id = $2 and g.organisation_id = $1 and g.role_id = r.id
+                           and g.starts_on <= current_date and (g.ends_on is null or g.ends_on >= current_date))
+           from organisation_roles orl join roles r on r.id = orl.role_id
+           join applications a on a.id = orl.application_id
+          where orl.organisation_id = $1
+          order by a.position, a.libelle, r.position, r.libelle",
+    )
+    .bind(manager.organisation_id)
+    .bind(user_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<AgentAppRole> = vec![];
+    for (app_id, code, libelle, role_id, role, held) in rows {
+        if out.last().map(|a| a.application_id) != Some(app_id) {
+            out.push(AgentAppRole {
+                application_id: app_id,
+                code,
+                libelle,
+                roles: vec![],
+                current: None,
+            });
+        }
+        let last = out.last_mut().unwrap();
+        last.roles.push((role_id, role));
+        if held && last.current.is_none() {
+            last.current = Some(role_id);
+        }
+    }
+    Ok(out)
+}
+
+/// "Enregistrer": `role_ids` lists the role wanted on each ticked
+/// application (at most one per application). The difference with what
+/// the agent holds is applied in one transaction, one journal event per
+/// right given or ended. A role outside the organisation's ceiling is
+/// refused.
+#[server(endpoint = "save_agent_roles")]
+pub async fn save_agent_roles(
+    organisation_id: i64,
+    user_id: i64,
+    #[server(default)] role_ids: String,
+) -> AppResult<()> {
+    use crate::error::AppError;
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    let wanted =
+        crate::conventions::parse_ids(&role_ids).map_err(|m| AppError::invalid("role_ids", m))?;
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    // Locks the membership: two saves for the same agent run one after
+    // the other.
+    let member: Option<(bool,)> = sqlx::query_as(
+        "select u.date_cloture is not null and u.date_cloture <= current_date
+           from memberships m join users u on u.id = m.user_id
+          where m.organisation_id = $1 and m.user_id = $2 for update of m",
+    )
+    .bind(manager.organisation_id)
+    .bind(user_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((closed,)) = member else {
+        return Err(AppError::NotFound);
+    };
+    // (role id, application id, libellés) of every wanted role in the ceiling.
+    let allowed: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "select r.id, r.application_id, r.libelle, a.libelle from organisation_roles orl
+           join roles r on r.id = orl.role_id join applications a on a.id = r.application_id
+          where orl.organisation_id = $1 and orl.role_id = any($2)",
+    )
+    .bind(manager.organisation_id)
+    .bind(&wanted)
+    .fetch_all(&mut *tx)
+    .await?;
+    if allowed.len() != wanted.len() {
+        return Err(AppError::invalid(
+            "role_ids",
+            "Un des rôles choisis n'est pas ouvert à la structure : seules les démarches activées pour elle peuvent être attribuées.",
+        ));
+    }
+    let mut apps: Vec<i64> = allowed.iter().map(|a| a.1).collect();
+    apps.sort_unstable();
+    if apps.windows(2).any(|w| w[0] == w[1]) {
+        return Err(AppError::invalid(
+            "role_ids",
+            "Un seul niveau par démarche.",
+        ));
+    }
+    if closed && !wanted.is_empty() {
+        return Err(AppError::Conflict(
+            "Ce compte est clôturé : il ne peut recevoir aucun rôle.".into(),
+        ));
+    }
+    // Rights held today within the organisation's activated applications.
+    let held: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "select g.id, g.role_id, r.libelle, a.libelle from grants g
+           join roles r on r.id = g.role_id join applications a on a.id = r.application_id
+          where g.user_id = $1 and g.organisation_id = $2
+            and g.starts_on <= current_date and (g.ends_on is null or g.ends_on >= current_date)",
+    )
+    .bind(user_id)
+    .bind(manager.organisation_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    for (gid, role_id, role, app) in &held {
+        if wanted.contains(role_id) {
+            continue;
+        }
+        crate::conventions::ssr::end_grants(
+            &mut tx,
+            "id = $1 and $2::bigint[] is not null",
+            *gid,
+            &[],
+        )
+        .await?;
+        crate::audit::ssr::record(
+            &mut tx,
+            crate::audit::ssr::Event {
+                actor_id: Some(manager.user_id),
+                organisation_id: Some(manager.organisation_id),
+                action: "habilitation.retrait",
+                target_type: "habilitation",
+                target_id: Some(*gid),
+                before: Some(
+                    serde_json::json!({"utilisateur": user_id, "role": role, "application": app}),
+                ),
+                after: None,
+            },
+        )
+        .await?;
+    }
+    for (role_id, _, role, app) in &allowed {
+        if held.iter().any(|h| h.1 == *role_id) {
+            continue;
+        }
+        let (gid,): (i64,) = sqlx::query_as(
+            "insert into grants (role_id, organisation_id, user_id, granted_by) values ($1, $2, $3, $4)
+             on conflict (user_id, organisation_id, role_id) where ends_on is null
+             do update set starts_on = least(grants.starts_on, current_date) returning id",
+        )
+        .bind(role_id)
+        .bind(manager.organisation_id)
+        .bind(user_id)
+        .bind(manager.user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        crate::audit::ssr::record(
+            &mut tx,
+            crate::audit::ssr::Event {
+                actor_id: Some(manager.user_id),
+                organisation_id: Some(manager.organisation_id),
+                action: "habilitation.attribution",
+                target_type: "habilitation",
+                target_id: Some(gid),
+                before: None,
+                after: Some(
+                    serde_json::json!({"utilisateur": user_id, "role": role, "application": app}),
+                ),
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,113 @@
+import { test, expect, Page } from "@playwright/test";
+import { checkA11y, email, hydrated, logIn, mailLink, person, signUp, visit, PASSWORD } from "./helpers";
+
+const MEGALIS = "46913810100321";
+const OPERATOR = process.env.HAB_OPERATOR_EMAIL ?? "operateur@e2e.habilitations.test";
+
+async function rolesTab(page: Page) {
+  await page.getByRole("tab", { name: "Rôles" }).click();
+  await expect(page.getByRole("tabpanel", { name: "Rôles" })).toBeVisible();
+}
+
+// The Mégalis "administrateur du socle": the operator opens Parapheur to
+// the structure, the administrator creates an agent (who is invited and
+// sets a password), finds them in the Liste des agents, gives them
+// Parapheur at level Administrateur, then detaches them with a comment.
+test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ page, browser }) => {
+  test.setTimeout(180_000);
+  const admin = { email: email("socle"), prenom: "Alice", nom: "Socle" };
+  await signUp(page, admin);
+  await logIn(page, admin.email);
+  await visit(page, "/structures");
+  await page.getByLabel("SIRET 14 chiffres").fill(MEGALIS);
+  await page.getByRole("button", { name: "Enregistrer la structure" }).click();
+  await expect(page.getByText("vous en êtes le gestionnaire principal")).toBeVisible();
+  await page.getByRole("link", { name: "Liste des agents" }).click();
+  await expect(page.getByRole("heading", { name: "Liste des agents" })).toBeVisible();
+  const org = page.url().match(/structures\/(\d+)\/agents/)![1];
+
+  // The operator activates Parapheur (both levels) for the structure.
+  const op = await person(browser);
+  await logIn(op, OPERATOR);
+  await visit(op, `/operateur/structures/${org}/demarches`);
+  await expect(op.getByRole("heading", { name: "Démarches activées" })).toBeVisible();
+  const parapheur = op.locator("section.demarche[data-app=parapheur]");
+  await parapheur.getByLabel("Utilisateur").check({ force: true });
+  await parapheur.getByLabel("Administrateur").check({ force: true });
+  await parapheur.getByRole("button", { name: "Enregistrer Parapheur" }).click();
+  await expect(op.getByText("Les démarches de la structure ont été enregistrées.")).toBeVisible();
+  await expect(parapheur).toContainText("activée");
+  await checkA11y(op, "operateur-demarches");
+
+  // "Créer un utilisateur": a bad fiche is refused field by field.
+  await visit(page, `/structures/${org}/agents`);
+  await page.getByRole("link", { name: "Créer un utilisateur" }).click();
+  await expect(page.getByRole("heading", { name: "Créer un utilisateur" })).toBeVisible();
+  await hydrated(page);
+  const agent = { email: email("agent"), prenom: "Mathieu", nom: "Durand" };
+  await page.getByLabel("Nom", { exact: true }).fill(agent.nom);
+  await page.getByLabel("Prénom").fill(agent.prenom);
+  await page.getByLabel("Adresse mail", { exact: true }).fill(agent.email);
+  await page.getByLabel("Confirmer l'adresse mail").fill("autre." + agent.email);
+  await page.getByRole("button", { name: "Valider" }).click();
+  await expect(page.locator("#champ-email_confirmation-erreur")).toContainText("ne correspondent pas");
+  await checkA11y(page, "agent-creation-erreur");
+  await page.getByLabel("Confirmer l'adresse mail").fill(agent.email);
+  await page.locator("label[for=poste-itinerant]").click();
+  await page.getByRole("button", { name: "Valider" }).click();
+  await expect(page.getByText("La personne est rattachée à la structure.")).toBeVisible();
+
+  // The invited person sets a password and is signed in.
+  const invited = await person(browser);
+  const link = await mailLink(invited, agent.email, "Votre compte Habilitations a été créé");
+  await visit(invited, link);
+  await expect(invited.getByRole("heading", { name: "Activer votre compte" })).toBeVisible();
+  await checkA11y(invited, "invitation");
+  await invited.getByLabel("Mot de passe", { exact: false }).first().fill(PASSWORD);
+  await invited.getByLabel("Confirmer le mot de passe").fill(PASSWORD);
+  await invited.getByRole("button", { name: "Activer mon compte" }).click();
+  await expect(invited.getByText("vous êtes connecté(e)")).toBeVisible();
+  await logIn(invited, agent.email);
+
+  // Liste des agents: filter, open the agent, Rôles tab.
+  await visit(page, `/structures/${org}/agents`);
+  await page.getByLabel("Nom", { exact: true }).fill("dur");
+  await page.getByRole("button", { name: "Filtrer" }).click();
+  const row = page.locator("tr.agent", { hasText: agent.email });
+  await expect(row).toBeVisible();
+  await expect(page.locator("tr.agent")).toHaveCount(1);
+  await checkA11y(page, "liste-des-agents");
+  await row.getByRole("link", { name: `Modifier ${agent.prenom} ${agent.nom}` }).click();
+  await expect(page.getByRole("heading", { name: `${agent.prenom} ${agent.nom}` })).toBeVisible();
+  await hydrated(page);
+  await checkA11y(page, "agent-coordonnees");
+  await rolesTab(page);
+  const line = page.locator("tr.role-demarche[data-app=parapheur]");
+  await line.getByLabel("Parapheur").check({ force: true });
+  await line.getByLabel("Niveau pour Parapheur").selectOption({ label: "Administrateur" });
+  await page.getByRole("button", { name: "Enregistrer", exact: true }).click();
+  await expect(page.getByText("Les rôles ont été enregistrés.")).toBeVisible();
+  await checkA11y(page, "agent-roles");
+
+  // Reload: the saved state shows.
+  await page.reload();
+  await hydrated(page);
+  await rolesTab(page);
+  await expect(line.getByLabel("Parapheur")).toBeChecked();
+  await expect(line.getByLabel("Niveau pour Parapheur")).toHaveValue(
+    await line.locator("option", { hasText: "Administrateur" }).getAttribute("value") as string,
+  );
+  // Réinitialiser undoes an unsaved change.
+  await line.getByLabel("Parapheur").uncheck({ force: true });
+  await expect(line.getByLabel("Parapheur")).not.toBeChecked();
+  await page.getByRole("button", { name: "Réinitialiser" }).click();
+  await expect(line.getByLabel("Parapheur")).toBeChecked();
+
+  // Detach from the structure, with the mandatory comment.
+  await page.getByRole("tab", { name: "Coordonnées" }).click();
+  await page.getByLabel("Motif (obligatoire)").fill("Mutation dans une autre collectivité");
+  await page.getByRole("button", { name: "Détacher", exact: true }).click();
+  await expect(page.getByText("La personne a été détachée.")).toBeVisible();
+  await visit(page, `/structures/${org}/agents`);
+  await expect(page.locator("tr.agent", { hasText: agent.email })).toHaveCount(0);
+});
