@@ -60,19 +60,17 @@ impl Options {
     }
 }
 
-/// "A user's rights": one server function call. Switch to
-/// `("get_agent_roles", vec![("organisation_id", ..), ("user_id", ..)])`
-/// when that endpoint exists.
+/// "A user's rights": the agent's roles in the organisation, the "Rôles"
+/// tab (`get_agent_roles`).
 fn rights_request(
     organisation_id: i64,
     user_id: i64,
 ) -> (&'static str, Vec<(&'static str, String)>) {
     (
-        "get_user_card",
+        "get_agent_roles",
         vec![
-            ("application", "soffi".into()),
-            ("user_id", user_id.to_string()),
             ("organisation_id", organisation_id.to_string()),
+            ("user_id", user_id.to_string()),
         ],
     )
 }

@@ -985,14 +985,45 @@ fn steps(p: &Params) -> Vec<(&'static str, String)> {
             ),
         ),
         (
+            "démarches activées (plafond)",
+            // Applications activated by default came with each
+            // organisation (its trigger); each other one is activated for
+            // 40 % of the organisations, all of them for the big one, with
+            // all their roles.
+            format!(
+                "insert into organisation_applications (organisation_id, application_id, activated_at)
+                 select b.ob + o, a.id, {anchor} + time '09:00'
+                   from gen_base b cross join generate_series(1::bigint, {o}) o cross join applications a
+                  where not a.activation_par_defaut
+                    and (o = 1 or pg_temp.rnd('convention:' || a.code, o) % 10 < 4)
+                  order by 1, 2
+                 on conflict do nothing;
+                 insert into organisation_roles (organisation_id, application_id, role_id)
+                 select oa.organisation_id, oa.application_id, r.id
+                   from gen_base b join organisation_applications oa on oa.organisation_id > b.ob
+                   join roles r on r.application_id = oa.application_id
+                  order by 1, 3
+                 on conflict do nothing;
+                 -- Each organisation's ceiling, numbered 0..n-1.
+                 create temp table gen_org_roles as
+                     select orl.organisation_id - b.ob as org_k, orl.role_id,
+                            (row_number() over (partition by orl.organisation_id order by orl.role_id) - 1)::int as idx
+                       from gen_base b join organisation_roles orl on orl.organisation_id > b.ob;
+                 create index on gen_org_roles (org_k, idx);
+                 create temp table gen_org_nroles as
+                     select org_k, count(*)::int as n from gen_org_roles group by org_k;
+                 create index on gen_org_nroles (org_k);
+                 analyze gen_org_roles, gen_org_nroles"
+            ),
+        ),
+        (
             "habilitations",
             // Membership s (a hashed order) gets grant slots s, s + M,
-            // s + 2M...; slot j holds the (r0 + j)-th role, so no role
-            // twice. 8 % of the grants are ended.
+            // s + 2M...; slot j holds the (r0 + j)-th role of the
+            // organisation's ceiling, so no role twice and none outside it.
+            // 8 % of the grants are ended.
             format!(
-                "create temp table gen_role as
-                     select (row_number() over (order by id) - 1)::int as k, id from roles;
-                 create temp table gen_mo as
+                "create temp table gen_mo as
                      select user_i, org_k,
                             row_number() over (order by pg_temp.rnd('ordre-habilitations', user_i * 1000003 + org_k)) - 1 as s,
                             pg_temp.rnd('premier-role', user_i * 1000003 + org_k) as r0
@@ -1000,15 +1031,16 @@ fn steps(p: &Params) -> Vec<(&'static str, String)> {
                  create index on gen_mo (s);
                  analyze gen_mo;
                  create temp table gen_counts as
-                     select (select count(*) from gen_mo) as m, (select count(*) from gen_role) as r;
+                     select (select count(*) from gen_mo) as m, (select min(n) from gen_org_nroles) as r;
                  insert into grants (role_id, organisation_id, user_id, starts_on, ends_on, created_at)
-                 select r.id, b.ob + mo.org_k, b.ub + mo.user_i, t.starts_on,
+                 select gr.role_id, b.ob + mo.org_k, b.ub + mo.user_i, t.starts_on,
                         case when pg_temp.rnd('fin', g) % 100 < 8 then t.starts_on + 1 + (pg_temp.rnd('duree', g) % 300)::int end,
                         t.starts_on + time '14:00'
                    from gen_base b cross join gen_counts c cross join generate_series(0, least({g}, c.m * c.r) - 1) g
                    join gen_mo mo on mo.s = g % c.m
+                   join gen_org_nroles nr on nr.org_k = mo.org_k
+                   join gen_org_roles gr on gr.org_k = mo.org_k and gr.idx = (mo.r0 % nr.n + g / c.m) % nr.n
                    cross join lateral (select {anchor} - (pg_temp.rnd('debut', g) % 2000)::int as starts_on) t
-                   join gen_role r on r.k = (mo.r0 % c.r + g / c.m) % c.r
                   order by g",
                 g = p.grants
             ),
