@@ -13,7 +13,7 @@ async function rolesTab(page: Page) {
 // the structure, the administrator creates an agent (who is invited and
 // sets a password), finds them in the Liste des agents, gives them
 // Parapheur at level Administrateur, then detaches them with a comment.
-// Not yet run green in a browser (written in session 2, release build unfinished at stop):
+// Seen passing up to Enregistrer + axe scans of the Rôles tab; the reload step timed out at stop:
 // fixme until seen passing, so that an unverified spec does not block the pipeline.
 test.fixme("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ page, browser }) => {
   test.setTimeout(180_000);
@@ -85,7 +85,7 @@ test.fixme("Mégalis journey: agents, invitation, Rôles tab, detachment", async
   await checkA11y(page, "agent-coordonnees");
   await rolesTab(page);
   const line = page.locator("tr.role-demarche[data-app=parapheur]");
-  await line.getByLabel("Parapheur").check({ force: true });
+  await line.getByLabel("Parapheur", { exact: true }).check({ force: true });
   await line.getByLabel("Niveau pour Parapheur").selectOption({ label: "Administrateur" });
   await page.getByRole("button", { name: "Enregistrer", exact: true }).click();
   await expect(page.getByText("Les rôles ont été enregistrés.")).toBeVisible();
@@ -95,15 +95,15 @@ test.fixme("Mégalis journey: agents, invitation, Rôles tab, detachment", async
   await page.reload();
   await hydrated(page);
   await rolesTab(page);
-  await expect(line.getByLabel("Parapheur")).toBeChecked();
+  await expect(line.getByLabel("Parapheur", { exact: true })).toBeChecked();
   await expect(line.getByLabel("Niveau pour Parapheur")).toHaveValue(
     await line.locator("option", { hasText: "Administrateur" }).getAttribute("value") as string,
   );
   // Réinitialiser undoes an unsaved change.
-  await line.getByLabel("Parapheur").uncheck({ force: true });
-  await expect(line.getByLabel("Parapheur")).not.toBeChecked();
+  await line.getByLabel("Parapheur", { exact: true }).uncheck({ force: true });
+  await expect(line.getByLabel("Parapheur", { exact: true })).not.toBeChecked();
   await page.getByRole("button", { name: "Réinitialiser" }).click();
-  await expect(line.getByLabel("Parapheur")).toBeChecked();
+  await expect(line.getByLabel("Parapheur", { exact: true })).toBeChecked();
 
   // Detach from the structure, with the mandatory comment.
   await page.getByRole("tab", { name: "Coordonnées" }).click();
