@@ -693,12 +693,7 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
     }
     let t = Instant::now();
     special_users(&mut tx, p, &password_hash).await?;
-    println!(
-        "{:<40} {:>10} lignes  {:>7.1} s",
-        "comptes du banc d'essai",
-        2,
-        secs(t)
-    );
+    println!("{:<40} {:>7.1} s", "comptes du banc d'essai", secs(t));
     tx.commit().await?;
     // The journal in batches, through its chain trigger, one transaction
     // each: progress shows and a failure keeps what was chained.
@@ -724,12 +719,7 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
     )
     .execute(&mut conn)
     .await?;
-    println!(
-        "{:<40} {:>10}        {:>7.1} s",
-        "vacuum analyze",
-        "",
-        secs(t)
-    );
+    println!("{:<40} {:>7.1} s", "vacuum analyze", secs(t));
     sqlx::raw_sql(&format!(
         "do $$ begin execute format('comment on database %I is %L', current_database(), '{}'); end $$",
         marker.replace('\'', "''")
