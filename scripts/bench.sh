@@ -57,14 +57,15 @@ fi
 
 # Only the server binary is needed (the benchmark calls /api/...): no
 # WebAssembly. It is copied so that another build cannot swap it mid-run.
+# (HAB_CARGO_LOCK: a lock file that serialises builds sharing a target dir.)
 say "Compilation du serveur (release)"
-if [ -n "${HAB_CARGO_LOCK:-}" ]; then
-    flock "$HAB_CARGO_LOCK" cargo build --release -q -p server
-else
-    cargo build --release -q -p server
-fi
 mkdir -p .data/bench
-cp "${CARGO_TARGET_DIR:-target}/release/server" .data/bench/server
+build='cargo build --release -q -p server && cp "${CARGO_TARGET_DIR:-target}/release/server" .data/bench/server'
+if [ -n "${HAB_CARGO_LOCK:-}" ]; then
+    flock "$HAB_CARGO_LOCK" sh -c "$build"
+else
+    sh -c "$build"
+fi
 SERVER=.data/bench/server
 
 say "Jeu de données ($USERS utilisateurs, $ORGS structures, $GRANTS habilitations, $EVENTS événements)"

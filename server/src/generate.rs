@@ -614,18 +614,19 @@ const DOMAINS: &[&str] = &[
     "courriel.test",
 ];
 
-/// (action, target type) of the generated journal.
+/// (action, target type) of the generated journal: codes the application
+/// records, so that the journal names them.
 const ACTIONS: &[(&str, &str)] = &[
     ("habilitation.attribution", "habilitation"),
     ("habilitation.attribution", "habilitation"),
     ("habilitation.retrait", "habilitation"),
     ("utilisateur.creation", "utilisateur"),
     ("utilisateur.modification", "utilisateur"),
-    ("rattachement.ajout", "utilisateur"),
-    ("rattachement.retrait", "utilisateur"),
+    ("utilisateur.cloture", "utilisateur"),
+    ("rattachement.creation", "utilisateur"),
+    ("rattachement.detachement", "utilisateur"),
     ("utilisateur.renvoi_identifiant", "utilisateur"),
-    ("demande.creation", "demande"),
-    ("unite.modification", "unite"),
+    ("compte.activation", "utilisateur"),
 ];
 
 /// Lower-case ASCII form of a name, for email addresses.
@@ -692,12 +693,7 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
     }
     let t = Instant::now();
     special_users(&mut tx, p, &password_hash).await?;
-    println!(
-        "{:<40} {:>10} lignes  {:>7.1} s",
-        "comptes du banc d'essai",
-        2,
-        secs(t)
-    );
+    println!("{:<40} {:>7.1} s", "comptes du banc d'essai", secs(t));
     tx.commit().await?;
     // The journal in batches, through its chain trigger, one transaction
     // each: progress shows and a failure keeps what was chained.
@@ -723,12 +719,7 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
     )
     .execute(&mut conn)
     .await?;
-    println!(
-        "{:<40} {:>10}        {:>7.1} s",
-        "vacuum analyze",
-        "",
-        secs(t)
-    );
+    println!("{:<40} {:>7.1} s", "vacuum analyze", secs(t));
     sqlx::raw_sql(&format!(
         "do $$ begin execute format('comment on database %I is %L', current_database(), '{}'); end $$",
         marker.replace('\'', "''")
@@ -878,7 +869,8 @@ fn steps(p: &Params) -> Vec<(&'static str, String)> {
                        from (select k, substr(s, k, 1)::int as d from generate_series(1, length(s)) k) x $$;
                  create temp table gen_base as
                      select coalesce((select max(id) from users), 0) as ub,
-                            coalesce((select max(id) from organisations), 0) as ob;
+                            coalesce((select max(id) from organisations), 0) as ob,
+                            coalesce((select max(id) from grants), 0) as gb;
                  analyze gen_base"
             ),
         ),
@@ -1094,14 +1086,17 @@ async fn special_users(
 /// manager, 30 seconds apart on average.
 fn events_sql(p: &Params, from: i64, to: i64) -> String {
     let (u, o, big, e) = (p.users, p.organisations, p.big_org, p.events);
+    // Grant ids of the dataset (1 at least, for the modulo).
+    let g = p.grants.max(1);
     let na = ACTIONS.len();
     format!(
         "insert into audit_events (at, actor_id, organisation_id, action, target_type, target_id, before, after, ip)
          select timestamptz '2026-01-01 00:00:00+00' - make_interval(secs => ({e} - j) * 30 - pg_temp.rnd('seconde', j) % 30),
                 case when x.org_k = 1 then b.ub + {u} + 1 else b.ub + {big} + x.org_k - 1 end,
                 b.ob + x.org_k, a.action, a.target_type,
-                case when a.target_type = 'utilisateur' then b.ub + 1 + pg_temp.rnd('cible', j) % {big}
-                     else pg_temp.rnd('cible', j) % 2000000 + 1 end,
+                case when a.target_type = 'habilitation' then b.gb + 1 + pg_temp.rnd('cible', j) % {g}
+                     when x.org_k = 1 then b.ub + 1 + pg_temp.rnd('cible', j) % {big}
+                     else b.ub + 1 + pg_temp.rnd('cible', j) % {u} end,
                 case when a.action = 'utilisateur.modification'
                      then jsonb_build_object('telephone', '01' || lpad((pg_temp.rnd('avant', j) % 100000000)::text, 8, '0')) end,
                 case when a.target_type = 'habilitation'
