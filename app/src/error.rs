@@ -112,6 +112,26 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(e: sqlx::Error) -> Self {
+        // The database's own safety nets, should a path get past the
+        // checks made before writing: said in French, not as a 500.
+        if let sqlx::Error::Database(d) = &e {
+            let message = match d.constraint() {
+                Some("memberships_primary_manager_kept") => Some(
+                    "La structure doit garder un gestionnaire principal : transférez d'abord ce rôle à une autre personne.",
+                ),
+                Some("memberships_admin_limit") => Some(
+                    "Le nombre maximal d'administrateurs de cette structure est atteint.",
+                ),
+                Some("grants_within_ceiling") => Some(
+                    "Ce rôle n'est pas ouvert à cette structure : la démarche ou le rôle n'y est pas activé.",
+                ),
+                _ => None,
+            };
+            if let Some(m) = message {
+                tracing::warn!(error = %e, "refused by a database check");
+                return AppError::Conflict(m.into());
+            }
+        }
         tracing::error!(error = %e, "database error");
         AppError::Internal
     }

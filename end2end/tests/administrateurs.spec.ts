@@ -1,5 +1,5 @@
 import { test, expect, Page } from "@playwright/test";
-import { PASSWORD, checkA11y, email, hydrated, logIn, person, signUp, visit } from "./helpers";
+import { PASSWORD, checkA11y, email, hydrated, logIn, person, signUp, visit, registerOrganisation } from "./helpers";
 
 // Organisation administrators (Chorus Pro §2.8): the operator names an
 // administrator; the primary manager transfers their role, each structure
@@ -44,10 +44,7 @@ test("the operator names an administrator and the primary manager transfers the 
   await signUp(m, marie);
   await logIn(m, marie.email);
   for (const siret of [CAF, HORIZON]) {
-    await visit(m, "/structures");
-    await m.getByLabel("SIRET 14 chiffres").fill(siret);
-    await m.getByRole("button", { name: "Enregistrer la structure" }).click();
-    await expect(m.getByText("vous en êtes le gestionnaire principal")).toBeVisible();
+    await registerOrganisation(m, siret);
   }
   const p = await person(browser);
   await signUp(p, paul);

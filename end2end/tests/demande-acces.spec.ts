@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { checkA11y, email, hydrated, logIn, person, signUp, visit } from "./helpers";
+import { checkA11y, email, hydrated, logIn, person, signUp, visit, registerOrganisation } from "./helpers";
 
 // SOFFi journey (seed 000): an agent asks for a role for a structure, its
 // manager sees "En attente 1 personne", opens the card and decides.
@@ -10,10 +10,7 @@ async function setUp(browser: any, siret: string, tag: string) {
   const m = await person(browser);
   await signUp(m, manager);
   await logIn(m, manager.email);
-  await visit(m, "/structures");
-  await m.getByLabel("SIRET 14 chiffres").fill(siret);
-  await m.getByRole("button", { name: "Enregistrer la structure" }).click();
-  await expect(m.getByText("vous en êtes le gestionnaire principal")).toBeVisible();
+  await registerOrganisation(m, siret);
   await expect(m.locator("li.structure", { hasText: "Gestionnaire principal" })).toBeVisible();
 
   const a = await person(browser);

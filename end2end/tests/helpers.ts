@@ -73,3 +73,12 @@ export async function person(browser: Browser): Promise<Page> {
   const context = await browser.newContext();
   return context.newPage();
 }
+
+/** "Mes structures": registers the organisation of `siret`; the caller
+ * becomes its primary manager. */
+export async function registerOrganisation(page: Page, siret: string) {
+  await visit(page, "/structures");
+  await page.getByLabel("SIRET 14 chiffres").fill(siret);
+  await page.getByRole("button", { name: "Enregistrer la structure" }).click();
+  await expect(page.getByText("vous en êtes le gestionnaire principal")).toBeVisible();
+}

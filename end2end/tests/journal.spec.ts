@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { checkA11y, email, hydrated, logIn, signUp, visit } from "./helpers";
+import { checkA11y, email, hydrated, logIn, signUp, visit, registerOrganisation } from "./helpers";
 
 // "Journal" of a structure: its admin changes a unit, then reads who did
 // what, in names, filters it and exports it for a spreadsheet.
@@ -7,10 +7,7 @@ test("an admin reads, filters and exports the journal of the structure", async (
   const who = { email: email("journal"), prenom: "Jeanne", nom: "Journal" };
   await signUp(page, who);
   await logIn(page, who.email);
-  await visit(page, "/structures");
-  await page.getByLabel("SIRET 14 chiffres").fill("85329037700268");
-  await page.getByRole("button", { name: "Enregistrer la structure" }).click();
-  await expect(page.getByText("vous en êtes le gestionnaire principal")).toBeVisible();
+  await registerOrganisation(page, "85329037700268");
 
   await page.getByRole("link", { name: "Services", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Services de la structure" })).toBeVisible();

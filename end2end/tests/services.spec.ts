@@ -1,15 +1,12 @@
 import { test, expect } from "@playwright/test";
-import { checkA11y, email, hydrated, logIn, signUp, visit } from "./helpers";
+import { checkA11y, email, hydrated, logIn, signUp, visit, registerOrganisation } from "./helpers";
 
 // Chorus Pro "services" of a structure: create, modify, deactivate.
 test("a manager creates, modifies and deactivates a unit", async ({ page }) => {
   const who = { email: email("services"), prenom: "Anne", nom: "Services" };
   await signUp(page, who);
   await logIn(page, who.email);
-  await visit(page, "/structures");
-  await page.getByLabel("SIRET 14 chiffres").fill("31429110500901");
-  await page.getByRole("button", { name: "Enregistrer la structure" }).click();
-  await expect(page.getByText("vous en êtes le gestionnaire principal")).toBeVisible();
+  await registerOrganisation(page, "31429110500901");
   await page.getByRole("link", { name: "Services", exact: true }).click();
   await expect(page.getByRole("heading", { name: "Services de la structure" })).toBeVisible();
   await hydrated(page);

@@ -76,16 +76,6 @@ pub const ORG_PAGE_SIZE: i64 = 20;
 pub const SELECT_LIMIT: i64 = 200;
 pub const MAX_ADMINS_CEILING: i32 = 10;
 
-/// Escapes LIKE wildcards of a search text, lower-cased.
-#[cfg(feature = "ssr")]
-fn like_prefix(s: &str) -> String {
-    s.trim()
-        .to_lowercase()
-        .replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 /// A user id chosen in a select ("" when nothing is chosen).
 pub fn parse_user_choice(raw: &str) -> Result<i64, String> {
     raw.trim()
@@ -145,7 +135,7 @@ pub async fn operator_organisations(
                and (not $2 or (lower(o.nom), o.id) > ($3, $4))
              order by lower(o.nom), o.id limit $5"
         ))
-        .bind(like_prefix(&q))
+        .bind(crate::domain::like_prefix(&q))
         .bind(cursor.is_some())
         .bind(c_nom)
         .bind(c_id)

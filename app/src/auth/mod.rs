@@ -30,21 +30,20 @@ pub async fn me() -> AppResult<Option<SessionUser>> {
     let Some(u) = crate::session::current_user().await? else {
         return Ok(None);
     };
-    let row: (String, String, String, bool) = sqlx::query_as(
+    // The header's needs in one round trip: identity, manager or not, and
+    // the organisations for the switcher.
+    let row: (String, String, String, bool, serde_json::Value) = sqlx::query_as(
         "select identifier, prenom, nom,
-                exists (select 1 from memberships m where m.user_id = u.id and m.admin_role is not null)
+                exists (select 1 from memberships m where m.user_id = u.id and m.admin_role is not null),
+                coalesce((select json_agg(json_build_array(o.id, o.nom) order by o.nom, o.id)
+                            from memberships m join organisations o on o.id = m.organisation_id
+                           where m.user_id = u.id and o.active), '[]')
            from users u where id = $1",
     )
     .bind(u.id)
     .fetch_one(&crate::state::pool())
     .await?;
-    let organisations: Vec<(i64, String)> = sqlx::query_as(
-        "select o.id, o.nom from memberships m join organisations o on o.id = m.organisation_id
-          where m.user_id = $1 and o.active order by o.nom, o.id",
-    )
-    .bind(u.id)
-    .fetch_all(&crate::state::pool())
-    .await?;
+    let organisations: Vec<(i64, String)> = serde_json::from_value(row.4).unwrap_or_default();
     let current = crate::session::current_organisation().await?;
     let current_organisation = current.filter(|c| organisations.iter().any(|(id, _)| id == c));
     Ok(Some(SessionUser {

@@ -197,13 +197,7 @@ pub async fn set_org_service(
         .copied()
         .filter(|r| !wanted.contains(r))
         .collect();
-    let ended = ssr::end_grants(
-        &mut tx,
-        "organisation_id = $1 and role_id = any($2)",
-        organisation_id,
-        &removed,
-    )
-    .await?;
+    let ended = ssr::end_grants(&mut tx, ssr::Rights::Roles(organisation_id, &removed)).await?;
     sqlx::query(
         "update access_requests set status = 'expired', decided_at = now(),
                 decision_comment = 'Démarche ou rôle retiré de la structure'
@@ -243,24 +237,37 @@ pub async fn set_org_service(
 pub mod ssr {
     use sqlx::PgConnection;
 
-    /// Ends, from today, the open rights matching `filter` (an SQL
-    /// condition on `grants` with `$1` a bigint and `$2` a bigint array).
-    /// Returns how many were ended.
+    /// Which open rights to end.
+    pub enum Rights<'a> {
+        /// On these roles, in one organisation.
+        Roles(i64, &'a [i64]),
+        /// Of one person, in one organisation.
+        Holder(i64, i64),
+        /// These rights.
+        Ids(&'a [i64]),
+    }
+
+    /// Ends, from today, the open rights chosen. Returns how many ended.
     pub async fn end_grants(
         conn: &mut PgConnection,
-        filter: &str,
-        p1: i64,
-        p2: &[i64],
+        which: Rights<'_>,
     ) -> Result<u64, sqlx::Error> {
-        let done = sqlx::query(&format!(
+        let filter = match which {
+            Rights::Roles(..) => "organisation_id = $1 and role_id = any($2)",
+            Rights::Holder(..) => "organisation_id = $1 and user_id = $2",
+            Rights::Ids(..) => "id = any($1)",
+        };
+        let sql = format!(
             "update grants set ends_on = greatest(starts_on - 1, current_date - 1)
               where (ends_on is null or ends_on >= current_date) and {filter}"
-        ))
-        .bind(p1)
-        .bind(p2)
-        .execute(conn)
-        .await?;
-        Ok(done.rows_affected())
+        );
+        let q = sqlx::query(&sql);
+        let q = match which {
+            Rights::Roles(org, roles) => q.bind(org).bind(roles),
+            Rights::Holder(org, user) => q.bind(org).bind(user),
+            Rights::Ids(ids) => q.bind(ids),
+        };
+        Ok(q.execute(conn).await?.rows_affected())
     }
 
     /// True when the organisation may hand out the role.

@@ -657,9 +657,7 @@ pub async fn detach_agent(
             }
             crate::conventions::ssr::end_grants(
                 &mut tx,
-                "organisation_id = $1 and user_id = any($2)",
-                manager.organisation_id,
-                &[user_id],
+                crate::conventions::ssr::Rights::Holder(manager.organisation_id, user_id),
             )
             .await?;
             sqlx::query(

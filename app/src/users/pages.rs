@@ -129,9 +129,29 @@ pub fn AgentPage() -> impl IntoView {
     let tab = move |roles: bool, label: &'static str, id: &'static str, panel: &'static str| {
         view! {
             <li role="presentation">
-                <button type="button" class="fr-tabs__tab" id=id role="tab" tabindex=move || if roles_tab.get() == roles { "0" } else { "-1" }
+                <button type="button" class="fr-btn fr-btn--tertiary-no-outline onglet" id=id role="tab" tabindex=move || if roles_tab.get() == roles { "0" } else { "-1" }
                     aria-selected=move || if roles_tab.get() == roles { "true" } else { "false" } aria-controls=panel
-                    on:click=move |_| roles_tab.set(roles)>{label}</button>
+                    on:click=move |_| roles_tab.set(roles)
+                    on:keydown=move |ev: leptos::ev::KeyboardEvent| {
+                        // WAI-ARIA tabs: arrows (and Home / End) move to the
+                        // other tab and show its panel.
+                        if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight" | "Home" | "End") {
+                            ev.prevent_default();
+                            let other = match ev.key().as_str() {
+                                "Home" => false,
+                                "End" => true,
+                                _ => !roles,
+                            };
+                            roles_tab.set(other);
+                            let id = if other { "onglet-roles" } else { "onglet-coordonnees" };
+                            if let Some(el) = document().get_element_by_id(id) {
+                                use leptos::wasm_bindgen::JsCast;
+                                if let Ok(el) = el.dyn_into::<leptos::web_sys::HtmlElement>() {
+                                    let _ = el.focus();
+                                }
+                            }
+                        }
+                    }>{label}</button>
             </li>
         }
     };
@@ -150,16 +170,16 @@ pub fn AgentPage() -> impl IntoView {
                                 {(!a.admin_role.is_empty()).then(|| view! { " " <span class="fr-badge fr-badge--info">{a.admin_role.clone()}</span> })}
                                 {a.invitation_pending.then(|| view! { " " <span class="fr-badge fr-badge--warning">"Invitation en attente"</span> })}
                             </p>
-                            <div class="fr-tabs onglets">
-                                <ul class="fr-tabs__list" role="tablist" aria-label="Fiche de l'agent">
+                            <div class="onglets">
+                                <ul class="onglets__liste" role="tablist" aria-label="Fiche de l'agent">
                                     {tab(false, "Coordonnées", "onglet-coordonnees", "panneau-coordonnees")}
                                     {tab(true, "Rôles", "onglet-roles", "panneau-roles")}
                                 </ul>
-                                <div id="panneau-coordonnees" class="fr-tabs__panel fr-tabs__panel--selected" role="tabpanel"
+                                <div id="panneau-coordonnees" class="onglets__panneau" role="tabpanel"
                                     aria-labelledby="onglet-coordonnees" tabindex="0" hidden=move || roles_tab.get()>
                                     <Coordonnees a=a.clone() org=org() update set_unit detach/>
                                 </div>
-                                <div id="panneau-roles" class="fr-tabs__panel fr-tabs__panel--selected" role="tabpanel"
+                                <div id="panneau-roles" class="onglets__panneau" role="tabpanel"
                                     aria-labelledby="onglet-roles" tabindex="0" hidden=move || !roles_tab.get()>
                                     <RolesTab org=org() user=a.id/>
                                 </div>

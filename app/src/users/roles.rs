@@ -139,17 +139,18 @@ pub async fn save_agent_roles(
     .bind(manager.organisation_id)
     .fetch_all(&mut *tx)
     .await?;
+    // Rights no longer wanted end in one statement, then one event each.
+    let ending: Vec<i64> = held
+        .iter()
+        .filter(|h| !wanted.contains(&h.1))
+        .map(|h| h.0)
+        .collect();
+    crate::conventions::ssr::end_grants(&mut tx, crate::conventions::ssr::Rights::Ids(&ending))
+        .await?;
     for (gid, role_id, role, app) in &held {
         if wanted.contains(role_id) {
             continue;
         }
-        crate::conventions::ssr::end_grants(
-            &mut tx,
-            "id = $1 and $2::bigint[] is not null",
-            *gid,
-            &[],
-        )
-        .await?;
         crate::audit::ssr::record(
             &mut tx,
             crate::audit::ssr::Event {

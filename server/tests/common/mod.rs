@@ -12,6 +12,8 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 pub struct TestApp {
     pub url: String,
     pub pool: PgPool,
+    /// This test's own database (a copy of the template).
+    pub database: String,
 }
 
 fn template_url() -> String {
@@ -26,7 +28,18 @@ impl TestApp {
 
     pub async fn spawn_with(tweak: impl FnOnce(&mut server::Settings)) -> TestApp {
         let template = template_url();
-        let (base, template_name) = template.rsplit_once('/').unwrap();
+        let (_, template_name) = template.rsplit_once('/').unwrap();
+        Self::spawn_copy_of(template_name, tweak).await
+    }
+
+    /// A server on a copy of `template_name` (the migrated template, or a
+    /// fixture database whose connections are all closed).
+    pub async fn spawn_copy_of(
+        template_name: &str,
+        tweak: impl FnOnce(&mut server::Settings),
+    ) -> TestApp {
+        let template = template_url();
+        let (base, _) = template.rsplit_once('/').unwrap();
         let name = format!(
             "hab_t_{}_{}_{}",
             std::process::id(),
@@ -71,7 +84,23 @@ impl TestApp {
             .await
             .unwrap();
         });
-        TestApp { url, pool }
+        TestApp {
+            url,
+            pool,
+            database: name,
+        }
+    }
+
+    /// Closes every connection and drops this test's database.
+    pub async fn destroy(self) {
+        self.pool.close().await;
+        let (base, _) = template_url().rsplit_once('/').map(|(b, n)| (b.to_string(), n.to_string())).unwrap();
+        let admin = server::connect(&format!("{base}/postgres"), 1).await.unwrap();
+        sqlx::query(&format!("drop database if exists \"{}\" with (force)", self.database))
+            .execute(&admin)
+            .await
+            .unwrap();
+        admin.close().await;
     }
 
     pub fn client(&self) -> Client {

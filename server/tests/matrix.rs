@@ -1,0 +1,584 @@
+//! The authorisation matrix: every server function × every kind of caller,
+//! with the outcome each must get. A server function registered by the
+//! application but missing from the table makes the test fail.
+//!
+//! Every cell starts from the same fixture database (built once, then
+//! copied), so calls never see each other's effects. A refused call must
+//! leave the database exactly as it was, and no reply to an outsider may
+//! contain the personal data of organisation A's agent.
+mod common;
+use common::*;
+use reqwest::multipart::{Form, Part};
+use reqwest::{Client, StatusCode};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+/// The five callers, in the order of each row's outcomes.
+#[derive(Clone, Copy, Debug)]
+enum Caller {
+    Anonymous,
+    /// An agent of organisation A, with no administration right.
+    Agent,
+    /// The primary manager of organisation A (whose objects are targeted).
+    AdminA,
+    /// The primary manager of organisation B.
+    AdminB,
+    Operator,
+}
+use Caller::*;
+const CALLERS: [Caller; 5] = [Anonymous, Agent, AdminA, AdminB, Operator];
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Done (2xx).
+    Ok,
+    /// 401: must sign in.
+    Unauth,
+    /// 403: signed in, not allowed.
+    Forbid,
+    /// 404: the object does not exist for this caller.
+    Hidden,
+    /// 422: refused for its content: the endpoint is open to this caller,
+    /// the data is not.
+    Invalid,
+    /// 409: refused for the state of things (e.g. a link no longer valid).
+    Conflict,
+}
+use Outcome::*;
+
+impl Outcome {
+    fn of(status: StatusCode) -> Option<Outcome> {
+        Some(match status.as_u16() {
+            200..=299 => Ok,
+            401 => Unauth,
+            403 => Forbid,
+            404 => Hidden,
+            409 => Conflict,
+            422 => Invalid,
+            _ => return None,
+        })
+    }
+}
+
+/// What organisation A's manager and the operator may do; the others are
+/// refused.
+const ADMINS: [Outcome; 5] = [Unauth, Forbid, Ok, Forbid, Ok];
+/// Operator only.
+const OPERATOR: [Outcome; 5] = [Unauth, Forbid, Forbid, Forbid, Ok];
+/// Any signed-in person.
+const SIGNED_IN: [Outcome; 5] = [Unauth, Ok, Ok, Ok, Ok];
+/// Anyone, signed in or not.
+const ANYONE: [Outcome; 5] = [Ok, Ok, Ok, Ok, Ok];
+/// Open to anyone, with a link (token) nobody was sent.
+const BAD_TOKEN: [Outcome; 5] = [Conflict, Conflict, Conflict, Conflict, Conflict];
+
+/// The objects of the fixture, as form values.
+struct Ids {
+    org_a: String,
+    admin_a: String,
+    agent: String,
+    cible: String,
+    unit: String,
+    request: String,
+    soffi: String,
+    consultation: String,
+    saisie: String,
+}
+
+enum Body {
+    Form(Vec<(String, String)>),
+    /// `import_agents`: a one-row CSV file for organisation A, confirmed.
+    Import,
+}
+
+struct Row {
+    endpoint: &'static str,
+    body: Body,
+    expected: [Outcome; 5],
+}
+
+fn row(endpoint: &'static str, form: &[(&str, &str)], expected: [Outcome; 5]) -> Row {
+    Row {
+        endpoint,
+        body: Body::Form(form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+        expected,
+    }
+}
+
+/// The table. Outcomes are for [anonymous, agent of A, manager of A,
+/// manager of B, operator]; every target belongs to organisation A.
+fn table(ids: &Ids) -> Vec<Row> {
+    let a = ids.org_a.as_str();
+    let agent_fiche = [
+        ("organisation_id", a),
+        ("user_id", ids.cible.as_str()),
+        ("nom", "Secrète"),
+        ("prenom", "Cible"),
+        ("email", CIBLE),
+        ("email_confirmation", CIBLE),
+        ("telephone", "0102030405"),
+        ("telephone_confirmation", "0102030405"),
+    ];
+    vec![
+        // Public: account and password flows.
+        row("me", &[], ANYONE),
+        row(
+            "login",
+            &[("email", AGENT), ("password", PASSWORD)],
+            ANYONE,
+        ),
+        row("logout", &[], ANYONE),
+        row(
+            "signup",
+            &signup_form("nouvelle@exemple.fr", "Nina", "Nouvelle"),
+            ANYONE,
+        ),
+        row("verify_email", &[("jeton", &"0".repeat(64))], BAD_TOKEN),
+        row("forgot_password", &[("email", AGENT)], ANYONE),
+        row(
+            "reset_password",
+            &[
+                ("jeton", &"0".repeat(64)),
+                ("password", PASSWORD),
+                ("password_confirmation", PASSWORD),
+            ],
+            BAD_TOKEN,
+        ),
+        row(
+            "accept_invitation",
+            &[
+                ("jeton", &"0".repeat(64)),
+                ("password", PASSWORD),
+                ("password_confirmation", PASSWORD),
+            ],
+            BAD_TOKEN,
+        ),
+        // The development mailbox is on in tests (off by default).
+        row("dev_mailbox", &[("to", "personne@exemple.fr")], ANYONE),
+        // Organisations.
+        row("my_organisations", &[], SIGNED_IN),
+        row("search_organisations", &[("q", "AFDAS")], SIGNED_IN),
+        row("register_organisation", &[("siret", MEGALIS)], SIGNED_IN),
+        row("get_organisation", &[("id", a)], SIGNED_IN),
+        row("switch_organisation", &[("organisation_id", a)], [Unauth, Ok, Ok, Hidden, Hidden]),
+        row("home_tiles", &[], SIGNED_IN),
+        // Requests and rights.
+        row("list_roles", &[("organisation_id", a)], SIGNED_IN),
+        row(
+            "request_access",
+            &[("organisation_id", a), ("role_id", &ids.saisie)],
+            SIGNED_IN,
+        ),
+        row("my_requests", &[], SIGNED_IN),
+        row("cancel_request", &[("id", &ids.request)], [Unauth, Ok, Hidden, Hidden, Hidden]),
+        row(
+            "decide_request",
+            &[("id", &ids.request), ("decision", "accepter")],
+            [Unauth, Hidden, Ok, Hidden, Ok],
+        ),
+        row("list_service_users", &[("application", "soffi")], SIGNED_IN),
+        row(
+            "get_user_card",
+            &[
+                ("application", "soffi"),
+                ("user_id", &ids.cible),
+                ("organisation_id", a),
+            ],
+            [Unauth, Hidden, Ok, Hidden, Ok],
+        ),
+        row(
+            "add_grant",
+            &[
+                ("user_id", &ids.agent),
+                ("organisation_id", a),
+                ("role_id", &ids.saisie),
+            ],
+            ADMINS,
+        ),
+        // Services activated for an organisation (the ceiling).
+        row("org_services", &[("organisation_id", a)], ADMINS),
+        row(
+            "set_org_service",
+            &[
+                ("organisation_id", a),
+                ("application_id", &ids.soffi),
+                ("role_ids", &ids.consultation),
+            ],
+            OPERATOR,
+        ),
+        // Units.
+        row("list_units", &[("organisation_id", a)], ADMINS),
+        row(
+            "save_unit",
+            &[
+                ("organisation_id", a),
+                ("code", "U2"),
+                ("libelle", "Paie"),
+            ],
+            ADMINS,
+        ),
+        row(
+            "set_unit_active",
+            &[("organisation_id", a), ("id", &ids.unit), ("active", "false")],
+            ADMINS,
+        ),
+        // Agents.
+        row("list_agents", &[("organisation_id", a)], ADMINS),
+        row(
+            "resend_identifier",
+            &[("organisation_id", a), ("user_id", &ids.cible)],
+            ADMINS,
+        ),
+        row(
+            "get_agent",
+            &[("organisation_id", a), ("user_id", &ids.cible)],
+            ADMINS,
+        ),
+        row(
+            "create_agent",
+            &[
+                ("organisation_id", a),
+                ("nom", "Neuf"),
+                ("prenom", "Nathan"),
+                ("email", "nathan.neuf@exemple.fr"),
+                ("email_confirmation", "nathan.neuf@exemple.fr"),
+            ],
+            ADMINS,
+        ),
+        row("update_agent", &agent_fiche, ADMINS),
+        row(
+            "set_agent_unit",
+            &[
+                ("organisation_id", a),
+                ("user_id", &ids.cible),
+                ("unit_id", &ids.unit),
+            ],
+            ADMINS,
+        ),
+        row(
+            "detach_agent",
+            &[
+                ("organisation_id", a),
+                ("user_id", &ids.cible),
+                ("niveau", "structure"),
+                ("commentaire", "Départ"),
+            ],
+            ADMINS,
+        ),
+        row(
+            "get_agent_roles",
+            &[("organisation_id", a), ("user_id", &ids.cible)],
+            ADMINS,
+        ),
+        row(
+            "save_agent_roles",
+            &[
+                ("organisation_id", a),
+                ("user_id", &ids.cible),
+                ("role_ids", &ids.saisie),
+            ],
+            ADMINS,
+        ),
+        Row {
+            endpoint: "import_agents",
+            body: Body::Import,
+            expected: ADMINS,
+        },
+        // Organisation administrators.
+        row("operator_organisations", &[("q", "")], OPERATOR),
+        row("list_org_admins", &[("organisation_id", a)], OPERATOR),
+        row(
+            "set_org_admin",
+            &[
+                ("organisation_id", a),
+                ("user_id", &ids.agent),
+                ("admin", "true"),
+            ],
+            OPERATOR,
+        ),
+        row(
+            "set_max_admins",
+            &[("organisation_id", a), ("max_admins", "3")],
+            OPERATOR,
+        ),
+        row("transfer_choices", &[], SIGNED_IN),
+        row(
+            "transfer_primary_manager",
+            &[
+                ("mode", "partie"),
+                ("depuis", &ids.admin_a),
+                (&format!("structures[{a}]"), "oui"),
+                ("user_id", &ids.agent),
+            ],
+            [Unauth, Forbid, Ok, Forbid, Ok],
+        ),
+        // The journal: one organisation's, then the global one.
+        row("list_journal", &[("organisation_id", a)], ADMINS),
+        row("list_journal", &[], OPERATOR),
+    ]
+}
+
+const AGENT: &str = "agent@exemple.fr";
+const CIBLE: &str = "cible.secrete@exemple.fr";
+const ADMIN_A: &str = "admin-a@exemple.fr";
+const ADMIN_B: &str = "admin-b@exemple.fr";
+const OPERATEUR: &str = "operateur@exemple.fr";
+
+/// Builds organisation A (manager, an agent with a pending request, an
+/// invited agent holding a right, a unit) and organisation B (its manager).
+async fn fixture(app: &TestApp) -> Ids {
+    app.operator(OPERATEUR).await;
+    let (admin_a, admin_a_id, org_a) = app.manager_of(ADMIN_A, AFDAS).await;
+    let _ = app.manager_of(ADMIN_B, SAINT_MALO).await;
+    let agent = app.signup_verified(AGENT, "Paul", "Agent").await;
+    let org = org_a.to_string();
+    let ok = |what: &str, (s, body): (StatusCode, serde_json::Value)| {
+        assert!(s.is_success(), "{what}: {s} {body}");
+        body
+    };
+    for (email, nom, prenom) in [(AGENT, "Agent", "Paul"), (CIBLE, "Secrète", "Cible")] {
+        ok(
+            "create_agent",
+            app.call(
+                &admin_a,
+                "create_agent",
+                &[
+                    ("organisation_id", &org),
+                    ("nom", nom),
+                    ("prenom", prenom),
+                    ("email", email),
+                    ("email_confirmation", email),
+                ],
+            )
+            .await,
+        );
+    }
+    let cible = app.user_id(CIBLE).await;
+    let unit = ok(
+        "save_unit",
+        app.call(
+            &admin_a,
+            "save_unit",
+            &[("organisation_id", &org), ("code", "U1"), ("libelle", "Comptabilité")],
+        )
+        .await,
+    );
+    let consultation = app.role_id("soffi", "consultation").await;
+    let saisie = app.role_id("soffi", "saisie").await;
+    ok(
+        "add_grant",
+        app.call(
+            &admin_a,
+            "add_grant",
+            &[
+                ("user_id", &cible.to_string()),
+                ("organisation_id", &org),
+                ("role_id", &consultation.to_string()),
+            ],
+        )
+        .await,
+    );
+    let agent_client = app.login(AGENT).await;
+    let request = ok(
+        "request_access",
+        app.call(
+            &agent_client,
+            "request_access",
+            &[("organisation_id", &org), ("role_id", &consultation.to_string())],
+        )
+        .await,
+    );
+    let soffi = app
+        .count("select id from applications where code = 'soffi'")
+        .await;
+    Ids {
+        org_a: org,
+        admin_a: admin_a_id.to_string(),
+        agent: agent.to_string(),
+        cible: cible.to_string(),
+        unit: unit.to_string(),
+        request: request.to_string(),
+        soffi: soffi.to_string(),
+        consultation: consultation.to_string(),
+        saisie: saisie.to_string(),
+    }
+}
+
+/// Signs in and returns the session cookie ("name=value").
+async fn session_cookie(app: &TestApp, email: &str) -> String {
+    let resp = Client::new()
+        .post(format!("{}/api/login", app.url))
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "login of {email}");
+    let cookie = resp
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("hab_session="))
+        .expect("a session cookie");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// Every table's row count and content digest (sessions live elsewhere).
+async fn state(app: &TestApp) -> Vec<(String, String)> {
+    let tables: Vec<(String,)> = sqlx::query_as(
+        "select table_name::text from information_schema.tables
+          where table_schema = 'public' and table_type = 'BASE TABLE' order by 1",
+    )
+    .fetch_all(&app.pool)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for (t,) in tables {
+        let (digest,): (String,) = sqlx::query_as(&format!(
+            "select count(*)::text || ' ' || coalesce(md5(string_agg(md5(x::text), '' order by md5(x::text))), '')
+               from \"{t}\" x"
+        ))
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+        out.push((t, digest));
+    }
+    out
+}
+
+async fn send(app: &TestApp, cookie: Option<&str>, endpoint: &str, body: &Body, org_a: &str) -> (StatusCode, String) {
+    let mut req = Client::new()
+        .post(format!("{}/api/{endpoint}", app.url))
+        .header("accept", "application/json");
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    req = match body {
+        Body::Form(form) => req.form(form),
+        Body::Import => req.multipart(
+            Form::new()
+                .text("organisation_id", org_a.to_string())
+                .text("confirmer", "1")
+                .part(
+                    "fichier",
+                    Part::bytes(
+                        "Civilité;Nom;Prénom;Adresse mail\nM;Importé;Ivan;ivan.importe@exemple.fr\n"
+                            .as_bytes()
+                            .to_vec(),
+                    )
+                    .file_name("agents.csv")
+                    .mime_str("text/csv")
+                    .unwrap(),
+                ),
+        ),
+    };
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    (status, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_server_function_checks_who_calls_and_whose_object_it_is() {
+    // The fixture, built once on its own database.
+    let base = TestApp::spawn().await;
+    let ids = fixture(&base).await;
+    let mut cookies: HashMap<&'static str, String> = HashMap::new();
+    for (name, email) in [
+        ("agent", AGENT),
+        ("admin_a", ADMIN_A),
+        ("admin_b", ADMIN_B),
+        ("operator", OPERATEUR),
+    ] {
+        cookies.insert(name, session_cookie(&base, email).await);
+    }
+    let fixture_db = base.database.clone();
+    base.pool.close().await;
+
+    let rows = table(&ids);
+
+    // Every registered server function is in the table.
+    let registered: BTreeSet<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.trim_start_matches("/api/").to_string())
+        .collect();
+    let listed: BTreeSet<String> = rows.iter().map(|r| r.endpoint.to_string()).collect();
+    let missing: Vec<_> = registered.difference(&listed).collect();
+    assert!(missing.is_empty(), "server functions missing from the matrix: {missing:?}");
+    let unknown: Vec<_> = listed.difference(&registered).collect();
+    assert!(unknown.is_empty(), "rows for unknown server functions: {unknown:?}");
+
+    let cookies = Arc::new(cookies);
+    let ids = Arc::new(ids);
+    let rows = Arc::new(rows);
+    // One task per row; its cells run one after another on a copy of the
+    // fixture, replaced by a fresh copy whenever a call changed something,
+    // so that every cell starts from the fixture exactly.
+    let gate = Arc::new(tokio::sync::Semaphore::new(4));
+    let mut tasks = tokio::task::JoinSet::new();
+    for r in 0..rows.len() {
+        let (cookies, ids, rows, gate, fixture_db) = (
+            cookies.clone(),
+            ids.clone(),
+            rows.clone(),
+            gate.clone(),
+            fixture_db.clone(),
+        );
+        tasks.spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            let row = &rows[r];
+            let mut faults = Vec::new();
+            let mut app = TestApp::spawn_copy_of(&fixture_db, |_| {}).await;
+            let mut pristine = state(&app).await;
+            for (c, caller) in CALLERS.into_iter().enumerate() {
+                let cookie = match caller {
+                    Anonymous => None,
+                    Agent => Some(cookies["agent"].as_str()),
+                    AdminA => Some(cookies["admin_a"].as_str()),
+                    AdminB => Some(cookies["admin_b"].as_str()),
+                    Operator => Some(cookies["operator"].as_str()),
+                };
+                let expected = row.expected[c];
+                let (status, body) = send(&app, cookie, row.endpoint, &row.body, &ids.org_a).await;
+                let short: String = body.chars().take(300).collect();
+                if Outcome::of(status) != Some(expected) {
+                    faults.push(format!(
+                        "{} as {caller:?}: expected {expected:?}, got {status} {short}",
+                        row.endpoint
+                    ));
+                }
+                let changed = state(&app).await != pristine;
+                if changed && expected != Ok {
+                    faults.push(format!(
+                        "{} as {caller:?}: refused ({status}) but the database changed",
+                        row.endpoint
+                    ));
+                }
+                let outsider = matches!(caller, Anonymous | Agent | AdminB);
+                if outsider
+                    && row.endpoint != "dev_mailbox"
+                    && (body.contains(CIBLE) || body.contains("Secrète"))
+                {
+                    faults.push(format!(
+                        "{} as {caller:?}: the reply shows organisation A's agent: {short}",
+                        row.endpoint
+                    ));
+                }
+                if changed {
+                    app.destroy().await;
+                    app = TestApp::spawn_copy_of(&fixture_db, |_| {}).await;
+                    pristine = state(&app).await;
+                }
+            }
+            app.destroy().await;
+            faults
+        });
+    }
+    let mut faults = Vec::new();
+    let mut rows_run = 0;
+    while let Some(done) = tasks.join_next().await {
+        faults.extend(done.unwrap());
+        rows_run += 1;
+    }
+    assert_eq!(rows_run, rows.len());
+    faults.sort();
+    assert!(faults.is_empty(), "{} faults:\n{}", faults.len(), faults.join("\n"));
+}
