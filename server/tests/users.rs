@@ -113,6 +113,14 @@ async fn an_invited_agent_sets_a_password_and_logs_in() {
     assert_eq!(s, StatusCode::OK, "{body}");
     let (_, me) = app.call(&c, "me", &[]).await;
     assert_eq!(me["id"], uid);
+    // The structure that invited them reads it in its journal.
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from audit_events where action = 'compte.activation' and target_id = {uid} and organisation_id = {org}"
+        ))
+        .await,
+        1
+    );
     // The link is single-use.
     let (s, _) = app
         .call(

@@ -122,6 +122,14 @@ pub mod ssr {
             .collect()
     }
 
+    /// The line of the file (as a spreadsheet numbers it) where a record
+    /// starts. The reader's own count is one short with CRLF endings (what
+    /// Excel writes): its record starts on the LF of the line before.
+    fn line_at(text: &str, p: &csv::Position) -> u64 {
+        let end = (p.byte() as usize + 1).min(text.len());
+        1 + text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() as u64
+    }
+
     /// Reads the file: header row (the template's columns, in any order,
     /// accents and case ignored), then one person per row.
     pub fn read(bytes: &[u8]) -> Result<Vec<Row>, String> {
@@ -157,13 +165,13 @@ pub mod ssr {
             let record = record.map_err(|e| {
                 format!(
                     "Ligne {} illisible.",
-                    e.position().map(|p| p.line()).unwrap_or(0)
+                    e.position().map(|p| line_at(&text, p)).unwrap_or(0)
                 )
             })?;
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
-            let line = record.position().map(|p| p.line()).unwrap_or(0);
+            let line = record.position().map(|p| line_at(&text, p)).unwrap_or(0);
             let get = |i: usize| {
                 index[i]
                     .and_then(|j| record.get(j))
@@ -439,6 +447,16 @@ pub mod ssr {
             assert_eq!(rows[0].1.email, "j@exemple.fr");
             assert_eq!(rows[0].1.prenom, "Jean");
             assert_eq!(rows[0].2, "COMPTA");
+        }
+
+        #[test]
+        fn lines_are_numbered_as_a_spreadsheet_shows_them_whatever_the_line_ends() {
+            for end in ["\n", "\r\n"] {
+                let text = ["Nom;Prénom;Adresse mail", "A;B;a@exemple.fr", ";;", "C;\"D\nE\";c@exemple.fr", "F;G;f@exemple.fr"]
+                    .join(end);
+                let lines: Vec<u64> = read(text.as_bytes()).unwrap().iter().map(|r| r.0).collect();
+                assert_eq!(lines, vec![2, 4, 6], "line ends {end:?}");
+            }
         }
 
         #[test]

@@ -727,11 +727,20 @@ pub async fn accept_invitation(
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::Conflict("Ce compte est clôturé.".into()))?;
+    // Told in the journal of the structure that invited them (the first
+    // they were attached to).
+    let inviter: Option<(i64,)> = sqlx::query_as(
+        "select organisation_id from memberships where user_id = $1
+          order by created_at, organisation_id limit 1",
+    )
+    .bind(uid)
+    .fetch_optional(&mut *tx)
+    .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
             actor_id: Some(uid),
-            organisation_id: None,
+            organisation_id: inviter.map(|o| o.0),
             action: "compte.activation",
             target_type: "utilisateur",
             target_id: Some(uid),
