@@ -25,6 +25,7 @@ export default defineConfig({
         "--disable-sync",
         "--disable-quic",
         "--no-first-run",
+        "--lang=fr-FR",
       ],
     },
   },

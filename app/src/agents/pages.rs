@@ -72,7 +72,7 @@ pub fn AgentsPage() -> impl IntoView {
                                         </div>
                                     </div>
                                 </Form>
-                                <ul class="fr-btns-group fr-btns-group--inline-md">
+                                <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left">
                                     <li><A href=format!("/structures/{org_id}/nouvel-agent") attr:class="fr-btn fr-icon-user-add-line fr-btn--icon-left">"Créer un utilisateur"</A></li>
                                     <li><A href=format!("/structures/{org_id}/import") attr:class="fr-btn fr-btn--secondary fr-icon-upload-line fr-btn--icon-left">"Importer des utilisateurs"</A></li>
                                     <li><a href=export_href class="fr-btn fr-btn--tertiary fr-icon-download-line fr-btn--icon-left" download>"Exporter en CSV"</a></li>
