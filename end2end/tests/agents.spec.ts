@@ -132,6 +132,8 @@ test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ pa
   await checkA11y(page, "journal-megalis");
 
   // The operator's global journal has the activation of Parapheur too.
-  await visit(op, "/operateur/journal");
+  await visit(op, "/operateur/structures");
+  await op.getByRole("link", { name: "Journal de la plateforme" }).click();
+  await expect(op.getByRole("heading", { name: "Journal", exact: true })).toBeVisible();
   await expect(op.locator("tr.evenement", { hasText: "Activation d'une démarche" }).first()).toContainText("Parapheur");
 });

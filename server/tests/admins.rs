@@ -370,6 +370,39 @@ async fn naming_needs_an_attached_person_and_spares_the_primary_manager() {
             .await,
         0
     );
+    // Large structures: the person is typed, by email address or identifiant
+    // (any case), and must be attached.
+    let by_key = |key: String| {
+        let (app, op) = (&app, &op);
+        async move {
+            app.call(
+                op,
+                "set_org_admin",
+                &[
+                    ("organisation_id", &org.to_string()),
+                    ("user_id", &key),
+                    ("admin", "true"),
+                ],
+            )
+            .await
+        }
+    };
+    let (s, body) = by_key(" DEHORS@exemple.fr ".into()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(message(&body, "user_id").contains("Aucune personne rattachée"));
+    let inside = member(&app, "dedans@exemple.fr", "Dedans", &[org]).await;
+    let (s, body) = by_key("Dedans@Exemple.fr".into()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(role(&app, inside, org).await.as_deref(), Some("org_admin"));
+    let other = member(&app, "autre@exemple.fr", "Autre", &[org]).await;
+    let (identifier,): (String,) = sqlx::query_as("select identifier from users where id = $1")
+        .bind(other)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    let (s, body) = by_key(identifier.to_lowercase()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(role(&app, other, org).await.as_deref(), Some("org_admin"));
 }
 
 #[tokio::test]

@@ -223,8 +223,32 @@ pub async fn set_org_admin(
 ) -> AppResult<()> {
     use crate::error::AppError;
     let op = crate::session::require_operator().await?;
-    let user_id = parse_user_choice(&user_id).map_err(|m| AppError::invalid("user_id", m))?;
     let pool = crate::state::pool();
+    // A choice from the list (an id) or, in large structures, the email
+    // address or identifiant of an attached person.
+    let user_id = match parse_user_choice(&user_id) {
+        Ok(id) => id,
+        Err(m) if user_id.trim().is_empty() => return Err(AppError::invalid("user_id", m)),
+        Err(_) => {
+            let key = user_id.trim();
+            let found: Option<(i64,)> = sqlx::query_as(
+                "select u.id from users u
+                   join memberships m on m.user_id = u.id and m.organisation_id = $3
+                  where u.email = $1 or u.identifier = $2",
+            )
+            .bind(key.to_lowercase())
+            .bind(key.to_uppercase())
+            .bind(organisation_id)
+            .fetch_optional(&pool)
+            .await?;
+            found.map(|f| f.0).ok_or_else(|| {
+                AppError::invalid(
+                    "user_id",
+                    "Aucune personne rattachée à la structure n'a cette adresse mail ou cet identifiant.",
+                )
+            })?
+        }
+    };
     let mut tx = pool.begin().await?;
     // The organisation row lock orders concurrent namings (the limit trigger
     // takes the same lock).

@@ -60,6 +60,7 @@ pub fn OperatorOrganisationsPage() -> impl IntoView {
     view! {
         <div class="fr-container fr-my-4w">
             <h1>"Administration des structures"</h1>
+            <p><A href="/operateur/journal" attr:class="fr-link fr-icon-file-text-line fr-link--icon-left">"Journal de la plateforme"</A></p>
             <Suspense fallback=crate::ui::loading>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -170,6 +171,9 @@ pub fn OperatorOrganisationPage() -> impl IntoView {
                             <nav aria-label="Administration de la structure">
                                 <ul class="fr-raw-list">
                                     <li><A href="/operateur/structures" attr:class="fr-link fr-icon-arrow-left-line fr-link--icon-left">"Toutes les structures"</A></li>
+                                    <li><A href=format!("/operateur/structures/{}/demarches", o.id) attr:class="fr-link">"Démarches activées"</A></li>
+                                    <li><A href=format!("/structures/{}/agents", o.id) attr:class="fr-link">"Liste des agents"</A></li>
+                                    <li><A href=format!("/structures/{}/journal", o.id) attr:class="fr-link">"Journal de la structure"</A></li>
                                 </ul>
                             </nav>
                             <PrimaryManagerSection manager=o.primary_manager.clone()/>
@@ -249,14 +253,24 @@ fn AdminsSection(
             {if data.candidates.is_empty() {
                 view! { <p>"Aucune autre personne n'est rattachée à cette structure : rattachez d'abord la personne à nommer."</p> }.into_any()
             } else {
-                let hint = data.more_candidates.then(|| format!("Les {SELECT_LIMIT} premières par ordre alphabétique"));
+                // Too many people for a list: the operator types who.
+                let chooser = if data.more_candidates {
+                    view! {
+                        <Field label="Adresse mail ou identifiant de la personne" name="user_id"
+                            hint="La personne doit être rattachée à la structure" required=true error=name_err/>
+                    }.into_any()
+                } else {
+                    view! {
+                        <PersonSelect label="Personne rattachée à la structure" name="user_id" id="champ-user_id"
+                            people=data.candidates.clone() hint=None error=name_err/>
+                    }.into_any()
+                };
                 view! {
                     <ActionForm action=name>
                         <FormAlert error=name_err/>
                         <input type="hidden" name="organisation_id" value=org_id/>
                         <input type="hidden" name="admin" value="true"/>
-                        <PersonSelect label="Personne rattachée à la structure" name="user_id" id="champ-user_id"
-                            people=data.candidates.clone() hint=hint error=name_err/>
+                        {chooser}
                         <button type="submit" class="fr-btn">"Nommer administrateur"</button>
                     </ActionForm>
                 }.into_any()

@@ -49,12 +49,41 @@ impl TestApp {
         let admin = server::connect(&format!("{base}/postgres"), 1)
             .await
             .expect("admin connection");
-        sqlx::query(&format!(
-            "create database \"{name}\" template \"{template_name}\""
-        ))
-        .execute(&admin)
-        .await
-        .expect("create test database");
+        // A closed pool's backends may take a moment to go; one that
+        // lingers on the template is ended (nobody else may use it).
+        let mut attempt = 0;
+        loop {
+            match sqlx::query(&format!(
+                "create database \"{name}\" template \"{template_name}\""
+            ))
+            .execute(&admin)
+            .await
+            {
+                Ok(_) => break,
+                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55006") && attempt < 50 => {
+                    attempt += 1;
+                    let who: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+                        "select application_name, state, left(query, 120) from pg_stat_activity
+                          where datname = $1 and pid <> pg_backend_pid()",
+                    )
+                    .bind(template_name)
+                    .fetch_all(&admin)
+                    .await
+                    .unwrap_or_default();
+                    eprintln!("template {template_name} in use (attempt {attempt}): {who:?}");
+                    sqlx::query(
+                        "select pg_terminate_backend(pid) from pg_stat_activity
+                          where datname = $1 and pid <> pg_backend_pid()",
+                    )
+                    .bind(template_name)
+                    .execute(&admin)
+                    .await
+                    .expect("end the template's sessions");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("create test database: {e}"),
+            }
+        }
         admin.close().await;
         let database_url = format!("{base}/{name}");
         let pool = server::connect(&database_url, 10).await.unwrap();
