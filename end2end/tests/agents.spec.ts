@@ -135,5 +135,8 @@ test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ pa
   await visit(op, "/operateur/structures");
   await op.getByRole("link", { name: "Journal de la plateforme" }).click();
   await expect(op.getByRole("heading", { name: "Journal", exact: true })).toBeVisible();
-  await expect(op.locator("tr.evenement", { hasText: "Activation d'une démarche" }).first()).toContainText("Parapheur");
+  const activation = op.locator("tr.evenement", { hasText: "Activation d'une démarche" })
+    .filter({ hasText: "MEGALIS BRETAGNE" }).first();
+  await expect(activation).toContainText("Parapheur");
+  await expect(activation).toContainText("Rôles : (aucun) → Utilisateur, Administrateur");
 });

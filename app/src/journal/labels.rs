@@ -156,7 +156,15 @@ fn hidden(key: &str, v: &Value) -> bool {
 
 fn value_text(key: &str, v: &Value, users: &HashMap<i64, String>) -> String {
     match v {
+        Value::Null if key == "service" => "aucun (la structure)".into(),
         Value::Null => "(vide)".into(),
+        Value::Array(items) if items.is_empty() => "(aucun)".into(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| value_text(key, i, users))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Value::String(s) if iso_date(s).is_some() => iso_date(s).unwrap_or_default(),
         Value::Bool(b) => if *b { "oui" } else { "non" }.into(),
         Value::Number(n) if USER_KEYS.contains(&key) => n
             .as_i64()
@@ -178,6 +186,16 @@ fn value_text(key: &str, v: &Value, users: &HashMap<i64, String>) -> String {
         },
         other => other.to_string(),
     }
+}
+
+/// "2026-11-25" → "25/11/2026" (dates as French readers write them).
+fn iso_date(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    shape.then(|| format!("{}/{}/{}", &s[8..10], &s[5..7], &s[..4]))
 }
 
 /// One changed field of an event.
@@ -280,6 +298,19 @@ mod tests {
             ]
         );
         assert_eq!(user_refs(Some(&after)).collect::<Vec<_>>(), vec![7]);
+    }
+
+    #[test]
+    fn lists_dates_and_levels_read_as_words() {
+        let users = HashMap::new();
+        assert_eq!(value_text("roles", &json!([]), &users), "(aucun)");
+        assert_eq!(
+            value_text("roles", &json!(["Utilisateur", "Administrateur"]), &users),
+            "Utilisateur, Administrateur"
+        );
+        assert_eq!(value_text("date_ouverture", &json!("2026-11-25"), &users), "25/11/2026");
+        assert_eq!(value_text("libelle", &json!("2026-1-25"), &users), "2026-1-25");
+        assert_eq!(value_text("service", &Value::Null, &users), "aucun (la structure)");
     }
 
     #[test]
