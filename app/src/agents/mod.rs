@@ -228,15 +228,13 @@ pub async fn resend_identifier(organisation_id: i64, user_id: i64) -> AppResult<
     .await?;
     crate::audit::ssr::record(
         &mut tx,
-        crate::audit::ssr::Event {
-            actor_id: Some(manager.user_id),
-            organisation_id: Some(manager.organisation_id),
-            action: "utilisateur.renvoi_identifiant",
-            target_type: "utilisateur",
-            target_id: Some(user_id),
-            before: None,
-            after: None,
-        },
+        manager.event(
+            "utilisateur.renvoi_identifiant",
+            "utilisateur",
+            Some(user_id),
+            None,
+            None,
+        ),
     )
     .await?;
     tx.commit().await?;

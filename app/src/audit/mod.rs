@@ -14,6 +14,28 @@ pub mod ssr {
         pub after: Option<serde_json::Value>,
     }
 
+    impl crate::session::OrgManager {
+        /// An event made by this manager in their organisation.
+        pub fn event<'a>(
+            &self,
+            action: &'a str,
+            target_type: &'a str,
+            target_id: Option<i64>,
+            before: Option<serde_json::Value>,
+            after: Option<serde_json::Value>,
+        ) -> Event<'a> {
+            Event {
+                actor_id: Some(self.user_id),
+                organisation_id: Some(self.organisation_id),
+                action,
+                target_type,
+                target_id,
+                before,
+                after,
+            }
+        }
+    }
+
     pub async fn record(conn: &mut PgConnection, e: Event<'_>) -> Result<(), sqlx::Error> {
         let ip = crate::session::client_ip().await;
         sqlx::query(

@@ -127,7 +127,10 @@ pub mod ssr {
     /// Excel writes): its record starts on the LF of the line before.
     fn line_at(text: &str, p: &csv::Position) -> u64 {
         let end = (p.byte() as usize + 1).min(text.len());
-        1 + text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() as u64
+        1 + text.as_bytes()[..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64
     }
 
     /// Reads the file: header row (the template's columns, in any order,
@@ -452,8 +455,14 @@ pub mod ssr {
         #[test]
         fn lines_are_numbered_as_a_spreadsheet_shows_them_whatever_the_line_ends() {
             for end in ["\n", "\r\n"] {
-                let text = ["Nom;Prénom;Adresse mail", "A;B;a@exemple.fr", ";;", "C;\"D\nE\";c@exemple.fr", "F;G;f@exemple.fr"]
-                    .join(end);
+                let text = [
+                    "Nom;Prénom;Adresse mail",
+                    "A;B;a@exemple.fr",
+                    ";;",
+                    "C;\"D\nE\";c@exemple.fr",
+                    "F;G;f@exemple.fr",
+                ]
+                .join(end);
                 let lines: Vec<u64> = read(text.as_bytes()).unwrap().iter().map(|r| r.0).collect();
                 assert_eq!(lines, vec![2, 4, 6], "line ends {end:?}");
             }

@@ -194,7 +194,9 @@ fn iso_date(s: &str) -> Option<String> {
     let shape = b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
     shape.then(|| format!("{}/{}/{}", &s[8..10], &s[5..7], &s[..4]))
 }
 
@@ -308,9 +310,18 @@ mod tests {
             value_text("roles", &json!(["Utilisateur", "Administrateur"]), &users),
             "Utilisateur, Administrateur"
         );
-        assert_eq!(value_text("date_ouverture", &json!("2026-11-25"), &users), "25/11/2026");
-        assert_eq!(value_text("libelle", &json!("2026-1-25"), &users), "2026-1-25");
-        assert_eq!(value_text("service", &Value::Null, &users), "aucun (la structure)");
+        assert_eq!(
+            value_text("date_ouverture", &json!("2026-11-25"), &users),
+            "25/11/2026"
+        );
+        assert_eq!(
+            value_text("libelle", &json!("2026-1-25"), &users),
+            "2026-1-25"
+        );
+        assert_eq!(
+            value_text("service", &Value::Null, &users),
+            "aucun (la structure)"
+        );
     }
 
     #[test]

@@ -116,15 +116,13 @@ pub async fn save_unit(
     };
     crate::audit::ssr::record(
         &mut tx,
-        crate::audit::ssr::Event {
-            actor_id: Some(manager.user_id),
-            organisation_id: Some(manager.organisation_id),
-            action: if id == 0 { "service.creation" } else { "service.modification" },
-            target_type: "service",
-            target_id: Some(unit_id),
+        manager.event(
+            if id == 0 { "service.creation" } else { "service.modification" },
+            "service",
+            Some(unit_id),
             before,
-            after: Some(serde_json::json!({"code": code, "libelle": libelle, "numero_engagement_obligatoire": flag})),
-        },
+            Some(serde_json::json!({"code": code, "libelle": libelle, "numero_engagement_obligatoire": flag})),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -162,19 +160,17 @@ pub async fn set_unit_active(organisation_id: i64, id: i64, active: bool) -> App
     }
     crate::audit::ssr::record(
         &mut tx,
-        crate::audit::ssr::Event {
-            actor_id: Some(manager.user_id),
-            organisation_id: Some(manager.organisation_id),
-            action: if active {
+        manager.event(
+            if active {
                 "service.activation"
             } else {
                 "service.desactivation"
             },
-            target_type: "service",
-            target_id: Some(id),
-            before: Some(serde_json::json!({"active": !active})),
-            after: Some(serde_json::json!({"active": active})),
-        },
+            "service",
+            Some(id),
+            Some(serde_json::json!({"active": !active})),
+            Some(serde_json::json!({"active": active})),
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -547,27 +547,25 @@ pub async fn update_agent(
     let reopened = saved_cloture.is_some() && a.date_cloture.is_none();
     crate::audit::ssr::record(
         &mut tx,
-        crate::audit::ssr::Event {
-            actor_id: Some(manager.user_id),
-            organisation_id: Some(manager.organisation_id),
-            action: if a.date_cloture.is_some() && a.date_cloture != saved_cloture {
+        manager.event(
+            if a.date_cloture.is_some() && a.date_cloture != saved_cloture {
                 "utilisateur.cloture"
             } else if reopened {
                 "utilisateur.reouverture"
             } else {
                 "utilisateur.modification"
             },
-            target_type: "utilisateur",
-            target_id: Some(user_id),
-            before: Some(before),
-            after: Some(if ended > 0 {
+            "utilisateur",
+            Some(user_id),
+            Some(before),
+            Some(if ended > 0 {
                 let mut v = after;
                 v["habilitations_closes"] = ended.into();
                 v
             } else {
                 after
             }),
-        },
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -594,15 +592,13 @@ pub async fn set_agent_unit(organisation_id: i64, user_id: i64, unit_id: i64) ->
         .await?;
     crate::audit::ssr::record(
         &mut tx,
-        crate::audit::ssr::Event {
-            actor_id: Some(manager.user_id),
-            organisation_id: Some(manager.organisation_id),
-            action: "rattachement.modification",
-            target_type: "utilisateur",
-            target_id: Some(user_id),
-            before: Some(serde_json::json!({"service": before})),
-            after: Some(serde_json::json!({"service": unit})),
-        },
+        manager.event(
+            "rattachement.modification",
+            "utilisateur",
+            Some(user_id),
+            Some(serde_json::json!({"service": before})),
+            Some(serde_json::json!({"service": unit})),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -684,15 +680,13 @@ pub async fn detach_agent(
     };
     crate::audit::ssr::record(
         &mut tx,
-        crate::audit::ssr::Event {
-            actor_id: Some(manager.user_id),
-            organisation_id: Some(manager.organisation_id),
+        manager.event(
             action,
-            target_type: "utilisateur",
-            target_id: Some(user_id),
-            before: Some(serde_json::json!({"service": unit, "administrateur": admin_role})),
-            after: Some(serde_json::json!({"commentaire": commentaire})),
-        },
+            "utilisateur",
+            Some(user_id),
+            Some(serde_json::json!({"service": unit, "administrateur": admin_role})),
+            Some(serde_json::json!({"commentaire": commentaire})),
+        ),
     )
     .await?;
     tx.commit().await?;

@@ -153,17 +153,13 @@ pub async fn save_agent_roles(
         }
         crate::audit::ssr::record(
             &mut tx,
-            crate::audit::ssr::Event {
-                actor_id: Some(manager.user_id),
-                organisation_id: Some(manager.organisation_id),
-                action: "habilitation.retrait",
-                target_type: "habilitation",
-                target_id: Some(*gid),
-                before: Some(
-                    serde_json::json!({"utilisateur": user_id, "role": role, "application": app}),
-                ),
-                after: None,
-            },
+            manager.event(
+                "habilitation.retrait",
+                "habilitation",
+                Some(*gid),
+                Some(serde_json::json!({"utilisateur": user_id, "role": role, "application": app})),
+                None,
+            ),
         )
         .await?;
     }
@@ -184,17 +180,13 @@ pub async fn save_agent_roles(
         .await?;
         crate::audit::ssr::record(
             &mut tx,
-            crate::audit::ssr::Event {
-                actor_id: Some(manager.user_id),
-                organisation_id: Some(manager.organisation_id),
-                action: "habilitation.attribution",
-                target_type: "habilitation",
-                target_id: Some(gid),
-                before: None,
-                after: Some(
-                    serde_json::json!({"utilisateur": user_id, "role": role, "application": app}),
-                ),
-            },
+            manager.event(
+                "habilitation.attribution",
+                "habilitation",
+                Some(gid),
+                None,
+                Some(serde_json::json!({"utilisateur": user_id, "role": role, "application": app})),
+            ),
         )
         .await?;
     }
