@@ -1,5 +1,6 @@
 //! Who is calling: the session, the signed-in user, and the capabilities
 //! (operator, organisation manager) that privileged queries require.
+use crate::domain::{OrganisationId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::state::pool;
 use tower_sessions::Session;
@@ -8,19 +9,59 @@ const USER_KEY: &str = "uid";
 const GENERATION_KEY: &str = "gen";
 const ORGANISATION_KEY: &str = "org";
 
-/// A signed-in, open (not closed) user. Only `require_user` makes one.
+/// A signed-in, open (not closed) user. Only `current_user` makes one.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub id: i64,
-    pub is_operator: bool,
+    id: UserId,
+    is_operator: bool,
 }
 
-/// Proof that the caller may administer `organisation_id` (its primary
-/// manager, one of its admins, or an operator).
+/// Proof that the caller is an operator of the platform. Built only by
+/// `require_operator` (or `Authenticated::operator`).
+#[derive(Debug, Clone)]
+pub struct Operator {
+    id: UserId,
+}
+
+/// The caller's rank in an organisation: what they may do to whom.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    /// An operator of the platform (belongs to no structure).
+    Operator,
+    /// The structure's gestionnaire principal.
+    PrimaryManager,
+    /// An administrator named by the operator.
+    OrgAdmin,
+}
+
+/// Proof that the caller may administer one organisation (its primary
+/// manager, one of its admins, or an operator), with their rank. Built
+/// only by `Authenticated::manager_of`: its fields are private, so no
+/// other code can forge one.
+///
+/// ```compile_fail
+/// use app::domain::{OrganisationId, UserId};
+/// use app::session::{OrgManager, Rank};
+/// // Outside its module an OrgManager cannot be written down:
+/// let forged = OrgManager { user_id: UserId(1), organisation_id: OrganisationId(2), rank: Rank::PrimaryManager };
+/// ```
+///
+/// Only its check and its accessors are public:
+///
+/// ```
+/// use app::session::{Authenticated, OrgManager};
+/// async fn _reach(me: &Authenticated) -> app::error::AppResult<OrgManager> {
+///     me.manager_of(app::domain::OrganisationId(2)).await
+/// }
+/// fn _read(m: &OrgManager) -> (i64, i64) {
+///     (m.user_id().get(), m.organisation_id().get())
+/// }
+/// ```
 #[derive(Debug, Clone)]
 pub struct OrgManager {
-    pub user_id: i64,
-    pub organisation_id: i64,
+    user_id: UserId,
+    organisation_id: OrganisationId,
+    rank: Rank,
 }
 
 pub async fn session() -> AppResult<Session> {
@@ -51,10 +92,12 @@ pub async fn client_ip() -> Option<String> {
 }
 
 /// Starts a fresh session for `user_id`: a new session id (no fixation).
-pub async fn sign_in(user_id: i64, generation: i32) -> AppResult<()> {
+pub async fn sign_in(user_id: UserId, generation: i32) -> AppResult<()> {
     let s = session().await?;
     s.cycle_id().await.map_err(session_err)?;
-    s.insert(USER_KEY, user_id).await.map_err(session_err)?;
+    s.insert(USER_KEY, user_id.get())
+        .await
+        .map_err(session_err)?;
     s.insert(GENERATION_KEY, generation)
         .await
         .map_err(session_err)?;
@@ -110,7 +153,7 @@ pub async fn current_user() -> AppResult<Option<Authenticated>> {
     .await?;
     match row {
         Some((is_operator,)) => Ok(Some(Authenticated {
-            id: uid,
+            id: UserId(uid),
             is_operator,
         })),
         None => {
@@ -124,38 +167,120 @@ pub async fn require_user() -> AppResult<Authenticated> {
     current_user().await?.ok_or(AppError::Unauthenticated)
 }
 
-pub async fn require_operator() -> AppResult<Authenticated> {
-    let u = require_user().await?;
-    if u.is_operator {
-        Ok(u)
-    } else {
-        Err(AppError::Forbidden)
-    }
+pub async fn require_operator() -> AppResult<Operator> {
+    require_user().await?.operator().ok_or(AppError::Forbidden)
 }
 
 impl Authenticated {
+    pub fn id(&self) -> UserId {
+        self.id
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.is_operator
+    }
+
+    /// The operator capability, when the caller is one.
+    pub fn operator(&self) -> Option<Operator> {
+        self.is_operator.then_some(Operator { id: self.id })
+    }
+
     /// The capability to administer one organisation, checked in the
     /// database: a missing or foreign organisation gives `Forbidden`.
-    pub async fn manager_of(&self, organisation_id: i64) -> AppResult<OrgManager> {
-        let ok = self.is_operator
-            || {
-                let row: Option<(i64,)> = sqlx::query_as(
-                "select 1::bigint from memberships m join organisations o on o.id = m.organisation_id
-                  where m.user_id = $1 and m.organisation_id = $2 and m.admin_role is not null and o.active",
-            )
-            .bind(self.id)
-            .bind(organisation_id)
-            .fetch_optional(&pool())
-            .await?;
-                row.is_some()
+    pub async fn manager_of(
+        &self,
+        organisation_id: impl Into<OrganisationId>,
+    ) -> AppResult<OrgManager> {
+        let organisation_id = organisation_id.into();
+        if self.is_operator {
+            let exists: Option<(i64,)> =
+                sqlx::query_as("select id from organisations where id = $1")
+                    .bind(organisation_id)
+                    .fetch_optional(&pool())
+                    .await?;
+            return match exists {
+                Some(_) => Ok(OrgManager {
+                    user_id: self.id,
+                    organisation_id,
+                    rank: Rank::Operator,
+                }),
+                None => Err(AppError::Forbidden),
             };
-        if ok {
-            Ok(OrgManager {
+        }
+        let row: Option<(String,)> = sqlx::query_as(
+            "select m.admin_role from memberships m join organisations o on o.id = m.organisation_id
+              where m.user_id = $1 and m.organisation_id = $2 and m.admin_role is not null and o.active",
+        )
+        .bind(self.id)
+        .bind(organisation_id)
+        .fetch_optional(&pool())
+        .await?;
+        match row.as_ref().map(|r| r.0.as_str()) {
+            Some("primary_manager") => Ok(OrgManager {
                 user_id: self.id,
                 organisation_id,
-            })
-        } else {
-            Err(AppError::Forbidden)
+                rank: Rank::PrimaryManager,
+            }),
+            Some(_) => Ok(OrgManager {
+                user_id: self.id,
+                organisation_id,
+                rank: Rank::OrgAdmin,
+            }),
+            None => Err(AppError::Forbidden),
         }
+    }
+}
+
+impl Operator {
+    pub fn id(&self) -> UserId {
+        self.id
+    }
+}
+
+impl OrgManager {
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+
+    pub fn organisation_id(&self) -> OrganisationId {
+        self.organisation_id
+    }
+
+    pub fn rank(&self) -> Rank {
+        self.rank
+    }
+
+    pub fn is_operator(&self) -> bool {
+        self.rank == Rank::Operator
+    }
+
+    /// Nobody acts on their own rights: grants, Rôles, decisions, admin
+    /// changes whose target is the caller are refused (the operator
+    /// included).
+    pub fn not_self(&self, target: UserId) -> AppResult<()> {
+        if target == self.user_id {
+            Err(AppError::Conflict(
+                "Vous ne pouvez pas agir sur vos propres droits : un autre administrateur de la structure doit le faire.".into(),
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Ranks are respected: an organisation admin may not modify, close,
+    /// detach or change the rights of the primary manager or of another
+    /// admin (`target_role` is the target's `memberships.admin_role`).
+    pub fn outranks(&self, target: UserId, target_role: Option<&str>) -> AppResult<()> {
+        if self.rank == Rank::OrgAdmin && target != self.user_id && target_role.is_some() {
+            return Err(AppError::Conflict(
+                if target_role == Some("primary_manager") {
+                    "Un administrateur ne peut pas modifier, clôturer ni détacher le gestionnaire principal de la structure."
+                } else {
+                    "Un administrateur ne peut pas modifier, clôturer ni détacher un autre administrateur : adressez-vous au gestionnaire principal ou à l'opérateur."
+                }
+                .into(),
+            ));
+        }
+        Ok(())
     }
 }

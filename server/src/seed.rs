@@ -250,7 +250,7 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
     .await?;
     sqlx::query(
         "insert into grants (role_id, organisation_id, user_id, granted_by)
-         select r.id, $1, $2, $2 from roles r join applications a on a.id = r.application_id
+         select r.id, $1, $2, null from roles r join applications a on a.id = r.application_id
           where a.code = 'soffi' and r.code = 'administrateur'",
     )
     .bind(org)

@@ -100,7 +100,11 @@ struct Row {
 fn row(endpoint: &'static str, form: &[(&str, &str)], expected: [Outcome; 5]) -> Row {
     Row {
         endpoint,
-        body: Body::Form(form.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+        body: Body::Form(
+            form.iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
         expected,
     }
 }
@@ -122,11 +126,7 @@ fn table(ids: &Ids) -> Vec<Row> {
     vec![
         // Public: account and password flows.
         row("me", &[], ANYONE),
-        row(
-            "login",
-            &[("email", AGENT), ("password", PASSWORD)],
-            ANYONE,
-        ),
+        row("login", &[("email", AGENT), ("password", PASSWORD)], ANYONE),
         row("logout", &[], ANYONE),
         row(
             "signup",
@@ -160,7 +160,11 @@ fn table(ids: &Ids) -> Vec<Row> {
         row("search_organisations", &[("q", "AFDAS")], SIGNED_IN),
         row("register_organisation", &[("siret", MEGALIS)], SIGNED_IN),
         row("get_organisation", &[("id", a)], SIGNED_IN),
-        row("switch_organisation", &[("organisation_id", a)], [Unauth, Ok, Ok, Hidden, Hidden]),
+        row(
+            "switch_organisation",
+            &[("organisation_id", a)],
+            [Unauth, Ok, Ok, Hidden, Hidden],
+        ),
         row("home_tiles", &[], SIGNED_IN),
         // Requests and rights.
         row("list_roles", &[("organisation_id", a)], SIGNED_IN),
@@ -170,7 +174,11 @@ fn table(ids: &Ids) -> Vec<Row> {
             SIGNED_IN,
         ),
         row("my_requests", &[], SIGNED_IN),
-        row("cancel_request", &[("id", &ids.request)], [Unauth, Ok, Hidden, Hidden, Hidden]),
+        row(
+            "cancel_request",
+            &[("id", &ids.request)],
+            [Unauth, Ok, Hidden, Hidden, Hidden],
+        ),
         row(
             "decide_request",
             &[("id", &ids.request), ("decision", "accepter")],
@@ -210,16 +218,16 @@ fn table(ids: &Ids) -> Vec<Row> {
         row("list_units", &[("organisation_id", a)], ADMINS),
         row(
             "save_unit",
-            &[
-                ("organisation_id", a),
-                ("code", "U2"),
-                ("libelle", "Paie"),
-            ],
+            &[("organisation_id", a), ("code", "U2"), ("libelle", "Paie")],
             ADMINS,
         ),
         row(
             "set_unit_active",
-            &[("organisation_id", a), ("id", &ids.unit), ("active", "false")],
+            &[
+                ("organisation_id", a),
+                ("id", &ids.unit),
+                ("active", "false"),
+            ],
             ADMINS,
         ),
         // Agents.
@@ -359,7 +367,11 @@ async fn fixture(app: &TestApp) -> Ids {
         app.call(
             &admin_a,
             "save_unit",
-            &[("organisation_id", &org), ("code", "U1"), ("libelle", "Comptabilité")],
+            &[
+                ("organisation_id", &org),
+                ("code", "U1"),
+                ("libelle", "Comptabilité"),
+            ],
         )
         .await,
     );
@@ -384,7 +396,10 @@ async fn fixture(app: &TestApp) -> Ids {
         app.call(
             &agent_client,
             "request_access",
-            &[("organisation_id", &org), ("role_id", &consultation.to_string())],
+            &[
+                ("organisation_id", &org),
+                ("role_id", &consultation.to_string()),
+            ],
         )
         .await,
     );
@@ -446,7 +461,13 @@ async fn state(app: &TestApp) -> Vec<(String, String)> {
     out
 }
 
-async fn send(app: &TestApp, cookie: Option<&str>, endpoint: &str, body: &Body, org_a: &str) -> (StatusCode, String) {
+async fn send(
+    app: &TestApp,
+    cookie: Option<&str>,
+    endpoint: &str,
+    body: &Body,
+    org_a: &str,
+) -> (StatusCode, String) {
     let mut req = Client::new()
         .post(format!("{}/api/{endpoint}", app.url))
         .header("accept", "application/json");
@@ -502,9 +523,15 @@ async fn every_server_function_checks_who_calls_and_whose_object_it_is() {
         .collect();
     let listed: BTreeSet<String> = rows.iter().map(|r| r.endpoint.to_string()).collect();
     let missing: Vec<_> = registered.difference(&listed).collect();
-    assert!(missing.is_empty(), "server functions missing from the matrix: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "server functions missing from the matrix: {missing:?}"
+    );
     let unknown: Vec<_> = listed.difference(&registered).collect();
-    assert!(unknown.is_empty(), "rows for unknown server functions: {unknown:?}");
+    assert!(
+        unknown.is_empty(),
+        "rows for unknown server functions: {unknown:?}"
+    );
 
     let cookies = Arc::new(cookies);
     let ids = Arc::new(ids);
@@ -580,5 +607,10 @@ async fn every_server_function_checks_who_calls_and_whose_object_it_is() {
     }
     assert_eq!(rows_run, rows.len());
     faults.sort();
-    assert!(faults.is_empty(), "{} faults:\n{}", faults.len(), faults.join("\n"));
+    assert!(
+        faults.is_empty(),
+        "{} faults:\n{}",
+        faults.len(),
+        faults.join("\n")
+    );
 }

@@ -249,6 +249,11 @@ pub async fn set_org_admin(
             })?
         }
     };
+    if user_id == op.id().get() {
+        return Err(AppError::Conflict(
+            "Vous ne pouvez pas modifier vos propres droits d'administration.".into(),
+        ));
+    }
     let mut tx = pool.begin().await?;
     // The organisation row lock orders concurrent namings (the limit trigger
     // takes the same lock).
@@ -318,7 +323,7 @@ pub async fn set_org_admin(
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
-            actor_id: Some(op.id),
+            actor_id: Some(op.id().get()),
             organisation_id: Some(organisation_id),
             action: if admin {
                 "administrateur.nomination"
@@ -391,7 +396,7 @@ pub async fn set_max_admins(organisation_id: i64, max_admins: String) -> AppResu
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
-            actor_id: Some(op.id),
+            actor_id: Some(op.id().get()),
             organisation_id: Some(organisation_id),
             action: "structure.limite_administrateurs",
             target_type: "structure",

@@ -66,9 +66,9 @@ pub fn manager_field(organisation_id: i64) -> String {
 /// `depuis`. Anyone else gets `Forbidden`.
 #[cfg(feature = "ssr")]
 fn transferor(me: &crate::session::Authenticated, depuis: i64) -> AppResult<i64> {
-    if depuis == 0 || depuis == me.id {
-        Ok(me.id)
-    } else if me.is_operator {
+    if depuis == 0 || depuis == me.id().get() {
+        Ok(me.id().get())
+    } else if me.is_operator() {
         Ok(depuis)
     } else {
         Err(crate::error::AppError::Forbidden)
@@ -142,7 +142,7 @@ pub async fn transfer_choices(#[server(default)] depuis: i64) -> AppResult<Trans
     Ok(TransferSetup {
         manager_id: from,
         manager,
-        for_other: from != me.id,
+        for_other: from != me.id().get(),
         organisations,
     })
 }
@@ -366,7 +366,7 @@ async fn apply(
         crate::audit::ssr::record(
             tx,
             crate::audit::ssr::Event {
-                actor_id: Some(me.id),
+                actor_id: Some(me.id().get()),
                 organisation_id: Some(*org),
                 action: "gestionnaire_principal.transfert",
                 target_type: "structure",

@@ -68,7 +68,7 @@ pub async fn list_agents(
     let pool = crate::state::pool();
     let (organisation, siret): (String, String) =
         sqlx::query_as("select nom, siret from organisations where id = $1")
-            .bind(manager.organisation_id)
+            .bind(manager.organisation_id())
             .fetch_one(&pool)
             .await?;
     // Keyset cursor: (nom, prénom, id) of the last row shown.
@@ -96,7 +96,7 @@ pub async fn list_agents(
     // they sit together in name order, so walking the sorted index to them
     // could cross the whole organisation. Only the filters in use are in
     // the SQL.
-    let org = manager.organisation_id;
+    let org = manager.organisation_id();
     // The strings that start with the typed name, lower-cased: a range of
     // the index in byte order (text_pattern_ops), no LIKE to evaluate.
     let (nom_low, nom_high) = prefix_range(&nom);
@@ -209,7 +209,7 @@ pub async fn resend_identifier(organisation_id: i64, user_id: i64) -> AppResult<
            join organisations o on o.id = m.organisation_id
           where m.organisation_id = $1 and m.user_id = $2",
     )
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .bind(user_id)
     .fetch_optional(&mut *tx)
     .await?;

@@ -25,8 +25,8 @@ pub mod ssr {
             after: Option<serde_json::Value>,
         ) -> Event<'a> {
             Event {
-                actor_id: Some(self.user_id),
-                organisation_id: Some(self.organisation_id),
+                actor_id: Some(self.user_id().get()),
+                organisation_id: Some(self.organisation_id().get()),
                 action,
                 target_type,
                 target_id,

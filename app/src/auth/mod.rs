@@ -34,13 +34,13 @@ pub async fn me() -> AppResult<Option<SessionUser>> {
     // the organisations for the switcher.
     let row: (String, String, String, bool, serde_json::Value) = sqlx::query_as(
         "select identifier, prenom, nom,
-                exists (select 1 from memberships m where m.user_id = u.id and m.admin_role is not null),
+                exists (select 1 from memberships m where m.user_id = u.id() and m.admin_role is not null),
                 coalesce((select json_agg(json_build_array(o.id, o.nom) order by o.nom, o.id)
                             from memberships m join organisations o on o.id = m.organisation_id
-                           where m.user_id = u.id and o.active), '[]')
+                           where m.user_id = u.id() and o.active), '[]')
            from users u where id = $1",
     )
-    .bind(u.id)
+    .bind(u.id())
     .fetch_one(&crate::state::pool())
     .await?;
     let organisations: Vec<(i64, String)> = serde_json::from_value(row.4).unwrap_or_default();
@@ -49,12 +49,12 @@ pub async fn me() -> AppResult<Option<SessionUser>> {
     Ok(Some(SessionUser {
         organisations,
         current_organisation,
-        id: u.id,
+        id: u.id().get(),
         identifier: row.0,
         prenom: row.1,
         nom: row.2,
-        is_operator: u.is_operator,
-        is_manager: row.3 || u.is_operator,
+        is_operator: u.is_operator(),
+        is_manager: row.3 || u.is_operator(),
     }))
 }
 
@@ -276,7 +276,7 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
         .bind(email.as_str())
         .execute(&st.pool)
         .await?;
-    crate::session::sign_in(uid, generation).await?;
+    crate::session::sign_in(crate::domain::UserId(uid), generation).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -297,7 +297,7 @@ pub async fn forgot_password(email: String) -> AppResult<()> {
     let mut tx = pool.begin().await?;
     // At most 3 reset mails per address and hour; the answer stays the same.
     let user: Option<(i64, i64)> = sqlx::query_as(
-        "select u.id, (select count(*) from email_tokens t where t.user_id = u.id and t.purpose = 'reset'
+        "select u.id(), (select count(*) from email_tokens t where t.user_id = u.id() and t.purpose = 'reset'
                         and t.created_at > now() - interval '1 hour')
            from users u where u.email = $1 and (u.date_cloture is null or u.date_cloture > current_date)",
     )

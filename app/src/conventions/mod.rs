@@ -42,7 +42,7 @@ pub async fn org_services(organisation_id: i64) -> AppResult<ServicesOfOrg> {
     let pool = crate::state::pool();
     let (organisation, siret): (String, String) =
         sqlx::query_as("select nom, siret from organisations where id = $1")
-            .bind(manager.organisation_id)
+            .bind(manager.organisation_id())
             .fetch_one(&pool)
             .await?;
     type Row = (i64, String, String, String, bool, i64, String, bool);
@@ -54,7 +54,7 @@ pub async fn org_services(organisation_id: i64) -> AppResult<ServicesOfOrg> {
            left join organisation_roles orl on orl.role_id = r.id and orl.organisation_id = $1
           order by a.position, a.libelle, r.position, r.libelle",
     )
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .fetch_all(&pool)
     .await?;
     let mut applications: Vec<Activation> = vec![];
@@ -170,7 +170,7 @@ pub async fn set_org_service(
         )
         .bind(organisation_id)
         .bind(application_id)
-        .bind(op.id)
+        .bind(op.id())
         .execute(&mut *tx)
         .await?;
         sqlx::query(
@@ -217,7 +217,7 @@ pub async fn set_org_service(
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
-            actor_id: Some(op.id),
+            actor_id: Some(op.id().get()),
             organisation_id: Some(organisation_id),
             action,
             target_type: "demarche",

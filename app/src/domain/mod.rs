@@ -2,6 +2,7 @@
 mod agent;
 mod email;
 mod identifier;
+mod ids;
 mod password;
 mod person;
 mod siret;
@@ -9,6 +10,7 @@ mod siret;
 pub use agent::{parse_contact, parse_date, Agent, AgentFields, Poste};
 pub use email::Email;
 pub use identifier::UserIdentifier;
+pub use ids::{OrganisationId, RoleId, UserId};
 pub use password::{Password, MIN_PASSWORD_CHARS};
 pub use person::{Civilite, PersonName, Telephone};
 pub use siret::Siret;

@@ -57,8 +57,8 @@ pub async fn home_tiles() -> AppResult<Vec<Tile>> {
              or w.n is not null or $2
           order by a.position, a.libelle",
     )
-    .bind(me.id)
-    .bind(me.is_operator)
+    .bind(me.id())
+    .bind(me.is_operator())
     .bind(crate::session::current_organisation().await?)
     .fetch_all(&crate::state::pool())
     .await?)

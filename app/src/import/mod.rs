@@ -1,6 +1,6 @@
 //! "Importer des utilisateurs": a CSV file as a French spreadsheet saves
 //! it (UTF-8 or Windows-1252, `;` or `,`), checked first (dry run, a line
-//! per row: création, rattachement, mise à jour, inchangé or erreur), then
+//! per row: invitation, mise à jour, inchangé or erreur), then
 //! applied all at once or not at all.
 mod pages;
 pub use pages::*;
@@ -32,7 +32,9 @@ pub struct ImportLine {
     pub line: u64,
     pub email: String,
     pub nom: String,
-    /// "création", "rattachement", "mise à jour", "inchangé" or "erreur".
+    /// "invitation" (a new account, or an existing one invited to join:
+    /// the report does not tell which), "mise à jour", "inchangé" or
+    /// "erreur".
     pub outcome: String,
     pub message: String,
 }
@@ -231,11 +233,11 @@ pub mod ssr {
         let mut tx = pool.begin().await?;
         // One import at a time per organisation.
         sqlx::query("select id from organisations where id = $1 for update")
-            .bind(m.organisation_id)
+            .bind(m.organisation_id())
             .execute(&mut *tx)
             .await?;
         let (org_nom,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
-            .bind(m.organisation_id)
+            .bind(m.organisation_id())
             .fetch_one(&mut *tx)
             .await?;
         let today = chrono::Local::now().date_naive();
@@ -268,16 +270,15 @@ pub mod ssr {
             crate::audit::ssr::record(
                 &mut tx,
                 crate::audit::ssr::Event {
-                    actor_id: Some(m.user_id),
-                    organisation_id: Some(m.organisation_id),
+                    actor_id: Some(m.user_id().get()),
+                    organisation_id: Some(m.organisation_id().get()),
                     action: "utilisateurs.import",
                     target_type: "structure",
-                    target_id: Some(m.organisation_id),
+                    target_id: Some(m.organisation_id().get()),
                     before: None,
                     after: Some(serde_json::json!({
                         "lignes": lines.len(),
-                        "creations": lines.iter().filter(|l| l.outcome == "création").count(),
-                        "rattachements": lines.iter().filter(|l| l.outcome == "rattachement").count(),
+                        "invitations": lines.iter().filter(|l| l.outcome == "invitation").count(),
                         "mises_a_jour": lines.iter().filter(|l| l.outcome == "mise à jour").count(),
                     })),
                 },
@@ -319,11 +320,15 @@ pub mod ssr {
                from users u where u.email = $1",
         )
         .bind(email.as_str())
-        .bind(m.organisation_id)
+        .bind(m.organisation_id())
         .fetch_optional(&mut *tx)
         .await?;
+        // A person not attached here is invited whether or not they have an
+        // account: the saved closing date of a foreign account must not
+        // change how the row is checked (that would tell the account exists).
+        let member = existing.filter(|e| e.2);
         let mut errs = Errors::default();
-        let agent: Option<Agent> = fields.parse(&mut errs, today, existing.and_then(|e| e.1));
+        let agent: Option<Agent> = fields.parse(&mut errs, today, member.and_then(|e| e.1));
         errs.finish()?;
         let agent = agent.ok_or(AppError::Internal)?;
         let unit = if unit_code.is_empty() {
@@ -332,7 +337,7 @@ pub mod ssr {
             let u: Option<(i64,)> = sqlx::query_as(
                 "select id from units where organisation_id = $1 and code = $2 and active",
             )
-            .bind(m.organisation_id)
+            .bind(m.organisation_id())
             .bind(unit_code)
             .fetch_optional(&mut *tx)
             .await?;
@@ -343,79 +348,31 @@ pub mod ssr {
                 )
             })?)
         };
+        let _ = org_nom;
         let mut sp = tx.begin().await?;
-        let outcome = match existing {
+        let outcome = match member {
             None => {
-                let uid = crate::users::ssr::create_invited(
+                // The same write path as "Créer un utilisateur": a new
+                // account, or an invitation to an existing one.
+                crate::users::ssr::invite(&mut sp, m, &agent, unit).await?;
+                "invitation"
+            }
+            Some((uid, _, _)) => {
+                // The same write path as "Modifier un utilisateur": ranks,
+                // ownership of the account, closing (rights and sessions
+                // end), reopening, a new address confirmed from it.
+                let done = crate::users::ssr::update_fiche(
                     &mut sp,
-                    m.user_id,
-                    (m.organisation_id, org_nom),
+                    m,
+                    crate::domain::UserId(uid),
                     &agent,
+                    Some(unit),
                 )
                 .await?;
-                crate::users::ssr::attach(&mut sp, m.user_id, m.organisation_id, uid, unit).await?;
-                "création"
-            }
-            Some((uid, _, false)) => {
-                crate::users::ssr::attach(&mut sp, m.user_id, m.organisation_id, uid, unit).await?;
-                "rattachement"
-            }
-            Some((uid, _, true)) => {
-                let before: (serde_json::Value, Option<i64>) = sqlx::query_as(
-                    "select jsonb_build_object('civilite', civilite, 'nom', nom, 'prenom', prenom, 'email', email,
-                            'telephone', coalesce(telephone, ''), 'poste', poste,
-                            'date_ouverture', date_ouverture::text, 'date_cloture', coalesce(date_cloture::text, '')),
-                            (select unit_id from memberships where user_id = u.id and organisation_id = $2)
-                       from users u where id = $1",
-                )
-                .bind(uid)
-                .bind(m.organisation_id)
-                .fetch_one(&mut *sp)
-                .await?;
-                let after = crate::users::ssr::fiche_json(&agent);
-                if before.0 == after && before.1 == unit {
-                    "inchangé"
-                } else {
-                    if !crate::users::ssr::may_edit_account(&mut sp, m.user_id, false, uid).await? {
-                        return Err(AppError::invalid(
-                            "email",
-                            "Cette personne appartient aussi à d'autres structures : sa fiche ne peut être modifiée par import.",
-                        ));
-                    }
-                    sqlx::query(
-                        "update users set civilite = $2, nom = $3, prenom = $4, telephone = $5, poste = $6,
-                                date_ouverture = $7, date_cloture = $8 where id = $1",
-                    )
-                    .bind(uid)
-                    .bind(agent.civilite.code())
-                    .bind(agent.nom.as_str())
-                    .bind(agent.prenom.as_str())
-                    .bind(agent.telephone.as_ref().map(|t| t.as_str().to_string()))
-                    .bind(agent.poste.code())
-                    .bind(agent.date_ouverture)
-                    .bind(agent.date_cloture)
-                    .execute(&mut *sp)
-                    .await?;
-                    sqlx::query("update memberships set unit_id = $3 where user_id = $1 and organisation_id = $2")
-                        .bind(uid)
-                        .bind(m.organisation_id)
-                        .bind(unit)
-                        .execute(&mut *sp)
-                        .await?;
-                    crate::audit::ssr::record(
-                        &mut sp,
-                        crate::audit::ssr::Event {
-                            actor_id: Some(m.user_id),
-                            organisation_id: Some(m.organisation_id),
-                            action: "utilisateur.modification",
-                            target_type: "utilisateur",
-                            target_id: Some(uid),
-                            before: Some(before.0),
-                            after: Some(after),
-                        },
-                    )
-                    .await?;
+                if done.changed {
                     "mise à jour"
+                } else {
+                    "inchangé"
                 }
             }
         };

@@ -63,7 +63,7 @@ pub fn ImportPage() -> impl IntoView {
                 let total = r.lines.len();
                 view! {
                     {if r.applied {
-                        view! { <crate::ui::Success>{format!("Import terminé : {} création(s), {} rattachement(s), {} mise(s) à jour, {} ligne(s) inchangée(s).", r.count("création"), r.count("rattachement"), r.count("mise à jour"), r.count("inchangé"))}</crate::ui::Success> }.into_any()
+                        view! { <crate::ui::Success>{format!("Import terminé : {} invitation(s) envoyée(s), {} mise(s) à jour, {} ligne(s) inchangée(s).", r.count("invitation"), r.count("mise à jour"), r.count("inchangé"))}</crate::ui::Success> }.into_any()
                     } else if ok {
                         view! {
                             <div class="fr-alert fr-alert--info fr-alert--sm fr-mb-3w" role="status">

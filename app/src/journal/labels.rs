@@ -53,6 +53,18 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("rattachement.modification", "Changement de rattachement"),
     ("rattachement.detachement", "Détachement de la structure"),
     ("rattachement.detachement_service", "Détachement du service"),
+    (
+        "rattachement.invitation",
+        "Invitation à rejoindre la structure",
+    ),
+    (
+        "rattachement.invitation_refusee",
+        "Invitation à rejoindre la structure refusée",
+    ),
+    (
+        "utilisateur.email_confirme",
+        "Confirmation d'une nouvelle adresse mail",
+    ),
     ("utilisateurs.import", "Import d'utilisateurs"),
     ("demarche.activation", "Activation d'une démarche"),
     (
@@ -131,6 +143,9 @@ fn field_label(key: &str) -> String {
         "lignes" => "Lignes",
         "creations" => "Créations",
         "rattachements" => "Rattachements",
+        "invitations" => "Invitations",
+        "invitation" => "Invitation",
+        "email_en_attente" => "Adresse mail en attente de confirmation",
         "mises_a_jour" => "Mises à jour",
         other => return humanise(other),
     }

@@ -6,7 +6,7 @@ use super::labels::{changes, target_type_label, target_type_named, user_refs};
 use super::JournalRow;
 use crate::domain::like_prefix;
 use crate::error::{AppError, AppResult, Errors};
-use crate::session::{Authenticated, OrgManager};
+use crate::session::{Operator, OrgManager};
 use chrono::NaiveDate;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use std::collections::HashMap;
@@ -15,7 +15,7 @@ use std::collections::HashMap;
 /// queries below take one: a forgotten check does not compile.
 pub enum Scope {
     Organisation(OrgManager),
-    Global(Authenticated),
+    Global(Operator),
 }
 
 /// An organisation's journal for its managers (and operators); the whole
@@ -33,7 +33,7 @@ pub async fn authorise(organisation_id: Option<i64>) -> AppResult<Scope> {
 impl Scope {
     pub fn organisation_id(&self) -> Option<i64> {
         match self {
-            Scope::Organisation(m) => Some(m.organisation_id),
+            Scope::Organisation(m) => Some(m.organisation_id().get()),
             Scope::Global(_) => None,
         }
     }

@@ -35,7 +35,7 @@ pub async fn my_organisations() -> AppResult<Vec<MyOrganisation>> {
            from memberships m join organisations o on o.id = m.organisation_id
           where m.user_id = $1 and o.active order by o.nom",
     )
-    .bind(me.id)
+    .bind(me.id())
     .fetch_all(&crate::state::pool())
     .await?)
 }
@@ -115,7 +115,7 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
     .bind(siret.as_str())
     .bind(&nom)
     .bind(&adresse)
-    .bind(me.id)
+    .bind(me.id())
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id,)) = id else {
@@ -125,20 +125,20 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
         ));
     };
     sqlx::query("insert into memberships (user_id, organisation_id, admin_role) values ($1, $2, 'primary_manager')")
-        .bind(me.id)
+        .bind(me.id())
         .bind(id)
         .execute(&mut *tx)
         .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
-            actor_id: Some(me.id),
+            actor_id: Some(me.id().get()),
             organisation_id: Some(id),
             action: "structure.creation",
             target_type: "structure",
             target_id: Some(id),
             before: None,
-            after: Some(serde_json::json!({"siret": siret.as_str(), "nom": nom, "gestionnaire_principal": me.id})),
+            after: Some(serde_json::json!({"siret": siret.as_str(), "nom": nom, "gestionnaire_principal": me.id()})),
         },
     )
     .await?;

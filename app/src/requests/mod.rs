@@ -71,7 +71,7 @@ pub async fn request_access(
         "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
             and starts_on <= current_date and (ends_on is null or ends_on >= current_date)",
     )
-    .bind(me.id)
+    .bind(me.id())
     .bind(organisation_id)
     .bind(role_id)
     .fetch_optional(&mut *tx)
@@ -86,7 +86,7 @@ pub async fn request_access(
         "insert into access_requests (requester_id, organisation_id, role_id, message)
          values ($1, $2, $3, $4) returning id",
     )
-    .bind(me.id)
+    .bind(me.id())
     .bind(organisation_id)
     .bind(role_id)
     .bind(&message)
@@ -104,7 +104,7 @@ pub async fn request_access(
     };
     let (prenom, nom): (String, String) =
         sqlx::query_as("select prenom, nom from users where id = $1")
-            .bind(me.id)
+            .bind(me.id())
             .fetch_one(&mut *tx)
             .await?;
     let managers: Vec<(String,)> = sqlx::query_as(
@@ -113,12 +113,12 @@ pub async fn request_access(
             and (u.date_cloture is null or u.date_cloture > current_date)",
     )
     .bind(organisation_id)
-    .bind(me.id)
+    .bind(me.id())
     .fetch_all(&mut *tx)
     .await?;
     let url = link(&format!(
         "/demarches/{app_code}/utilisateurs/{}?structure={organisation_id}",
-        me.id
+        me.id()
     ));
     let extra = if message.is_empty() {
         String::new()
@@ -139,7 +139,7 @@ pub async fn request_access(
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
-            actor_id: Some(me.id),
+            actor_id: Some(me.id().get()),
             organisation_id: Some(organisation_id),
             action: "demande.creation",
             target_type: "demande",
@@ -162,7 +162,7 @@ pub async fn my_requests() -> AppResult<Vec<MyRequest>> {
            join applications a on a.id = r.application_id join organisations o on o.id = q.organisation_id
           where q.requester_id = $1 order by q.created_at desc limit 100",
     )
-    .bind(me.id)
+    .bind(me.id())
     .fetch_all(&crate::state::pool())
     .await?;
     Ok(rows
@@ -196,7 +196,7 @@ pub async fn cancel_request(id: i64) -> AppResult<()> {
     let Some((requester, status, org)) = row else {
         return Err(AppError::NotFound);
     };
-    if requester != me.id {
+    if requester != me.id().get() {
         return Err(AppError::NotFound);
     }
     if status != "pending" {
@@ -211,7 +211,7 @@ pub async fn cancel_request(id: i64) -> AppResult<()> {
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
-            actor_id: Some(me.id),
+            actor_id: Some(me.id().get()),
             organisation_id: Some(org),
             action: "demande.annulation",
             target_type: "demande",
@@ -266,7 +266,8 @@ pub async fn decide_request(
     };
     // Checked before anything about the request is revealed.
     let manager = me.manager_of(org).await.map_err(|_| AppError::NotFound)?;
-    if requester == manager.user_id {
+    // Nobody decides their own request (the database refuses it too).
+    if requester == manager.user_id().get() {
         return Err(AppError::Conflict(
             "Vous ne pouvez pas décider de votre propre demande.".into(),
         ));
@@ -282,7 +283,7 @@ pub async fn decide_request(
     )
     .bind(id)
     .bind(new_status)
-    .bind(manager.user_id)
+    .bind(manager.user_id())
     .bind(&comment)
     .execute(&mut *tx)
     .await?;
@@ -305,7 +306,7 @@ pub async fn decide_request(
         .bind(role_id)
         .bind(org)
         .bind(requester)
-        .bind(manager.user_id)
+        .bind(manager.user_id())
         .fetch_optional(&mut *tx)
         .await?;
         grant_id = g.map(|g| g.0);
@@ -344,7 +345,7 @@ pub async fn decide_request(
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
-            actor_id: Some(manager.user_id),
+            actor_id: Some(manager.user_id().get()),
             organisation_id: Some(org),
             action: if accept { "demande.acceptation" } else { "demande.refus" },
             target_type: "demande",
@@ -358,7 +359,7 @@ pub async fn decide_request(
         crate::audit::ssr::record(
             &mut tx,
             crate::audit::ssr::Event {
-                actor_id: Some(manager.user_id),
+                actor_id: Some(manager.user_id().get()),
                 organisation_id: Some(org),
                 action: "habilitation.attribution",
                 target_type: "habilitation",

@@ -124,8 +124,8 @@ pub async fn list_service_users(
           order by u.nom, u.prenom, u.id, o.id
           limit $11",
     )
-    .bind(me.id)
-    .bind(me.is_operator)
+    .bind(me.id())
+    .bind(me.is_operator())
     .bind(app_id)
     .bind(&q)
     .bind(&role)
@@ -218,7 +218,7 @@ pub async fn get_user_card(
               or exists (select 1 from access_requests a where a.requester_id = u.id and a.organisation_id = o.id))",
     )
     .bind(user_id)
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .fetch_optional(&pool)
     .await?;
     let Some((civilite, nom, prenom, email, telephone, structure, siret)) = person else {
@@ -285,6 +285,8 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     use crate::mail::ssr::{enqueue, link};
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
+    // Nobody gives themselves a right (the database refuses it too).
+    manager.not_self(crate::domain::UserId(user_id))?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     let target: Option<(String, String, String, String)> = sqlx::query_as(
@@ -295,13 +297,15 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     )
     .bind(user_id)
     .bind(role_id)
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .fetch_optional(&mut *tx)
     .await?;
     let Some((email, role, app, org)) = target else {
         return Err(AppError::NotFound);
     };
-    if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id, role_id).await? {
+    if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id().get(), role_id)
+        .await?
+    {
         return Err(AppError::invalid(
             "role_id",
             "Ce rôle n'est pas ouvert à la structure : seules les démarches activées pour elle peuvent être attribuées.",
@@ -321,7 +325,7 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     .bind(role_id)
     .bind(organisation_id)
     .bind(user_id)
-    .bind(manager.user_id)
+    .bind(manager.user_id())
     .fetch_optional(&mut *tx)
     .await?;
     let Some((gid,)) = gid else {
@@ -340,7 +344,7 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
-            actor_id: Some(manager.user_id),
+            actor_id: Some(manager.user_id().get()),
             organisation_id: Some(organisation_id),
             action: "habilitation.attribution",
             target_type: "habilitation",

@@ -41,7 +41,7 @@ pub async fn list_units(organisation_id: i64) -> AppResult<Vec<Unit>> {
         "select id, code, libelle, active, numero_engagement_obligatoire from units
           where organisation_id = $1 order by code",
     )
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .fetch_all(&crate::state::pool())
     .await?)
 }
@@ -76,7 +76,7 @@ pub async fn save_unit(
             "select to_jsonb(u) - 'created_at' from units u where id = $1 and organisation_id = $2 for update",
         )
         .bind(id)
-        .bind(manager.organisation_id)
+        .bind(manager.organisation_id())
         .fetch_optional(&mut *tx)
         .await?;
         Some(row.ok_or(AppError::NotFound)?.0)
@@ -85,7 +85,7 @@ pub async fn save_unit(
         sqlx::query_as(
             "insert into units (organisation_id, code, libelle, numero_engagement_obligatoire) values ($1, $2, $3, $4) returning id",
         )
-        .bind(manager.organisation_id)
+        .bind(manager.organisation_id())
         .bind(&code)
         .bind(&libelle)
         .bind(flag)
@@ -97,7 +97,7 @@ pub async fn save_unit(
               where id = $1 and organisation_id = $2 returning id",
         )
         .bind(id)
-        .bind(manager.organisation_id)
+        .bind(manager.organisation_id())
         .bind(&code)
         .bind(&libelle)
         .bind(flag)
@@ -141,7 +141,7 @@ pub async fn set_unit_active(organisation_id: i64, id: i64, active: bool) -> App
         "update units set active = $3 where id = $1 and organisation_id = $2 and active <> $3",
     )
     .bind(id)
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .bind(active)
     .execute(&mut *tx)
     .await?;
@@ -149,7 +149,7 @@ pub async fn set_unit_active(organisation_id: i64, id: i64, active: bool) -> App
         let exists: Option<(i64,)> =
             sqlx::query_as("select id from units where id = $1 and organisation_id = $2")
                 .bind(id)
-                .bind(manager.organisation_id)
+                .bind(manager.organisation_id())
                 .fetch_optional(&mut *tx)
                 .await?;
         return if exists.is_some() {

@@ -67,13 +67,15 @@ pub fn NewAgentPage() -> impl IntoView {
         <div class="fr-container fr-my-4w">
             <h1>"Créer un utilisateur"</h1>
             <p>
-                "Si la personne a déjà un compte Habilitations, son adresse mail suffit : elle est rattachée à la structure. "
-                "Sinon son compte est créé et elle reçoit une invitation pour choisir son mot de passe."
+                "La personne reçoit une invitation à l'adresse indiquée. Si elle n'a pas encore de compte Habilitations, il est créé avec cette fiche et elle choisit son mot de passe ; "
+                "si elle en a déjà un, elle accepte ou refuse de rejoindre la structure et garde sa fiche."
             </p>
-            {move || create.value().get().and_then(|r| r.ok()).map(|uid| view! {
+            {move || create.value().get().and_then(|r| r.ok()).map(|email| view! {
                 <Success>
-                    "La personne est rattachée à la structure. "
-                    <A href=format!("/structures/{}/agents/{uid}", org())>"Voir sa fiche"</A>
+                    {format!("Une invitation a été envoyée à {email}. ")}
+                    "Si cette adresse n'avait pas encore de compte, il est créé et la personne figure dès maintenant dans la liste des agents ; "
+                    "sinon, elle y figurera dès qu'elle aura accepté l'invitation. "
+                    <A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A>
                 </Success>
             })}
             <FormAlert error=err/>
@@ -206,7 +208,11 @@ fn Coordonnees(
     let on_unit = a.unit_id.is_some();
     view! {
         <h2 class="fr-h4">"Modifier un utilisateur"</h2>
-        {move || matches!(update.value().get(), Some(Ok(_))).then(|| view! { <Success>"Les modifications ont été enregistrées."</Success> })}
+        {move || match update.value().get() {
+            Some(Ok(false)) => Some(view! { <Success>"Les modifications ont été enregistrées."</Success> }.into_any()),
+            Some(Ok(true)) => Some(view! { <Success>"Les modifications ont été enregistrées. La nouvelle adresse mail prendra effet quand la personne l'aura confirmée par le lien qui vient de lui être envoyé ; l'ancienne reste valable d'ici là."</Success> }.into_any()),
+            _ => None,
+        }}
         <FormAlert error=err/>
         {if a.editable {
             view! {
@@ -220,7 +226,7 @@ fn Coordonnees(
         } else {
             view! {
                 <div class="fr-notice fr-notice--info fr-mb-3w"><div class="fr-container"><div class="fr-notice__body">
-                    <p class="fr-notice__title">"Cette personne appartient aussi à d'autres structures : seul son rattachement à la vôtre peut être modifié ici."</p>
+                    <p class="fr-notice__title">"Le compte de cette personne n'a pas été créé par votre structure, appartient aussi à d'autres structures ou à un administrateur : seul son rattachement à la vôtre peut être modifié ici."</p>
                 </div></div></div>
                 <dl>
                     <dt>"Adresse mail"</dt><dd>{a.fiche.email.clone()}</dd>

@@ -26,7 +26,7 @@ pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Ve
     let member: Option<(i64,)> = sqlx::query_as(
         "select user_id from memberships where organisation_id = $1 and user_id = $2",
     )
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .bind(user_id)
     .fetch_optional(&mut *conn)
     .await?;
@@ -43,7 +43,7 @@ pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Ve
           where orl.organisation_id = $1
           order by a.position, a.libelle, r.position, r.libelle",
     )
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .bind(user_id)
     .fetch_all(&mut *conn)
     .await?;
@@ -85,27 +85,30 @@ pub async fn save_agent_roles(
         crate::conventions::parse_ids(&role_ids).map_err(|m| AppError::invalid("role_ids", m))?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
+    // Nobody changes their own rights (the database refuses it too).
+    manager.not_self(crate::domain::UserId(user_id))?;
     // Locks the membership: two saves for the same agent run one after
     // the other.
-    let member: Option<(bool,)> = sqlx::query_as(
-        "select u.date_cloture is not null and u.date_cloture <= current_date
+    let member: Option<(bool, Option<String>)> = sqlx::query_as(
+        "select u.date_cloture is not null and u.date_cloture <= current_date, m.admin_role
            from memberships m join users u on u.id = m.user_id
           where m.organisation_id = $1 and m.user_id = $2 for update of m",
     )
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .bind(user_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((closed,)) = member else {
+    let Some((closed, role)) = member else {
         return Err(AppError::NotFound);
     };
+    manager.outranks(crate::domain::UserId(user_id), role.as_deref())?;
     // (role id, application id, libellés) of every wanted role in the ceiling.
     let allowed: Vec<(i64, i64, String, String)> = sqlx::query_as(
         "select r.id, r.application_id, r.libelle, a.libelle from organisation_roles orl
            join roles r on r.id = orl.role_id join applications a on a.id = r.application_id
           where orl.organisation_id = $1 and orl.role_id = any($2)",
     )
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .bind(&wanted)
     .fetch_all(&mut *tx)
     .await?;
@@ -136,7 +139,7 @@ pub async fn save_agent_roles(
             and g.starts_on <= current_date and (g.ends_on is null or g.ends_on >= current_date)",
     )
     .bind(user_id)
-    .bind(manager.organisation_id)
+    .bind(manager.organisation_id())
     .fetch_all(&mut *tx)
     .await?;
     // Rights no longer wanted end in one statement, then one event each.
@@ -173,9 +176,9 @@ pub async fn save_agent_roles(
              do update set starts_on = least(grants.starts_on, current_date) returning id",
         )
         .bind(role_id)
-        .bind(manager.organisation_id)
+        .bind(manager.organisation_id())
         .bind(user_id)
-        .bind(manager.user_id)
+        .bind(manager.user_id())
         .fetch_one(&mut *tx)
         .await?;
         crate::audit::ssr::record(

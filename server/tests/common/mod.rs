@@ -60,16 +60,19 @@ impl TestApp {
             .await
             {
                 Ok(_) => break,
-                Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("55006") && attempt < 50 => {
+                Err(sqlx::Error::Database(e))
+                    if e.code().as_deref() == Some("55006") && attempt < 50 =>
+                {
                     attempt += 1;
-                    let who: Vec<(Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
-                        "select application_name, state, left(query, 120) from pg_stat_activity
+                    let who: Vec<(Option<String>, Option<String>, Option<String>)> =
+                        sqlx::query_as(
+                            "select application_name, state, left(query, 120) from pg_stat_activity
                           where datname = $1 and pid <> pg_backend_pid()",
-                    )
-                    .bind(template_name)
-                    .fetch_all(&admin)
-                    .await
-                    .unwrap_or_default();
+                        )
+                        .bind(template_name)
+                        .fetch_all(&admin)
+                        .await
+                        .unwrap_or_default();
                     eprintln!("template {template_name} in use (attempt {attempt}): {who:?}");
                     sqlx::query(
                         "select pg_terminate_backend(pid) from pg_stat_activity
@@ -123,12 +126,20 @@ impl TestApp {
     /// Closes every connection and drops this test's database.
     pub async fn destroy(self) {
         self.pool.close().await;
-        let (base, _) = template_url().rsplit_once('/').map(|(b, n)| (b.to_string(), n.to_string())).unwrap();
-        let admin = server::connect(&format!("{base}/postgres"), 1).await.unwrap();
-        sqlx::query(&format!("drop database if exists \"{}\" with (force)", self.database))
-            .execute(&admin)
+        let (base, _) = template_url()
+            .rsplit_once('/')
+            .map(|(b, n)| (b.to_string(), n.to_string()))
+            .unwrap();
+        let admin = server::connect(&format!("{base}/postgres"), 1)
             .await
             .unwrap();
+        sqlx::query(&format!(
+            "drop database if exists \"{}\" with (force)",
+            self.database
+        ))
+        .execute(&admin)
+        .await
+        .unwrap();
         admin.close().await;
     }
 

@@ -1,0 +1,46 @@
+//! Ids of the objects a mix-up would confuse: a function taking a
+//! `UserId` and an `OrganisationId` cannot be called with them swapped.
+//! Ids are not proofs of anything (they come from the wire); the
+//! capabilities in `session` are.
+use serde::{Deserialize, Serialize};
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        #[cfg_attr(feature = "ssr", derive(sqlx::Type), sqlx(transparent))]
+        pub struct $name(pub i64);
+
+        impl $name {
+            pub fn get(self) -> i64 {
+                self.0
+            }
+        }
+
+        impl From<i64> for $name {
+            fn from(id: i64) -> Self {
+                $name(id)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A person's account (`users.id`).
+    UserId
+);
+id_type!(
+    /// A structure (`organisations.id`).
+    OrganisationId
+);
+id_type!(
+    /// A role of an application (`roles.id`).
+    RoleId
+);
