@@ -303,6 +303,17 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     let Some((email, role, app, org)) = target else {
         return Err(AppError::NotFound);
     };
+    let rank: Option<(Option<String>,)> = sqlx::query_as(
+        "select admin_role from memberships where user_id = $1 and organisation_id = $2",
+    )
+    .bind(user_id)
+    .bind(manager.organisation_id())
+    .fetch_optional(&mut *tx)
+    .await?;
+    manager.outranks(
+        crate::domain::UserId(user_id),
+        rank.and_then(|r| r.0).as_deref(),
+    )?;
     if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id().get(), role_id)
         .await?
     {
