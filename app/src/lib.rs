@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connexion") view=auth::LoginPage ssr=SsrMode::Async/>
                     <Route path=path!("/inscription") view=auth::SignupPage ssr=SsrMode::Async/>
                     <Route path=path!("/compte/verifier") view=auth::VerifyEmailPage ssr=SsrMode::Async/>
+                    <Route path=path!("/compte/confirmer-adresse") view=users::ConfirmEmailChangePage ssr=SsrMode::Async/>
                     <Route path=path!("/mot-de-passe-oublie") view=auth::ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/structures") view=organisations::StructuresPage ssr=SsrMode::Async/>

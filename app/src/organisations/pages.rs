@@ -8,12 +8,17 @@ use leptos_router::components::A;
 pub fn StructuresPage() -> impl IntoView {
     let register = ServerAction::<RegisterOrganisation>::new();
     let err = action_error(register);
-    let mine = Resource::new(move || register.version().get(), |_| my_organisations());
+    let answer = ServerAction::<crate::users::AnswerJoinInvitation>::new();
+    let mine = Resource::new(
+        move || (register.version().get(), answer.version().get()),
+        |_| my_organisations(),
+    );
     let (query, set_query) = signal(String::new());
     let found = Resource::new(move || query.get(), search_organisations);
     view! {
         <div class="fr-container fr-my-4w">
             <h1>"Mes structures"</h1>
+            <crate::users::JoinInvitations answer/>
             <Suspense fallback=crate::ui::loading>
                 {move || Suspend::new(async move {
                     match mine.await {

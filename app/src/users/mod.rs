@@ -6,7 +6,9 @@ mod pages;
 pub mod roles;
 pub use pages::*;
 
-use crate::domain::{AgentFields, UserId};
+use crate::domain::AgentFields;
+#[cfg(feature = "ssr")]
+use crate::domain::UserId;
 use crate::error::AppResult;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -440,3 +440,90 @@ pub fn OrganisationSwitcher(user: crate::auth::SessionUser) -> impl IntoView {
         </ActionForm>
     }
 }
+
+/// "Mes structures": the invitations to join a structure, each accepted or
+/// declined by the invited person (nothing is attached before).
+#[component]
+pub fn JoinInvitations(answer: ServerAction<AnswerJoinInvitation>) -> impl IntoView {
+    let err = action_error(answer);
+    let list = Resource::new(move || answer.version().get(), |_| my_invitations());
+    view! {
+        {move || match answer.value().get() {
+            Some(Ok(())) => Some(view! { <Success>"Votre réponse a été enregistrée."</Success> }),
+            _ => None,
+        }}
+        <FormAlert error=err/>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(items) if !items.is_empty() => Some(view! {
+                        <section class="fr-mb-4w invitations-structures" aria-labelledby="titre-invitations">
+                            <h2 id="titre-invitations" class="fr-h4">"Invitations à rejoindre une structure"</h2>
+                            <p>"Une structure souhaite vous rattacher. Rien n'est fait sans votre accord."</p>
+                            <ul class="fr-raw-list">
+                                {items.into_iter().map(|i| {
+                                    let label = i.organisation.clone();
+                                    view! {
+                                        <li class="fr-mb-2w invitation-structure">
+                                            <strong>{i.organisation.clone()}</strong> " — SIRET " {i.siret.clone()}
+                                            {(!i.invited_by.is_empty()).then(|| format!(" — invitation de {}", i.invited_by))}
+                                            {format!(" (valable jusqu'au {})", i.expires_on)}
+                                            <ul class="fr-btns-group fr-btns-group--inline fr-btns-group--sm fr-mt-1w">
+                                                <li>
+                                                    <ActionForm action=answer>
+                                                        <input type="hidden" name="invitation_id" value=i.id/>
+                                                        <input type="hidden" name="reponse" value="accepter"/>
+                                                        <button type="submit" class="fr-btn fr-btn--sm" aria-label=format!("Accepter de rejoindre {label}")>"Accepter"</button>
+                                                    </ActionForm>
+                                                </li>
+                                                <li>
+                                                    <ActionForm action=answer>
+                                                        <input type="hidden" name="invitation_id" value=i.id/>
+                                                        <input type="hidden" name="reponse" value="refuser"/>
+                                                        <button type="submit" class="fr-btn fr-btn--sm fr-btn--secondary" aria-label=format!("Refuser de rejoindre {}", i.organisation)>"Refuser"</button>
+                                                    </ActionForm>
+                                                </li>
+                                            </ul>
+                                        </li>
+                                    }
+                                }).collect::<Vec<_>>()}
+                            </ul>
+                        </section>
+                    }),
+                    _ => None,
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The owner of a new address confirms it (link sent by a structure that
+/// changed the address on their fiche).
+#[component]
+pub fn ConfirmEmailChangePage() -> impl IntoView {
+    let query = use_query_map();
+    let confirm = ServerAction::<ConfirmEmailChange>::new();
+    let err = action_error(confirm);
+    view! {
+        <div class="fr-container fr-my-4w">
+            <div class="fr-grid-row fr-grid-row--center"><div class="fr-col-12 fr-col-md-8 fr-col-lg-6">
+                <h1>"Confirmer votre nouvelle adresse mail"</h1>
+                {move || if matches!(confirm.value().get(), Some(Ok(_))) {
+                    view! {
+                        <Success>"Votre nouvelle adresse est confirmée : utilisez-la désormais pour vous connecter."</Success>
+                        <A href="/connexion" attr:class="fr-btn">"Se connecter"</A>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p>"Une structure a indiqué cette adresse pour votre compte Habilitations. Confirmez-la si elle est bien la vôtre ; sinon, ignorez cette page : rien ne change."</p>
+                        <FormAlert error=err/>
+                        <ActionForm action=confirm>
+                            <input type="hidden" name="jeton" value=move || query.get().get("jeton").unwrap_or_default()/>
+                            <button type="submit" class="fr-btn">"Confirmer ma nouvelle adresse"</button>
+                        </ActionForm>
+                    }.into_any()
+                }}
+            </div></div>
+        </div>
+    }
+}
