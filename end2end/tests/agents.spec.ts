@@ -52,7 +52,7 @@ test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ pa
   await page.getByLabel("Confirmer l'adresse mail").fill(agent.email);
   await page.locator("label[for=poste-itinerant]").click();
   await page.getByRole("button", { name: "Valider" }).click();
-  await expect(page.getByText("La personne est rattachée à la structure.")).toBeVisible();
+  await expect(page.getByText(`Une invitation a été envoyée à ${agent.email.toLowerCase()}`)).toBeVisible();
 
   // The invited person sets a password and is signed in.
   const invited = await person(browser);

@@ -51,10 +51,10 @@ test("CSV import: a bad row writes nothing, the fixed file imports every row", a
   await page.getByLabel("Fichier CSV des utilisateurs").setInputFiles({ name: "agents.csv", mimeType: "text/csv", buffer: latin1 });
   await page.getByRole("button", { name: "Vérifier le fichier" }).click();
   await expect(page.getByText("Vérification terminée : 2 ligne(s) valide(s)")).toBeVisible();
-  await expect(page.locator("tr.ligne-import", { hasText: "Bénard" })).toContainText("création");
+  await expect(page.locator("tr.ligne-import", { hasText: "Bénard" })).toContainText("invitation");
   await checkA11y(page, "import-verification");
   await page.getByRole("button", { name: "Importer les 2 ligne(s)" }).click();
-  await expect(page.getByText("Import terminé : 2 création(s)")).toBeVisible();
+  await expect(page.getByText("Import terminé : 2 invitation(s) envoyée(s)")).toBeVisible();
   await checkA11y(page, "import-termine");
 
   await visit(page, `/structures/${org}/agents`);
