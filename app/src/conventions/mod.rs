@@ -197,7 +197,11 @@ pub async fn set_org_service(
         .copied()
         .filter(|r| !wanted.contains(r))
         .collect();
-    let ended = ssr::end_grants(&mut tx, ssr::Rights::Roles(organisation_id, &removed)).await?;
+    let ended = ssr::end_grants(
+        &mut tx,
+        ssr::Rights::Roles(crate::domain::OrganisationId(organisation_id), &removed),
+    )
+    .await?;
     sqlx::query(
         "update access_requests set status = 'expired', decided_at = now(),
                 decision_comment = 'Démarche ou rôle retiré de la structure'
@@ -235,14 +239,15 @@ pub async fn set_org_service(
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
+    use crate::domain::{OrganisationId, RoleId, UserId};
     use sqlx::PgConnection;
 
     /// Which open rights to end.
     pub enum Rights<'a> {
         /// On these roles, in one organisation.
-        Roles(i64, &'a [i64]),
+        Roles(OrganisationId, &'a [i64]),
         /// Of one person, in one organisation.
-        Holder(i64, i64),
+        Holder(OrganisationId, UserId),
         /// These rights.
         Ids(&'a [i64]),
     }
@@ -273,8 +278,8 @@ pub mod ssr {
     /// True when the organisation may hand out the role.
     pub async fn within_ceiling(
         conn: &mut PgConnection,
-        organisation_id: i64,
-        role_id: i64,
+        organisation_id: OrganisationId,
+        role_id: RoleId,
     ) -> Result<bool, sqlx::Error> {
         let row: Option<(i64,)> = sqlx::query_as(
             "select role_id from organisation_roles where organisation_id = $1 and role_id = $2",

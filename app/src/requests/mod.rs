@@ -61,7 +61,9 @@ pub async fn request_access(
             "Choisissez une structure et un rôle existants.",
         ));
     };
-    if !crate::conventions::ssr::within_ceiling(&mut tx, organisation_id, role_id).await? {
+    if !crate::conventions::ssr::within_ceiling(&mut tx, organisation_id.into(), role_id.into())
+        .await?
+    {
         return Err(AppError::invalid(
             "role_id",
             "Ce rôle n'est pas ouvert à cette structure : choisissez une démarche activée pour elle.",
@@ -288,7 +290,9 @@ pub async fn decide_request(
     .execute(&mut *tx)
     .await?;
     let mut grant_id = None;
-    if accept && !crate::conventions::ssr::within_ceiling(&mut tx, org, role_id).await? {
+    if accept
+        && !crate::conventions::ssr::within_ceiling(&mut tx, org.into(), role_id.into()).await?
+    {
         return Err(AppError::Conflict(
             "Ce rôle n'est plus ouvert à la structure : la demande ne peut être acceptée, refusez-la.".into(),
         ));

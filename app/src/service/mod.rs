@@ -314,7 +314,7 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
         crate::domain::UserId(user_id),
         rank.and_then(|r| r.0).as_deref(),
     )?;
-    if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id().get(), role_id)
+    if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id(), role_id.into())
         .await?
     {
         return Err(AppError::invalid(

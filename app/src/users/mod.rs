@@ -328,7 +328,7 @@ pub async fn detach_agent(
             }
             crate::conventions::ssr::end_grants(
                 &mut tx,
-                crate::conventions::ssr::Rights::Holder(manager.organisation_id().get(), user_id),
+                crate::conventions::ssr::Rights::Holder(manager.organisation_id(), user),
             )
             .await?;
             sqlx::query(
