@@ -70,11 +70,13 @@ async fn a_file_with_one_bad_row_writes_nothing_and_names_the_line() {
         assert_eq!(s, StatusCode::OK, "{report}");
         assert_eq!(report["applied"], false);
         assert_eq!(report["errors"], 1);
+        // A new account and an existing one both read "invitation" (the
+        // report no longer tells whether an address has an account).
         assert_eq!(
             outcomes(&report),
             vec![
-                (2, "création".into()),
-                (3, "rattachement".into()),
+                (2, "invitation".into()),
+                (3, "invitation".into()),
                 (4, "erreur".into())
             ]
         );
@@ -103,7 +105,8 @@ async fn a_file_with_one_bad_row_writes_nothing_and_names_the_line() {
             "select count(*) from memberships where organisation_id = {org}"
         ))
         .await,
-        4
+        3,
+        "Paul (an existing account) is invited, not attached, until he accepts"
     );
     let (nom,): (String,) =
         sqlx::query_as("select nom from users where email = 'helene@exemple.fr'")
@@ -118,14 +121,15 @@ async fn a_file_with_one_bad_row_writes_nothing_and_names_the_line() {
             .await,
         1
     );
-    // The same file again: nothing changes; a changed row is an update.
+    // The same file again: nothing changes for the members (Paul, not yet
+    // attached, is invited again); a changed row is an update.
     let (_, again) = import(&app, &admin, org, bytes, false).await;
     assert_eq!(
         outcomes(&again)
             .into_iter()
             .map(|o| o.1)
             .collect::<Vec<_>>(),
-        vec!["inchangé", "inchangé", "inchangé"]
+        vec!["inchangé", "invitation", "inchangé"]
     );
     let changed = fixed.replace(
         "Mme;Lefèvre;Hélène;helene@exemple.fr;;",

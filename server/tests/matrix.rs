@@ -80,6 +80,9 @@ struct Ids {
     cible: String,
     unit: String,
     request: String,
+    /// Organisation A's open invitation to organisation B's manager (an
+    /// existing account): only its addressee may answer it.
+    invitation: String,
     soffi: String,
     consultation: String,
     saisie: String,
@@ -166,6 +169,19 @@ fn table(ids: &Ids) -> Vec<Row> {
             [Unauth, Ok, Ok, Hidden, Hidden],
         ),
         row("home_tiles", &[], SIGNED_IN),
+        // Invitations to join a structure, answered by the invited person.
+        row("my_invitations", &[], SIGNED_IN),
+        row(
+            "answer_join_invitation",
+            &[("invitation_id", &ids.invitation), ("reponse", "accepter")],
+            [Unauth, Hidden, Hidden, Ok, Hidden],
+        ),
+        // A change of address is confirmed from the new address's link.
+        row(
+            "confirm_email_change",
+            &[("jeton", &"0".repeat(64))],
+            BAD_TOKEN,
+        ),
         // Requests and rights.
         row("list_roles", &[("organisation_id", a)], SIGNED_IN),
         row(
@@ -333,7 +349,8 @@ const ADMIN_B: &str = "admin-b@exemple.fr";
 const OPERATEUR: &str = "operateur@exemple.fr";
 
 /// Builds organisation A (manager, an agent with a pending request, an
-/// invited agent holding a right, a unit) and organisation B (its manager).
+/// invited agent holding a right, a unit, an open invitation to B's
+/// manager) and organisation B (its manager).
 async fn fixture(app: &TestApp) -> Ids {
     app.operator(OPERATEUR).await;
     let (admin_a, admin_a_id, org_a) = app.manager_of(ADMIN_A, AFDAS).await;
@@ -362,6 +379,28 @@ async fn fixture(app: &TestApp) -> Ids {
         );
     }
     let cible = app.user_id(CIBLE).await;
+    // The agent had an account: attached once they accept the invitation.
+    let agent_client = app.login(AGENT).await;
+    app.accept_join(&agent_client, org_a).await;
+    // B's manager has an account too: invited, never answered.
+    ok(
+        "create_agent",
+        app.call(
+            &admin_a,
+            "create_agent",
+            &agent_form(&org, ADMIN_B, "Marie", "Gestionnaire"),
+        )
+        .await,
+    );
+    let admin_b = app.user_id(ADMIN_B).await;
+    let (invitation,): (i64,) = sqlx::query_as(
+        "select id from membership_invitations where user_id = $1 and organisation_id = $2 and answered_at is null",
+    )
+    .bind(admin_b)
+    .bind(org_a)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
     let unit = ok(
         "save_unit",
         app.call(
@@ -390,7 +429,6 @@ async fn fixture(app: &TestApp) -> Ids {
         )
         .await,
     );
-    let agent_client = app.login(AGENT).await;
     let request = ok(
         "request_access",
         app.call(
@@ -413,6 +451,7 @@ async fn fixture(app: &TestApp) -> Ids {
         cible: cible.to_string(),
         unit: unit.to_string(),
         request: request.to_string(),
+        invitation: invitation.to_string(),
         soffi: soffi.to_string(),
         consultation: consultation.to_string(),
         saisie: saisie.to_string(),

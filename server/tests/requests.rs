@@ -616,6 +616,11 @@ async fn anonymous_callers_are_refused_everywhere() {
             &[("organisation_id", "1"), ("user_id", "1"), ("role_ids", "")],
         ),
         ("switch_organisation", &[("organisation_id", "1")]),
+        ("my_invitations", &[]),
+        (
+            "answer_join_invitation",
+            &[("invitation_id", "1"), ("reponse", "accepter")],
+        ),
         ("operator_organisations", &[("q", "")]),
         ("list_org_admins", &[("organisation_id", "1")]),
         (

@@ -1,6 +1,7 @@
-//! Agents of an organisation: creation with invitation, attachment by
-//! email, modification, closing and reopening, detachment, the Rôles tab
-//! and the ceiling of activated services.
+//! Agents of an organisation: creation with invitation, invitation of an
+//! existing account by email (attached once its owner accepts),
+//! modification, closing and reopening, detachment, the Rôles tab and the
+//! ceiling of activated services.
 mod common;
 use common::*;
 use reqwest::StatusCode;
@@ -28,23 +29,25 @@ async fn an_invited_agent_sets_a_password_and_logs_in() {
     let app = TestApp::spawn().await;
     let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
     let o = org.to_string();
-    let (s, body) = app
-        .call(
-            &admin,
-            "create_agent",
-            &fiche(&o, "Mathieu.Durand@exemple.fr", "Durand"),
-        )
+    // The answer is the (normalised) address, not the new account's id.
+    let uid = app
+        .create_agent(&admin, &fiche(&o, "Mathieu.Durand@exemple.fr", "Durand"))
         .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let uid = body.as_i64().unwrap();
-    let (poste, cree_par, pw): (String, Option<i64>, Option<String>) =
-        sqlx::query_as("select poste, created_by, password_hash from users where id = $1")
-            .bind(uid)
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
+    let (poste, cree_par, home, pw): (String, Option<i64>, Option<i64>, Option<String>) =
+        sqlx::query_as(
+            "select poste, created_by, home_organisation_id, password_hash from users where id = $1",
+        )
+        .bind(uid)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(poste, "itinerant");
     assert!(cree_par.is_some());
+    assert_eq!(
+        home,
+        Some(org),
+        "the account belongs to the structure that created it"
+    );
     assert!(pw.is_none(), "no password until the invitation is accepted");
     assert_eq!(
         app.count(&format!(
@@ -137,8 +140,12 @@ async fn an_invited_agent_sets_a_password_and_logs_in() {
     app.login("mathieu.durand@exemple.fr").await;
 }
 
+// Changed with the consent rules: attaching an existing account by email
+// used to be immediate (and answered its id); it is now an invitation its
+// owner accepts once signed in, and the answer is the address, as for a new
+// account. Nothing is attached before the acceptance.
 #[tokio::test]
-async fn an_existing_account_is_attached_by_email_at_a_unit() {
+async fn an_existing_account_is_invited_by_email_and_joins_at_a_unit_once_it_accepts() {
     let app = TestApp::spawn().await;
     let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
     let o = org.to_string();
@@ -158,43 +165,74 @@ async fn an_existing_account_is_attached_by_email_at_a_unit() {
         .await;
     let unit = unit.as_i64().unwrap().to_string();
     let users_before = app.count("select count(*) from users").await;
-    // Only the email is needed; the fiche of the account is kept.
-    let (s, body) = app
-        .call(
-            &admin,
-            "create_agent",
-            &[
-                ("organisation_id", &o),
-                ("email", "paul@exemple.fr"),
-                ("email_confirmation", "paul@exemple.fr"),
-                ("unit_id", &unit),
-            ],
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    assert_eq!(body.as_i64().unwrap(), paul);
+    // The whole fiche is asked for, but the account's own fiche is kept.
+    let mut f = fiche(&o, "paul@exemple.fr", "Autrenom");
+    f.push(("unit_id", &unit));
+    assert_eq!(app.create_agent(&admin, &f).await, paul);
     assert_eq!(app.count("select count(*) from users").await, users_before);
     assert_eq!(
         app.count(&format!(
-            "select count(*) from memberships where user_id = {paul} and unit_id = {unit}"
+            "select count(*) from users where id = {paul} and nom = 'Agent' and prenom = 'Paul' and poste = 'sedentaire'"
+        ))
+        .await,
+        1,
+        "the structure does not write on an account it did not create"
+    );
+    // Before the person answers: no membership, one open invitation.
+    assert_eq!(app.memberships(paul, org).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from membership_invitations
+              where user_id = {paul} and organisation_id = {org} and unit_id = {unit} and answered_at is null"
         ))
         .await,
         1
     );
     let (subject, _) = app.last_mail("paul@exemple.fr").await.unwrap();
-    assert!(subject.contains("rattaché"), "{subject}");
-    // Twice: refused, next to the email.
+    assert!(subject.contains("vous invite à la rejoindre"), "{subject}");
+    // Asked again before the answer: the same open invitation, renewed.
+    assert_eq!(app.create_agent(&admin, &f).await, paul);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from membership_invitations where user_id = {paul}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(app.memberships(paul, org).await, 0);
+    // The invitation is answered by its addressee only.
+    let (invitation,): (i64,) =
+        sqlx::query_as("select id from membership_invitations where user_id = $1")
+            .bind(paul)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     let (s, body) = app
         .call(
             &admin,
-            "create_agent",
+            "answer_join_invitation",
             &[
-                ("organisation_id", &o),
-                ("email", "paul@exemple.fr"),
-                ("email_confirmation", "paul@exemple.fr"),
+                ("invitation_id", &invitation.to_string()),
+                ("reponse", "accepter"),
             ],
         )
         .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(app.memberships(paul, org).await, 0);
+    // Paul accepts: attached at the unit.
+    let paul_c = app.login("paul@exemple.fr").await;
+    assert_eq!(app.accept_join(&paul_c, org).await, invitation);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from memberships where user_id = {paul} and organisation_id = {org} and unit_id = {unit}"
+        ))
+        .await,
+        1
+    );
+    let (_, open) = app.call(&paul_c, "my_invitations", &[]).await;
+    assert_eq!(open.as_array().unwrap().len(), 0);
+    // Once attached, a new invitation is refused, next to the email.
+    let (s, body) = app.call(&admin, "create_agent", &f).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(invalid_fields(&body), vec!["email"]);
     // A unit of another organisation is refused and nothing is written.
@@ -296,20 +334,12 @@ async fn closing_ends_login_sessions_and_rights_and_reopening_restores_login() {
     let app = TestApp::spawn().await;
     let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
     let o = org.to_string();
-    let paul = app
-        .signup_verified("paul@exemple.fr", "Paul", "Agent")
+    // Paul's account is created by the structure: only then may it close
+    // and reopen it (a self-made account's fiche is not the structure's).
+    let (paul, _) = app
+        .structure_account(&admin, org, "paul@exemple.fr", "Paul", "Agent")
         .await;
     let p = paul.to_string();
-    app.call(
-        &admin,
-        "create_agent",
-        &[
-            ("organisation_id", &o),
-            ("email", "paul@exemple.fr"),
-            ("email_confirmation", "paul@exemple.fr"),
-        ],
-    )
-    .await;
     let consultation = app.role_id("soffi", "consultation").await.to_string();
     let (s, body) = app
         .call(
@@ -338,6 +368,7 @@ async fn closing_ends_login_sessions_and_rights_and_reopening_restores_login() {
     // Closed from today: the session ends, login is refused, no right is held.
     let (s, body) = update_paul(&app, &admin, &o, &p, today_plus(0)).await;
     assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body, false, "no change of address pending");
     let (_, me) = app.call(&paul_session, "me", &[]).await;
     assert!(me.is_null(), "the open session ended");
     let (s, _) = app
@@ -402,15 +433,10 @@ async fn agents_of_other_organisations_are_out_of_reach() {
     let app = TestApp::spawn().await;
     let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
     let o = org.to_string();
-    let (s, body) = app
-        .call(
-            &admin,
-            "create_agent",
-            &fiche(&o, "mathieu@exemple.fr", "Durand"),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let uid = body.as_i64().unwrap().to_string();
+    let uid = app
+        .create_agent(&admin, &fiche(&o, "mathieu@exemple.fr", "Durand"))
+        .await
+        .to_string();
     let (other, _, org2) = app.manager_of("autre@exemple.fr", SAINT_MALO).await;
     let o2 = org2.to_string();
     let plain_id = app
@@ -490,42 +516,60 @@ async fn agents_of_other_organisations_are_out_of_reach() {
     );
 }
 
+/// May this manager edit the person's fiche (as `get_agent` tells)?
+async fn editable(app: &TestApp, c: &reqwest::Client, org: i64, user: i64) -> bool {
+    let (s, detail) = app
+        .call(
+            c,
+            "get_agent",
+            &[
+                ("organisation_id", &org.to_string()),
+                ("user_id", &user.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{detail}");
+    detail["editable"].as_bool().unwrap()
+}
+
 #[tokio::test]
 async fn a_person_of_two_organisations_keeps_their_fiche_but_can_be_detached() {
     let app = TestApp::spawn().await;
     let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
     let (other, _, org2) = app.manager_of("autre@exemple.fr", SAINT_MALO).await;
-    let paul = app
-        .signup_verified("paul@exemple.fr", "Paul", "Agent")
+    // Changed with the ownership rules: Paul's account is created by the
+    // first structure (a self-made account would be read-only for both
+    // anyway), then he accepts to join the second: from then on neither
+    // edits his fiche, only their attachment.
+    let (paul, paul_c) = app
+        .structure_account(&admin, org, "paul@exemple.fr", "Paul", "Agent")
         .await;
-    for (c, o) in [(&admin, org), (&other, org2)] {
-        let (s, body) = app
-            .call(
-                c,
-                "create_agent",
-                &[
-                    ("organisation_id", &o.to_string()),
-                    ("email", "paul@exemple.fr"),
-                    ("email_confirmation", "paul@exemple.fr"),
-                ],
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{body}");
-    }
     let o = org.to_string();
     let p = paul.to_string();
-    let (_, detail) = app
-        .call(
-            &admin,
-            "get_agent",
-            &[("organisation_id", &o), ("user_id", &p)],
-        )
-        .await;
-    assert_eq!(detail["editable"], false);
-    let mut f = fiche(&o, "paul@exemple.fr", "Changé");
-    f.push(("user_id", &p));
-    let (s, _) = app.call(&admin, "update_agent", &f).await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    assert!(
+        editable(&app, &admin, org, paul).await,
+        "the structure's own account"
+    );
+    let o2 = org2.to_string();
+    assert_eq!(
+        app.create_agent(&other, &fiche(&o2, "paul@exemple.fr", "Agent"))
+            .await,
+        paul
+    );
+    // Invited, not yet attached: still the first structure's alone.
+    assert_eq!(app.memberships(paul, org2).await, 0);
+    assert!(editable(&app, &admin, org, paul).await);
+    app.accept_join(&paul_c, org2).await;
+    assert_eq!(app.memberships(paul, org2).await, 1);
+    assert!(!editable(&app, &admin, org, paul).await);
+    assert!(!editable(&app, &other, org2, paul).await);
+    for (c, o) in [(&admin, org), (&other, org2)] {
+        let o = o.to_string();
+        let mut f = fiche(&o, "paul@exemple.fr", "Changé");
+        f.push(("user_id", &p));
+        let (s, body) = app.call(c, "update_agent", &f).await;
+        assert_eq!(s, StatusCode::CONFLICT, "{body}");
+    }
     assert_eq!(
         app.count("select count(*) from users where nom = 'Changé'")
             .await,
@@ -623,16 +667,11 @@ async fn roles_stay_within_the_activated_services() {
         .signup_verified("paul@exemple.fr", "Paul", "Agent")
         .await;
     let p = paul.to_string();
-    app.call(
-        &admin,
-        "create_agent",
-        &[
-            ("organisation_id", &o),
-            ("email", "paul@exemple.fr"),
-            ("email_confirmation", "paul@exemple.fr"),
-        ],
-    )
-    .await;
+    // An existing account joins once its owner accepts the invitation.
+    app.create_agent(&admin, &fiche(&o, "paul@exemple.fr", "Agent"))
+        .await;
+    let paul_c = app.login("paul@exemple.fr").await;
+    app.accept_join(&paul_c, org).await;
     let parapheur_admin = app.role_id("parapheur", "administrateur").await.to_string();
     let saisie = app.role_id("soffi", "saisie").await.to_string();
     let consultation = app.role_id("soffi", "consultation").await.to_string();
@@ -672,7 +711,6 @@ async fn roles_stay_within_the_activated_services() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    let paul_c = app.login("paul@exemple.fr").await;
     let (s, _) = app
         .call(
             &paul_c,
@@ -819,21 +857,18 @@ async fn a_member_of_several_organisations_switches_between_them() {
     let app = TestApp::spawn().await;
     let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
     let (other, _, org2) = app.manager_of("autre@exemple.fr", SAINT_MALO).await;
-    app.signup_verified("paul@exemple.fr", "Paul", "Agent")
+    let paul_id = app
+        .signup_verified("paul@exemple.fr", "Paul", "Agent")
         .await;
-    for (c, o) in [(&admin, org), (&other, org2)] {
-        app.call(
-            c,
-            "create_agent",
-            &[
-                ("organisation_id", &o.to_string()),
-                ("email", "paul@exemple.fr"),
-                ("email_confirmation", "paul@exemple.fr"),
-            ],
-        )
-        .await;
-    }
     let paul = app.login("paul@exemple.fr").await;
+    // Both structures invite him; he accepts both.
+    for (c, o) in [(&admin, org), (&other, org2)] {
+        app.create_agent(c, &fiche(&o.to_string(), "paul@exemple.fr", "Agent"))
+            .await;
+        assert_eq!(app.memberships(paul_id, o).await, 0);
+        app.accept_join(&paul, o).await;
+        assert_eq!(app.memberships(paul_id, o).await, 1);
+    }
     let (_, me) = app.call(&paul, "me", &[]).await;
     assert_eq!(me["organisations"].as_array().unwrap().len(), 2);
     assert!(me["current_organisation"].is_null());

@@ -259,6 +259,120 @@ impl TestApp {
         let (n,): (i64,) = sqlx::query_as(sql).fetch_one(&self.pool).await.unwrap();
         n
     }
+
+    /// "Créer un utilisateur" through the real server function. Its answer
+    /// is the invited address, never an id (the same whether or not the
+    /// address has an account); the account's id is looked up by email.
+    /// For an existing account nothing is attached yet: see `accept_join`.
+    pub async fn create_agent(&self, client: &Client, form: &[(&str, &str)]) -> i64 {
+        let (status, body) = self.call(client, "create_agent", form).await;
+        assert_eq!(status, StatusCode::OK, "create_agent: {body}");
+        let email = form
+            .iter()
+            .find(|(k, _)| *k == "email")
+            .map(|(_, v)| v.trim().to_lowercase())
+            .expect("an email in the form");
+        assert_eq!(
+            body,
+            Value::String(email.clone()),
+            "create_agent answers with the invited address"
+        );
+        self.user_id(&email).await
+    }
+
+    /// An account created by the structure (`create_agent` for a new
+    /// address), whose owner followed the mailed link and chose
+    /// `PASSWORD`. Returns its id and the owner's signed-in client.
+    pub async fn structure_account(
+        &self,
+        manager: &Client,
+        organisation_id: i64,
+        email: &str,
+        prenom: &str,
+        nom: &str,
+    ) -> (i64, Client) {
+        let o = organisation_id.to_string();
+        let uid = self
+            .create_agent(manager, &agent_form(&o, email, prenom, nom))
+            .await;
+        let (subject, mail) = self.last_mail(email).await.expect("invitation mail");
+        assert!(subject.contains("créé"), "{subject}");
+        let c = self.client();
+        let (status, body) = self
+            .call(
+                &c,
+                "accept_invitation",
+                &[
+                    ("jeton", &token_in(&mail)),
+                    ("password", PASSWORD),
+                    ("password_confirmation", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "accept_invitation: {body}");
+        (uid, c)
+    }
+
+    /// The invited person, signed in as `person`, finds the invitation of
+    /// `organisation_id` in "Mes structures" (`my_invitations`) and accepts
+    /// it (`answer_join_invitation`). Returns the invitation's id.
+    pub async fn accept_join(&self, person: &Client, organisation_id: i64) -> i64 {
+        let (siret,): (String,) = sqlx::query_as("select siret from organisations where id = $1")
+            .bind(organisation_id)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap();
+        let (status, list) = self.call(person, "my_invitations", &[]).await;
+        assert_eq!(status, StatusCode::OK, "my_invitations: {list}");
+        let id = list
+            .as_array()
+            .expect("a list of invitations")
+            .iter()
+            .find(|i| i["siret"] == siret.as_str())
+            .unwrap_or_else(|| panic!("no open invitation of {organisation_id}: {list}"))["id"]
+            .as_i64()
+            .unwrap();
+        let (status, body) = self
+            .call(
+                person,
+                "answer_join_invitation",
+                &[("invitation_id", &id.to_string()), ("reponse", "accepter")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "answer_join_invitation: {body}");
+        id
+    }
+
+    /// Is the user attached to the organisation (0 or 1)?
+    pub async fn memberships(&self, user_id: i64, organisation_id: i64) -> i64 {
+        let (n,): (i64,) = sqlx::query_as(
+            "select count(*) from memberships where user_id = $1 and organisation_id = $2",
+        )
+        .bind(user_id)
+        .bind(organisation_id)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        n
+    }
+}
+
+/// A complete "Créer un utilisateur" form (every fiche field is required,
+/// for a new address as for one that already has an account).
+pub fn agent_form<'a>(
+    organisation_id: &'a str,
+    email: &'a str,
+    prenom: &'a str,
+    nom: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    vec![
+        ("organisation_id", organisation_id),
+        ("civilite", "M"),
+        ("nom", nom),
+        ("prenom", prenom),
+        ("email", email),
+        ("email_confirmation", email),
+    ]
 }
 
 pub fn signup_form<'a>(email: &'a str, prenom: &'a str, nom: &'a str) -> Vec<(&'a str, &'a str)> {
