@@ -95,10 +95,18 @@ async fn attaching_an_existing_account_is_an_invitation_and_never_lets_a_structu
 
     // create_agent answers the same for a known and an unknown address.
     let (s_known, known) = app
-        .call(&attacker, "create_agent", &fiche(&o, "victime@exemple.fr", "X"))
+        .call(
+            &attacker,
+            "create_agent",
+            &fiche(&o, "victime@exemple.fr", "X"),
+        )
         .await;
     let (s_new, new) = app
-        .call(&attacker, "create_agent", &fiche(&o, "inconnu@exemple.fr", "X"))
+        .call(
+            &attacker,
+            "create_agent",
+            &fiche(&o, "inconnu@exemple.fr", "X"),
+        )
         .await;
     assert_eq!((s_known, s_new), (StatusCode::OK, StatusCode::OK));
     assert_eq!(known, Value::String("victime@exemple.fr".into()));
@@ -124,7 +132,11 @@ async fn attaching_an_existing_account_is_an_invitation_and_never_lets_a_structu
     // reach, its email cannot be changed.
     assert_eq!(memberships(&app, victim, org).await, 0);
     let (s, _) = app
-        .call(&attacker, "get_agent", &[("organisation_id", &o), ("user_id", &victim.to_string())])
+        .call(
+            &attacker,
+            "get_agent",
+            &[("organisation_id", &o), ("user_id", &victim.to_string())],
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _) = change_email(&app, &attacker, org, victim, "piege@exemple.fr").await;
@@ -142,17 +154,29 @@ async fn attaching_an_existing_account_is_an_invitation_and_never_lets_a_structu
     let inv = list[0]["id"].as_i64().unwrap().to_string();
     // Nobody else can answer it.
     let (s, _) = app
-        .call(&attacker, "answer_join_invitation", &[("invitation_id", &inv), ("reponse", "accepter")])
+        .call(
+            &attacker,
+            "answer_join_invitation",
+            &[("invitation_id", &inv), ("reponse", "accepter")],
+        )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     assert_eq!(memberships(&app, victim, org).await, 0);
     let (s, body) = app
-        .call(&v, "answer_join_invitation", &[("invitation_id", &inv), ("reponse", "accepter")])
+        .call(
+            &v,
+            "answer_join_invitation",
+            &[("invitation_id", &inv), ("reponse", "accepter")],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(memberships(&app, victim, org).await, 1);
     let (s, agent) = app
-        .call(&attacker, "get_agent", &[("organisation_id", &o), ("user_id", &victim.to_string())])
+        .call(
+            &attacker,
+            "get_agent",
+            &[("organisation_id", &o), ("user_id", &victim.to_string())],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{agent}");
     assert_eq!(agent["editable"], Value::Bool(false));
@@ -166,17 +190,24 @@ async fn attaching_an_existing_account_is_an_invitation_and_never_lets_a_structu
             "update_agent",
             &[
                 fiche(&o, "victime@exemple.fr", "Victime"),
-                vec![("user_id", &victim.to_string()), ("date_cloture", &chrono::Local::now().date_naive().to_string())],
+                vec![
+                    ("user_id", &victim.to_string()),
+                    (
+                        "date_cloture",
+                        &chrono::Local::now().date_naive().to_string(),
+                    ),
+                ],
             ]
             .concat(),
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
-    let (n,): (i64,) = sqlx::query_as("select count(*) from users where id = $1 and date_cloture is null")
-        .bind(victim)
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let (n,): (i64,) =
+        sqlx::query_as("select count(*) from users where id = $1 and date_cloture is null")
+            .bind(victim)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(n, 1);
     // The victim's password still works, the reset link goes to them.
     app.login("victime@exemple.fr").await;
@@ -190,7 +221,11 @@ async fn the_operator_cannot_be_attached_or_edited_by_a_structure() {
     let (attacker, _, org) = app.manager_of("intrus@exemple.fr", AFDAS).await;
     let o = org.to_string();
     let (s, _) = app
-        .call(&attacker, "create_agent", &fiche(&o, "operateur@exemple.fr", "X"))
+        .call(
+            &attacker,
+            "create_agent",
+            &fiche(&o, "operateur@exemple.fr", "X"),
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(memberships(&app, operator, org).await, 0);
@@ -200,7 +235,11 @@ async fn the_operator_cannot_be_attached_or_edited_by_a_structure() {
     let (_, list) = app.call(&op, "my_invitations", &[]).await;
     let inv = list[0]["id"].as_i64().unwrap().to_string();
     let (s, _) = app
-        .call(&op, "answer_join_invitation", &[("invitation_id", &inv), ("reponse", "accepter")])
+        .call(
+            &op,
+            "answer_join_invitation",
+            &[("invitation_id", &inv), ("reponse", "accepter")],
+        )
         .await;
     assert_eq!(s, StatusCode::OK);
     let (s, _) = change_email(&app, &attacker, org, operator, "piege@exemple.fr").await;
@@ -239,12 +278,17 @@ async fn a_new_email_takes_effect_only_from_the_new_address_and_the_old_one_is_t
     assert_eq!(s, StatusCode::CONFLICT);
     // An address already taken is refused at confirmation (not revealed
     // when asked).
-    app.signup_verified("pris@exemple.fr", "Pierre", "Pris").await;
+    app.signup_verified("pris@exemple.fr", "Pierre", "Pris")
+        .await;
     let (s, _) = change_email(&app, &manager, org, agent, "pris@exemple.fr").await;
     assert_eq!(s, StatusCode::OK);
     let (_, link) = app.last_mail("pris@exemple.fr").await.unwrap();
     let (s, body) = app
-        .call(&anyone, "confirm_email_change", &[("jeton", &token_in(&link))])
+        .call(
+            &anyone,
+            "confirm_email_change",
+            &[("jeton", &token_in(&link))],
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
     assert_eq!(email_of(&app, agent).await, "paul.nouveau@exemple.fr");
@@ -254,7 +298,13 @@ async fn a_new_email_takes_effect_only_from_the_new_address_and_the_old_one_is_t
 /// admin, all of accounts created by the structure.
 async fn structure_with_two_admins(
     app: &TestApp,
-) -> (i64, (reqwest::Client, i64), (reqwest::Client, i64), i64, reqwest::Client) {
+) -> (
+    i64,
+    (reqwest::Client, i64),
+    (reqwest::Client, i64),
+    i64,
+    reqwest::Client,
+) {
     let (manager, pm, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
     let (a1, a1c) = structure_agent(app, &manager, org, "admin1@exemple.fr").await;
     let (a2, _) = structure_agent(app, &manager, org, "admin2@exemple.fr").await;
@@ -264,7 +314,11 @@ async fn structure_with_two_admins(
             .call(
                 &op,
                 "set_org_admin",
-                &[("organisation_id", &org.to_string()), ("user_id", &a.to_string()), ("admin", "true")],
+                &[
+                    ("organisation_id", &org.to_string()),
+                    ("user_id", &a.to_string()),
+                    ("admin", "true"),
+                ],
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{body}");
@@ -290,10 +344,17 @@ async fn an_organisation_admin_cannot_touch_the_primary_manager_or_another_admin
         let before = email_of(&app, target).await;
         let (s, body) = change_email(&app, &admin, org, target, "piege@exemple.fr").await;
         assert_eq!(s, StatusCode::CONFLICT, "{body}");
-        assert!(body.to_string().contains("Un administrateur ne peut pas"), "{body}");
+        assert!(
+            body.to_string().contains("Un administrateur ne peut pas"),
+            "{body}"
+        );
         assert_eq!(email_of(&app, target).await, before);
         let (s, _) = app
-            .call(&admin, "set_agent_unit", &[("organisation_id", &o), ("user_id", &t), ("unit_id", "0")])
+            .call(
+                &admin,
+                "set_agent_unit",
+                &[("organisation_id", &o), ("user_id", &t), ("unit_id", "0")],
+            )
             .await;
         assert!(s == StatusCode::CONFLICT || s == StatusCode::OK, "{s}");
         for niveau in ["structure", "service"] {
@@ -301,18 +362,31 @@ async fn an_organisation_admin_cannot_touch_the_primary_manager_or_another_admin
                 .call(
                     &admin,
                     "detach_agent",
-                    &[("organisation_id", &o), ("user_id", &t), ("niveau", niveau), ("commentaire", "prise de contrôle")],
+                    &[
+                        ("organisation_id", &o),
+                        ("user_id", &t),
+                        ("niveau", niveau),
+                        ("commentaire", "prise de contrôle"),
+                    ],
                 )
                 .await;
             assert_eq!(s, StatusCode::CONFLICT, "{niveau}: {body}");
         }
         let (s, _) = app
-            .call(&admin, "save_agent_roles", &[("organisation_id", &o), ("user_id", &t), ("role_ids", "")])
+            .call(
+                &admin,
+                "save_agent_roles",
+                &[("organisation_id", &o), ("user_id", &t), ("role_ids", "")],
+            )
             .await;
         assert_eq!(s, StatusCode::CONFLICT);
         assert_eq!(memberships(&app, target, org).await, 1);
         let (s, agent) = app
-            .call(&admin, "get_agent", &[("organisation_id", &o), ("user_id", &t)])
+            .call(
+                &admin,
+                "get_agent",
+                &[("organisation_id", &o), ("user_id", &t)],
+            )
             .await;
         assert_eq!(s, StatusCode::OK);
         assert_eq!(agent["editable"], Value::Bool(false));
@@ -323,7 +397,12 @@ async fn an_organisation_admin_cannot_touch_the_primary_manager_or_another_admin
         .call(
             &manager,
             "detach_agent",
-            &[("organisation_id", &o), ("user_id", &other_admin.to_string()), ("niveau", "structure"), ("commentaire", "départ")],
+            &[
+                ("organisation_id", &o),
+                ("user_id", &other_admin.to_string()),
+                ("niveau", "structure"),
+                ("commentaire", "départ"),
+            ],
         )
         .await;
     assert_eq!(s, StatusCode::CONFLICT, "{body}");
@@ -334,7 +413,12 @@ async fn an_organisation_admin_cannot_touch_the_primary_manager_or_another_admin
         .call(
             &op,
             "detach_agent",
-            &[("organisation_id", &o), ("user_id", &other_admin.to_string()), ("niveau", "structure"), ("commentaire", "départ")],
+            &[
+                ("organisation_id", &o),
+                ("user_id", &other_admin.to_string()),
+                ("niveau", "structure"),
+                ("commentaire", "départ"),
+            ],
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -348,25 +432,56 @@ async fn nobody_gives_themselves_a_right_on_any_path() {
     let o = org.to_string();
     let role = app.role_id("soffi", "administrateur").await.to_string();
     let op_id = app.user_id("operateur@exemple.fr").await;
-    for (who, c, me) in [("primary manager", &manager, pm), ("admin", &admin, admin_id), ("operator", &op, op_id)] {
+    for (who, c, me) in [
+        ("primary manager", &manager, pm),
+        ("admin", &admin, admin_id),
+        ("operator", &op, op_id),
+    ] {
         let m = me.to_string();
         let (s, body) = app
-            .call(c, "add_grant", &[("user_id", &m), ("organisation_id", &o), ("role_id", &role)])
+            .call(
+                c,
+                "add_grant",
+                &[("user_id", &m), ("organisation_id", &o), ("role_id", &role)],
+            )
             .await;
-        assert!(s == StatusCode::CONFLICT || s == StatusCode::NOT_FOUND, "{who}: {s} {body}");
+        assert!(
+            s == StatusCode::CONFLICT || s == StatusCode::NOT_FOUND,
+            "{who}: {s} {body}"
+        );
         let (s, body) = app
-            .call(c, "save_agent_roles", &[("organisation_id", &o), ("user_id", &m), ("role_ids", &role)])
+            .call(
+                c,
+                "save_agent_roles",
+                &[
+                    ("organisation_id", &o),
+                    ("user_id", &m),
+                    ("role_ids", &role),
+                ],
+            )
             .await;
-        assert!(s == StatusCode::CONFLICT || s == StatusCode::NOT_FOUND, "{who}: {s} {body}");
+        assert!(
+            s == StatusCode::CONFLICT || s == StatusCode::NOT_FOUND,
+            "{who}: {s} {body}"
+        );
         assert_eq!(
-            app.count(&format!("select count(*) from grants where user_id = {me}")).await,
+            app.count(&format!("select count(*) from grants where user_id = {me}"))
+                .await,
             0,
             "{who}"
         );
     }
     // The operator does not name (or remove) themselves either.
     let (s, _) = app
-        .call(&op, "set_org_admin", &[("organisation_id", &o), ("user_id", &op_id.to_string()), ("admin", "true")])
+        .call(
+            &op,
+            "set_org_admin",
+            &[
+                ("organisation_id", &o),
+                ("user_id", &op_id.to_string()),
+                ("admin", "true"),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::CONFLICT);
     // The database refuses a self-grant whatever path writes it.
@@ -382,11 +497,31 @@ async fn nobody_gives_themselves_a_right_on_any_path() {
     assert!(e.to_string().contains("grants_not_self"), "{e}");
     // And another manager can grant it.
     let (s, body) = app
-        .call(&admin, "add_grant", &[("user_id", &pm.to_string()), ("organisation_id", &o), ("role_id", &role)])
+        .call(
+            &admin,
+            "add_grant",
+            &[
+                ("user_id", &pm.to_string()),
+                ("organisation_id", &o),
+                ("role_id", &role),
+            ],
+        )
         .await;
-    assert_eq!(s, StatusCode::CONFLICT, "an admin does not change the primary manager's rights: {body}");
+    assert_eq!(
+        s,
+        StatusCode::CONFLICT,
+        "an admin does not change the primary manager's rights: {body}"
+    );
     let (s, body) = app
-        .call(&manager, "add_grant", &[("user_id", &admin_id.to_string()), ("organisation_id", &o), ("role_id", &role)])
+        .call(
+            &manager,
+            "add_grant",
+            &[
+                ("user_id", &admin_id.to_string()),
+                ("organisation_id", &o),
+                ("role_id", &role),
+            ],
+        )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
 }

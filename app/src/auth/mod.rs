@@ -34,10 +34,10 @@ pub async fn me() -> AppResult<Option<SessionUser>> {
     // the organisations for the switcher.
     let row: (String, String, String, bool, serde_json::Value) = sqlx::query_as(
         "select identifier, prenom, nom,
-                exists (select 1 from memberships m where m.user_id = u.id() and m.admin_role is not null),
+                exists (select 1 from memberships m where m.user_id = u.id and m.admin_role is not null),
                 coalesce((select json_agg(json_build_array(o.id, o.nom) order by o.nom, o.id)
                             from memberships m join organisations o on o.id = m.organisation_id
-                           where m.user_id = u.id() and o.active), '[]')
+                           where m.user_id = u.id and o.active), '[]')
            from users u where id = $1",
     )
     .bind(u.id())
@@ -297,7 +297,7 @@ pub async fn forgot_password(email: String) -> AppResult<()> {
     let mut tx = pool.begin().await?;
     // At most 3 reset mails per address and hour; the answer stays the same.
     let user: Option<(i64, i64)> = sqlx::query_as(
-        "select u.id(), (select count(*) from email_tokens t where t.user_id = u.id() and t.purpose = 'reset'
+        "select u.id, (select count(*) from email_tokens t where t.user_id = u.id and t.purpose = 'reset'
                         and t.created_at > now() - interval '1 hour')
            from users u where u.email = $1 and (u.date_cloture is null or u.date_cloture > current_date)",
     )
