@@ -42,7 +42,8 @@ trap cleanup EXIT
 
 DB=habilitations_bench
 if [ -z "${DATABASE_URL:-}" ]; then
-    start_private_pg
+    # The test cluster: disposable data, fsync off.
+    start_private_pg test
     # A dataset made with other parameters (or cut short) is replaced.
     want="users=$USERS organisations=$ORGS grants=$GRANTS events=$EVENTS big-org=$BIG seed=$SEED "
     have="$(pg_sql "select coalesce(shobj_description(oid, 'pg_database'), '') from pg_database where datname = '$DB'")"

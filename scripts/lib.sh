@@ -8,6 +8,7 @@ cd "$ROOT"
 export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
+CARGO_AUDIT_VERSION=0.22.2
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -43,6 +44,24 @@ ensure_rust_tools() {
         say "Installation de wasm-bindgen-cli $wb"
         cargo install wasm-bindgen-cli --version "$wb"
     fi
+    # Known vulnerabilities of the dependencies (scripts/test.sh). Built
+    # under the build lock: it takes several minutes of both cores.
+    if ! cargo audit --version 2>/dev/null | grep -q "$CARGO_AUDIT_VERSION"; then
+        say "Installation de cargo-audit $CARGO_AUDIT_VERSION (quelques minutes la première fois)"
+        flock /tmp/hab-cargo.lock cargo install --locked "cargo-audit@$CARGO_AUDIT_VERSION"
+    fi
+}
+
+# The RustSec advisory database is provided beside the checkout (read-only:
+# only the package registries are reachable), never fetched.
+ADVISORY_DB="$ROOT/../shared/advisory-db"
+audit_dependencies() {
+    if [ ! -d "$ADVISORY_DB/crates" ]; then
+        echo "ÉCHEC : base des vulnérabilités RustSec introuvable dans $ADVISORY_DB (attendue à côté du dépôt, dans ../shared/advisory-db)" >&2
+        return 1
+    fi
+    # Ignores, each with its reason: .cargo/audit.toml.
+    cargo audit --db "$ADVISORY_DB" --no-fetch --deny warnings
 }
 
 ensure_npm() {
@@ -88,38 +107,139 @@ run_pg() { # runs a PostgreSQL tool as a non-root user when we are root
     if [ "$(id -u)" = 0 ]; then setpriv --reuid=postgres --regid=postgres --init-groups "$@"; else "$@"; fi
 }
 
-pg_data_dir() {
-    local dir="$ROOT/.data/pg"
+# Two clusters, side by side: `run` (scripts/run.sh: the structures' data)
+# and `test` (scripts/test.sh and bench.sh: disposable databases).
+pg_data_dir() { # run|test
+    local name=pg
+    [ "${1:-run}" = test ] && name=pg-test
+    local dir="$ROOT/.data/$name"
     if [ "$(id -u)" = 0 ] && ! setpriv --reuid=postgres --regid=postgres --init-groups test -x "$ROOT"; then
         # The checkout is not reachable by the postgres user (a private
         # folder): keep the cluster in a state folder named after it.
-        dir="/var/tmp/habilitations-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)/pg"
+        dir="/var/tmp/habilitations-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)/$name"
     fi
     printf '%s' "$dir"
 }
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# What a cluster made by this version of the scripts is (written beside
+# PG_VERSION): password on TCP, French collation. A cluster without it was
+# made by an earlier version (trust on TCP, C.UTF-8) and is migrated.
+PG_LAYOUT="habilitations-2 scram-sha-256 icu fr-x-icu"
+
+# Access: PostgreSQL listens on 127.0.0.1 with a password (scram-sha-256),
+# drawn once and kept in a 0600 file beside the cluster: every client (the
+# server, psql, Playwright's Node, the benchmark) keeps a plain TCP URL,
+# whether the scripts run as root or as a user. The only password-less way
+# in is the Unix socket, which lives inside the data folder (0700, owned by
+# the cluster's user): other local accounts cannot reach it. (A socket-only
+# cluster would need socket paths in every URL, and peer authentication
+# cannot map root to `postgres`.)
+pg_initdb() { # data dir, password file
+    local tmp
+    # initdb runs as the cluster's user: the password goes through a file
+    # only it can read, removed at once.
+    tmp="$(dirname "$1")/.initdb-pw"
+    (umask 077; cat "$2" > "$tmp")
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$tmp"; fi
+    # French collation through ICU: "Élodie" before "Zoé" (C.UTF-8 sorts
+    # by code point). The default collation of every new database, so the
+    # agents list's indexes follow it.
+    run_pg "$PG_BIN/initdb" -D "$1" -U postgres -E UTF8 --locale=C.UTF-8 \
+        --locale-provider=icu --icu-locale=fr-x-icu \
+        --auth-host=scram-sha-256 --auth-local=trust --pwfile="$tmp" >/dev/null
+    rm -f "$tmp"
+    # Only 127.0.0.1 by TCP, only with the password; trust on the socket
+    # inside the 0700 data folder.
+    cat > "$1/pg_hba.conf.new" <<'HBA'
+local   all  all                 trust
+host    all  all  127.0.0.1/32   scram-sha-256
+HBA
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$1/pg_hba.conf.new"; fi
+    mv "$1/pg_hba.conf.new" "$1/pg_hba.conf"
+    echo "$PG_LAYOUT" > "$1/habilitations-layout"
+}
+
+# psql through the cluster's own socket (no password), as its user.
+pg_socket_sql() { # data dir, port, database, sql
+    run_pg "$PG_BIN/psql" -q -v ON_ERROR_STOP=1 -h "$1" -p "$2" -U postgres -d "$3" -tAc "$4"
+}
+
+# An earlier version's cluster (trust on TCP, C.UTF-8 collation): its
+# `habilitations` database is dumped, the cluster made anew and the dump
+# restored (indexes rebuilt in French order). The old folder is kept aside
+# until its owner deletes it; the test cluster's databases are disposable.
+pg_migrate_old_cluster() { # data dir, password file, run|test
+    local dir="$1" old port dump
+    old="$dir.ancien-$(date +%Y%m%d-%H%M%S)"
+    if [ "$3" = test ] || [ ! -f "$dir/PG_VERSION" ]; then
+        say "Ancien cluster PostgreSQL de test dans $dir : il est recréé (mot de passe, collation française)"
+        run_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast stop >/dev/null 2>&1 || true
+        rm -rf "$dir"
+        return 0
+    fi
+    say "Le cluster PostgreSQL de $dir a été créé par une version précédente (accès sans mot de passe, tri non français)."
+    say "Migration : sauvegarde de la base habilitations, nouveau cluster, restauration. L'ancien dossier est gardé dans $old."
+    run_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast stop >/dev/null 2>&1 || true
+    port=$(free_port)
+    dump="$(dirname "$dir")/habilitations-migration.dump"
+    # Old cluster: socket only (no TCP), in its 0700 data folder.
+    run_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$(dirname "$dir")/postgresql.log" -w \
+        -o "-p $port -c listen_addresses= -k $dir" start >/dev/null
+    local has
+    has=$(pg_socket_sql "$dir" "$port" postgres "select 1 from pg_database where datname = 'habilitations'")
+    if [ "$has" = 1 ]; then
+        (umask 077; run_pg "$PG_BIN/pg_dump" -h "$dir" -p "$port" -U postgres -Fc habilitations > "$dump")
+    fi
+    run_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast stop >/dev/null
+    mv "$dir" "$old"
+    pg_initdb "$dir" "$2"
+    if [ "$has" = 1 ]; then
+        run_pg "$PG_BIN/pg_ctl" -D "$dir" -l "$(dirname "$dir")/postgresql.log" -w \
+            -o "-p $port -c listen_addresses= -k $dir" start >/dev/null
+        pg_socket_sql "$dir" "$port" postgres "create database habilitations"
+        if [ "$(id -u)" = 0 ]; then chown postgres "$dump"; fi
+        run_pg "$PG_BIN/pg_restore" -h "$dir" -p "$port" -U postgres -d habilitations --exit-on-error "$dump"
+        run_pg "$PG_BIN/pg_ctl" -D "$dir" -m fast stop >/dev/null
+        rm -f "$dump"
+    fi
+    say "Migration terminée. Une fois l'application vérifiée, l'ancien dossier peut être supprimé : rm -rf $old"
+}
+
 # Starts (creating on first use) the cluster and exports PG_ADMIN_URL.
-start_private_pg() {
+# `run`: fsync on (the structures' data); `test`: fsync off (disposable
+# databases, faster).
+start_private_pg() { # run|test
+    local kind="${1:-run}"
     PG_BIN="$(pg_bin)"
-    PGDATA_DIR="$(pg_data_dir)"
+    PGDATA_DIR="$(pg_data_dir "$kind")"
     local parent; parent="$(dirname "$PGDATA_DIR")"
     mkdir -p "$parent"
     if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$parent"; fi
+    local pwfile="$PGDATA_DIR.password"
+    if [ ! -s "$pwfile" ]; then
+        (umask 077; python3 -c 'import secrets; print(secrets.token_hex(24))' > "$pwfile")
+    fi
+    chmod 600 "$pwfile"
+    if [ -f "$PGDATA_DIR/PG_VERSION" ] && [ "$(cat "$PGDATA_DIR/habilitations-layout" 2>/dev/null)" != "$PG_LAYOUT" ]; then
+        pg_migrate_old_cluster "$PGDATA_DIR" "$pwfile" "$kind"
+    fi
     if [ ! -f "$PGDATA_DIR/PG_VERSION" ]; then
         say "Création du cluster PostgreSQL privé dans $PGDATA_DIR"
-        run_pg "$PG_BIN/initdb" -D "$PGDATA_DIR" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+        pg_initdb "$PGDATA_DIR" "$pwfile"
     fi
+    local fsync=on
+    [ "$kind" = test ] && fsync=off
     if run_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" status >/dev/null 2>&1; then
         PG_PORT=$(sed -n 4p "$PGDATA_DIR/postmaster.pid")
     else
         PG_PORT=$(free_port)
-        run_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$parent/postgresql.log" -w -o "-p $PG_PORT -h 127.0.0.1 -k $PGDATA_DIR -c fsync=off -c max_connections=300" start >/dev/null
+        run_pg "$PG_BIN/pg_ctl" -D "$PGDATA_DIR" -l "$parent/postgresql-$kind.log" -w -o "-p $PG_PORT -h 127.0.0.1 -k $PGDATA_DIR -c fsync=$fsync -c max_connections=300" start >/dev/null
         PG_STARTED_HERE=1
     fi
-    export PG_ADMIN_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
-    say "PostgreSQL privé sur 127.0.0.1:$PG_PORT"
+    export PG_ADMIN_URL="postgres://postgres:$(cat "$pwfile")@127.0.0.1:$PG_PORT/postgres"
+    say "PostgreSQL privé ($kind) sur 127.0.0.1:$PG_PORT (mot de passe dans $pwfile)"
 }
 
 stop_private_pg() {

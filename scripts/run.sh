@@ -8,11 +8,12 @@ ensure_rust_tools
 ensure_npm
 
 if [ -z "${DATABASE_URL:-}" ]; then
-    start_private_pg
+    start_private_pg run
     trap stop_private_pg EXIT
     ensure_db habilitations
     export DATABASE_URL="${PG_ADMIN_URL%/postgres}/habilitations"
     export HAB_DEMO="${HAB_DEMO:-1}"
+    # The development mailbox, for the operator only (signed in).
     export HAB_DEV_MAILBOX="${HAB_DEV_MAILBOX:-1}"
 fi
 export LEPTOS_SITE_ADDR="${LEPTOS_SITE_ADDR:-127.0.0.1:3000}"
@@ -43,7 +44,7 @@ cat <<MSG
     gestionnaire de l'AFDAS : marie.gestionnaire@demo.habilitations.fr
     agent (une demande en attente) : paul.agent@demo.habilitations.fr
   Opérateur : $HAB_OPERATOR_EMAIL / $HAB_OPERATOR_PASSWORD
-  Courriels envoyés : $HAB_PUBLIC_URL/dev/mailbox
+  Courriels envoyés (opérateur connecté) : $HAB_PUBLIC_URL/dev/mailbox
 
 MSG
 fi

@@ -10,7 +10,7 @@ ensure_npm
 ensure_e2e_npm
 
 if [ -z "${DATABASE_URL:-}" ]; then
-    start_private_pg
+    start_private_pg test
     trap stop_private_pg EXIT
 else
     # Test databases are created next to the given one.
@@ -26,9 +26,17 @@ say "Base modèle des tests d'intégration (migrations, catalogue, SIRENE)"
 recreate_db hab_test_template
 DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo run -q -p server --bin server -- migrate
 
+say "Vulnérabilités connues des dépendances (cargo audit)"
+set +e
+audit_dependencies
+audit_status=$?
+
 say "Tests unitaires et d'intégration"
+# Not stopped by a failure (set -e, pipefail): the end-to-end suite and the
+# summary run whatever happens here.
 HAB_TEST_DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo test -p app -p server 2>&1 | tee .data-test-cargo.log
 rust_status=${PIPESTATUS[0]}
+set -e
 
 say "Compilation release et tests de bout en bout (Playwright, Chromium)"
 build_release
@@ -38,7 +46,9 @@ export LEPTOS_SITE_ADDR="127.0.0.1:$E2E_PORT"
 export HAB_PUBLIC_URL="http://$LEPTOS_SITE_ADDR"
 # The specs' operator, created by the server at first start (test data only).
 export HAB_OPERATOR_EMAIL=operateur@e2e.habilitations.test HAB_OPERATOR_PASSWORD="une phrase de passe solide"
-DATABASE_URL="$BASE_URL_DB/hab_e2e" HAB_DEV_MAILBOX=1 RUST_LOG=warn target/release/server > .data-e2e-server.log 2>&1 &
+# The specs read links in the development mailbox as whoever they are
+# signed in as: on this test server only, it is open to anyone.
+DATABASE_URL="$BASE_URL_DB/hab_e2e" HAB_DEV_MAILBOX=public RUST_LOG=warn target/release/server > .data-e2e-server.log 2>&1 &
 SERVER_PID=$!
 trap 'kill $SERVER_PID 2>/dev/null || true; stop_private_pg' EXIT
 if ! wait_http "$HAB_PUBLIC_URL/connexion" 60; then
@@ -52,7 +62,8 @@ set -e
 
 say "Résumé"
 grep -E '^test result:' .data-test-cargo.log | awk '{p+=$4; f+=$6} END {printf "rust: %d passed, %d failed\n", p, f}'
-if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ]; then
-    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status" >&2
+echo "cargo audit: $([ "$audit_status" = 0 ] && echo ok || echo ÉCHEC)"
+if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ] || [ "$audit_status" != 0 ]; then
+    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status, cargo audit=$audit_status" >&2
     exit 1
 fi

@@ -7,6 +7,8 @@ pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod catalogue;
+#[cfg(feature = "ssr")]
+pub mod client_ip;
 pub mod conventions;
 pub mod domain;
 pub mod error;

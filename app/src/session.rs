@@ -71,24 +71,9 @@ pub async fn session() -> AppResult<Session> {
     })
 }
 
-/// The caller's IP: the first X-Forwarded-For hop when behind a proxy,
-/// else the socket's peer address.
-pub async fn client_ip() -> Option<String> {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-    let headers: Option<http::HeaderMap> = leptos_axum::extract::<http::HeaderMap>().await.ok();
-    if let Some(fwd) = headers
-        .as_ref()
-        .and_then(|h| h.get("x-forwarded-for"))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-    {
-        return Some(fwd.trim().to_string());
-    }
-    leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|c| c.0.ip().to_string())
+/// The caller's IP (`X-Forwarded-For` only from a trusted proxy).
+pub async fn client_ip() -> Option<std::net::IpAddr> {
+    crate::client_ip::from_request().await
 }
 
 /// Starts a fresh session for `user_id`: a new session id (no fixation).

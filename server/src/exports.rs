@@ -172,6 +172,7 @@ where
         .unwrap_or_else(|_| AppError::Internal.status().into_response())
 }
 
+/// Every cell of every export goes through `neutralise`.
 fn encode(rows: &[Vec<String>]) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
@@ -179,9 +180,47 @@ fn encode(rows: &[Vec<String>]) -> Vec<u8> {
         .from_writer(vec![]);
     for r in rows {
         // Writing to memory cannot fail.
-        let _ = w.write_record(r);
+        let _ = w.write_record(r.iter().map(|cell| neutralise(cell).into_owned()));
     }
     w.into_inner().unwrap_or_default()
+}
+
+/// A cell a spreadsheet would read as a formula (OWASP "CSV injection":
+/// it begins with `=`, `+`, `-`, `@`, a tab or a carriage return) gets a
+/// leading `'`, which makes it text; other cells are left as they are.
+pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formulas_become_text() {
+        for (cell, out) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+33 1 23", "'+33 1 23"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("", ""),
+            ("Marie", "Marie"),
+            ("a=1", "a=1"),
+            ("'=1", "'=1"),
+            ("127.0.0.1", "127.0.0.1"),
+            ("2001:db8::1", "2001:db8::1"),
+        ] {
+            assert_eq!(neutralise(cell), out, "{cell:?}");
+        }
+        let csv = String::from_utf8(encode(&[vec!["=1;2".into(), "ok".into()]])).unwrap();
+        assert_eq!(csv, "\"'=1;2\";ok\r\n");
+    }
 }
 
 /// The answer to a refused export: the login page for a visitor, else the

@@ -1103,7 +1103,7 @@ fn events_sql(p: &Params, from: i64, to: i64) -> String {
                      then jsonb_build_object('application', 'SOFFi', 'role', 'Consultation')
                      when a.action = 'utilisateur.modification'
                      then jsonb_build_object('telephone', '01' || lpad((pg_temp.rnd('apres', j) % 100000000)::text, 8, '0')) end,
-                '10.' || pg_temp.rnd('ip1', j) % 256 || '.' || pg_temp.rnd('ip2', j) % 256 || '.' || pg_temp.rnd('ip3', j) % 256
+                ('10.' || pg_temp.rnd('ip1', j) % 256 || '.' || pg_temp.rnd('ip2', j) % 256 || '.' || pg_temp.rnd('ip3', j) % 256)::inet
            from gen_base b, generate_series({from}::bigint, {to}) j
            cross join lateral (select case when pg_temp.rnd('journal-structure', j) % 10 = 0 then 1
                                            else 2 + floor(({o} - 1) * pow(pg_temp.unif('journal-structure2', j), 2))::int end as org_k) x

@@ -48,14 +48,21 @@ impl Settings {
                 .unwrap_or(default)
         };
         let num = |k: &str, default: i64| var(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let trusted_proxies =
+            app::client_ip::parse_trusted_proxies(&var("HAB_TRUSTED_PROXIES").unwrap_or_default())?;
+        // `1` shows the development mailbox to operators; `public` to
+        // anyone (the end-to-end tests' server only).
+        let dev_mailbox_public = var("HAB_DEV_MAILBOX").as_deref() == Some("public");
         Ok(Settings {
             database_url,
             secure_cookies: flag("HAB_SECURE_COOKIES", public_url.starts_with("https://")),
             app: Config {
                 public_url,
-                dev_mailbox: flag("HAB_DEV_MAILBOX", false),
+                dev_mailbox: dev_mailbox_public || flag("HAB_DEV_MAILBOX", false),
+                dev_mailbox_public,
                 login_max_failures: num("HAB_LOGIN_MAX_FAILURES", 5),
                 login_window_minutes: num("HAB_LOGIN_WINDOW_MINUTES", 15),
+                trusted_proxies,
             },
             bind,
             smtp_url: var("SMTP_URL"),

@@ -121,7 +121,7 @@ const NAMES: &str = "
 select e.id, to_char(e.at at time zone 'Europe/Paris', 'DD/MM/YYYY HH24:MI') as date,
        coalesce(a.prenom || ' ' || a.nom, '') as acteur, coalesce(a.email, '') as acteur_email,
        coalesce(o.nom, '') as structure, e.action, e.target_type, t.label as cible,
-       e.before, e.after, coalesce(e.ip, '') as ip
+       e.before, e.after, coalesce(host(e.ip), '') as ip
   from page e
   left join users a on a.id = e.actor_id
   left join organisations o on o.id = e.organisation_id

@@ -48,13 +48,19 @@ pub struct Message {
     pub sent: bool,
 }
 
-/// Development mailbox: every queued message, newest first. Refused unless
-/// the server runs with the development mailbox on.
+/// Development mailbox: every queued message, newest first. It shows every
+/// reset and invitation link, so it exists only when the server runs with
+/// the development mailbox on, and then only for an operator (or for
+/// anyone on the end-to-end tests' server, `HAB_DEV_MAILBOX=public`).
+/// Anyone else gets "not found", as if it did not exist.
 #[server(endpoint = "dev_mailbox")]
 pub async fn dev_mailbox(to: String) -> AppResult<Vec<Message>> {
     use crate::error::AppError;
     let st = crate::state::state();
     if !st.config.dev_mailbox {
+        return Err(AppError::NotFound);
+    }
+    if !st.config.dev_mailbox_public && crate::session::require_operator().await.is_err() {
         return Err(AppError::NotFound);
     }
     let rows: Vec<(
@@ -109,35 +115,59 @@ pub fn MailboxPage() -> impl IntoView {
     let to = move || query.get().get("a").unwrap_or_default();
     let messages = Resource::new(to, dev_mailbox);
     view! {
-        <div class="fr-container fr-my-4w">
-            <h1>"Boîte aux lettres de développement"</h1>
-            <p>"Les courriels envoyés par l'application (hors production)."</p>
-            <form method="get" class="fr-mb-3w">
-                <div class="fr-input-group">
-                    <label class="fr-label" for="filtre-destinataire">"Destinataire"</label>
-                    <input class="fr-input" id="filtre-destinataire" name="a" type="email" value=to/>
-                </div>
-                <button class="fr-btn fr-btn--secondary" type="submit">"Filtrer"</button>
-            </form>
-            <Suspense fallback=crate::ui::loading>
-                {move || Suspend::new(async move {
-                    match messages.await {
-                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                        Ok(list) if list.is_empty() => view! { <p>"Aucun message."</p> }.into_any(),
-                        Ok(list) => list
-                            .into_iter()
-                            .map(|m| view! {
-                                <article class="fr-card fr-p-3w fr-mb-2w mail">
-                                    <h2 class="fr-h5">{m.subject.clone()}</h2>
-                                    <p class="fr-text--sm">"À : " <span class="mail-to">{m.to_email.clone()}</span> " — " {m.created_at.clone()}</p>
-                                    <p class="mail-body">{linkify(&m.body)}</p>
-                                </article>
-                            })
-                            .collect::<Vec<_>>()
-                            .into_any(),
-                    }
-                })}
-            </Suspense>
+        <Suspense fallback=crate::ui::loading>
+            {move || Suspend::new(async move {
+                let list = match messages.await {
+                    // Off, or not an operator: the page does not exist.
+                    Err(crate::error::AppError::NotFound) => return not_found().into_any(),
+                    Err(e) => return view! { <div class="fr-container fr-my-4w"><crate::ui::ErrorNotice error=e/></div> }.into_any(),
+                    Ok(list) => list,
+                };
+                let list = if list.is_empty() {
+                    view! { <p>"Aucun message."</p> }.into_any()
+                } else {
+                    list.into_iter()
+                        .map(|m| view! {
+                            <article class="fr-card fr-p-3w fr-mb-2w mail">
+                                <h2 class="fr-h5">{m.subject.clone()}</h2>
+                                <p class="fr-text--sm">"À : " <span class="mail-to">{m.to_email.clone()}</span> " — " {m.created_at.clone()}</p>
+                                <p class="mail-body">{linkify(&m.body)}</p>
+                            </article>
+                        })
+                        .collect::<Vec<_>>()
+                        .into_any()
+                };
+                view! {
+                    <div class="fr-container fr-my-4w">
+                        <h1>"Boîte aux lettres de développement"</h1>
+                        <p>"Les courriels envoyés par l'application (hors production)."</p>
+                        <form method="get" class="fr-mb-3w">
+                            <div class="fr-input-group">
+                                <label class="fr-label" for="filtre-destinataire">"Destinataire"</label>
+                                <input class="fr-input" id="filtre-destinataire" name="a" type="email" value=to/>
+                            </div>
+                            <button class="fr-btn fr-btn--secondary" type="submit">"Filtrer"</button>
+                        </form>
+                        {list}
+                    </div>
+                }
+                .into_any()
+            })}
+        </Suspense>
+    }
+}
+
+/// The application's "page not found", with its 404 status.
+fn not_found() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <div class="fr-container fr-my-6w">
+            <h1>"Page introuvable"</h1>
+            <p>"La page que vous cherchez n'existe pas ou a été déplacée."</p>
+            <a href="/">"Retour à mes démarches"</a>
         </div>
     }
 }
