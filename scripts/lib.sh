@@ -48,7 +48,7 @@ ensure_rust_tools() {
     # under the build lock: it takes several minutes of both cores.
     if ! cargo audit --version 2>/dev/null | grep -q "$CARGO_AUDIT_VERSION"; then
         say "Installation de cargo-audit $CARGO_AUDIT_VERSION (quelques minutes la première fois)"
-        flock /tmp/hab-cargo.lock cargo install --locked "cargo-audit@$CARGO_AUDIT_VERSION"
+        cargo install --locked "cargo-audit@$CARGO_AUDIT_VERSION"
     fi
 }
 
