@@ -235,6 +235,32 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
         .bind(ids[1])
         .execute(&mut *tx)
         .await?;
+    // More agents of the structure, created by its manager: the Liste des
+    // agents shows accented names in French order (Écuyer between Abadie
+    // and Zimmermann).
+    for (civ, nom, prenom, email) in [
+        ("Mme", "Zimmermann", "Zoé", "zoe.zimmermann@demo.habilitations.fr"),
+        ("Mme", "Écuyer", "Élodie", "elodie.ecuyer@demo.habilitations.fr"),
+        ("M", "Abadie", "Aline", "aline.abadie@demo.habilitations.fr"),
+    ] {
+        sqlx::query(
+            "with u as (
+                 insert into users (identifier, civilite, nom, prenom, email, email_verified_at, password_hash,
+                                    created_by, home_organisation_id)
+                 values ($1, $2, $3, $4, $5, now(), $6, $7, $8) returning id)
+             insert into memberships (user_id, organisation_id) select id, $8 from u",
+        )
+        .bind(app::domain::UserIdentifier::generate(rand_index).as_str())
+        .bind(civ)
+        .bind(nom)
+        .bind(prenom)
+        .bind(email)
+        .bind(&h)
+        .bind(ids[0])
+        .bind(org)
+        .execute(&mut *tx)
+        .await?;
+    }
     // The demo structure has signed conventions for Parapheur and
     // Mon activité formation too (SOFFi is activated by default).
     sqlx::query(
