@@ -167,3 +167,266 @@ async fn unreadable_files_are_refused_next_to_the_file_field() {
     let (s, body) = import(&app, &admin, org, vec![], false).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
+
+/// Serves the application on a runtime like the production server's (two
+/// async workers) and runs `body`, the visitors, on a runtime of its own:
+/// a server worker kept busy by a handler cannot delay the visitors' clocks.
+/// Gives up after `limit` without waiting for such a worker (dropping its
+/// runtime would): a stall fails the test, never hangs it.
+fn against_a_two_worker_server<T, F>(
+    limit: std::time::Duration,
+    body: impl FnOnce(TestApp) -> F,
+) -> Option<T>
+where
+    F: std::future::Future<Output = T>,
+{
+    let server = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let app = server.block_on(TestApp::spawn());
+    let visitors = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let out = visitors.block_on(async move { tokio::time::timeout(limit, body(app)).await });
+    visitors.shutdown_background();
+    server.shutdown_background();
+    out.ok()
+}
+
+/// The field error on `fichier`, if the body is one.
+fn fichier_message(body: &Value) -> String {
+    body["Invalid"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn a_2_mb_file_of_200_000_short_lines_is_refused_at_once_and_the_server_keeps_answering() {
+    use std::time::{Duration, Instant};
+    let outcome = against_a_two_worker_server(Duration::from_secs(60), |app| async move {
+        let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
+        let mut file = HEADER.to_string();
+        for _ in 0..200_000 {
+            file.push_str("M;Nom;P;x\n");
+        }
+        assert!(file.len() >= 2_000_000 && file.len() <= app::import::MAX_BYTES);
+        let base = app.url.clone();
+        let upload = tokio::spawn(async move {
+            let start = Instant::now();
+            let answer = tokio::time::timeout(
+                Duration::from_secs(20),
+                import(&app, &admin, org, file.into_bytes(), false),
+            )
+            .await;
+            (start.elapsed(), answer.ok(), app)
+        });
+        // Meanwhile, other visitors load the login page.
+        let getter = reqwest::Client::new();
+        let mut gets = vec![];
+        for i in 0..20u64 {
+            let getter = getter.clone();
+            let url = format!("{base}/connexion");
+            gets.push(tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(25 * i)).await;
+                let start = Instant::now();
+                let status = tokio::time::timeout(Duration::from_secs(1), getter.get(url).send())
+                    .await
+                    .ok()
+                    .and_then(|r| r.ok())
+                    .map(|r| r.status());
+                (start.elapsed(), status)
+            }));
+        }
+        let mut pages = vec![];
+        for g in gets {
+            pages.push(g.await.unwrap());
+        }
+        let (took, answer, _app) = upload.await.unwrap();
+        (took, answer, pages)
+    });
+    let (took, answer, pages) = outcome.expect("the test did not finish within 60 s");
+    eprintln!(
+        "upload answered in {took:?}; pages: {:?}",
+        pages.iter().map(|p| p.0).collect::<Vec<_>>()
+    );
+    let unanswered = pages.iter().filter(|p| p.1 != Some(StatusCode::OK)).count();
+    let (status, body) = answer.unwrap_or_else(|| {
+        panic!("no answer to the upload after {took:?}; {unanswered} of 20 pages unanswered within 1 s")
+    });
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["fichier"]);
+    assert!(fichier_message(&body).contains("5 000"), "{body}");
+    assert!(took < Duration::from_secs(2), "the upload took {took:?}");
+    for (i, (t, status)) in pages.iter().enumerate() {
+        assert_eq!(
+            *status,
+            Some(StatusCode::OK),
+            "GET /connexion #{i} during the upload: no answer within 1 s ({t:?})"
+        );
+    }
+}
+
+/// The session cookie of a fresh login (for a hand-written request).
+async fn session_cookie(app: &TestApp, email: &str) -> String {
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/login", app.url))
+        .header("accept", "application/json")
+        .form(&[("email", email), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Posts an import whose file is `file_bytes` long (chunked, as a browser
+/// streaming a big file) and then never ends the body: the answer must not
+/// wait for the rest. Gives (status, body) or None after 10 s.
+async fn endless_upload(
+    app: &TestApp,
+    cookie: &str,
+    org: i64,
+    file_bytes: usize,
+) -> Option<(u16, Value)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.url.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let (mut rd, mut wr) = stream.into_split();
+    let head = format!(
+        "POST /api/import_agents HTTP/1.1\r\nHost: {addr}\r\nOrigin: {}\r\nAccept: application/json\r\n\
+         Cookie: {cookie}\r\nContent-Type: multipart/form-data; boundary=XBOUNDARYX\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+        app.url
+    );
+    let preamble = format!(
+        "--XBOUNDARYX\r\nContent-Disposition: form-data; name=\"organisation_id\"\r\n\r\n{org}\r\n\
+         --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"confirmer\"\r\n\r\n0\r\n\
+         --XBOUNDARYX\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"agents.csv\"\r\n\
+         Content-Type: text/csv\r\n\r\n{HEADER}"
+    );
+    let writer = tokio::spawn(async move {
+        let chunk = |data: &[u8]| {
+            let mut c = format!("{:x}\r\n", data.len()).into_bytes();
+            c.extend_from_slice(data);
+            c.extend_from_slice(b"\r\n");
+            c
+        };
+        wr.write_all(head.as_bytes()).await?;
+        wr.write_all(&chunk(preamble.as_bytes())).await?;
+        let line = b"M;Nom;P;x\n".repeat(6_400);
+        let mut sent = 0;
+        while sent < file_bytes {
+            wr.write_all(&chunk(&line)).await?;
+            sent += line.len();
+        }
+        // The rest never comes.
+        tokio::time::sleep(std::time::Duration::from_secs(3600)).await;
+        Ok::<_, std::io::Error>(wr)
+    });
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        let mut buf = vec![];
+        let mut tmp = [0u8; 8192];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&buf[..end]).to_string();
+                let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
+                let length = head.lines().find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse::<usize>().ok())?
+                });
+                if let Some(length) = length {
+                    if buf.len() >= end + 4 + length {
+                        let body =
+                            String::from_utf8_lossy(&buf[end + 4..end + 4 + length]).to_string();
+                        return (
+                            status,
+                            serde_json::from_str(&body).unwrap_or(Value::String(body)),
+                        );
+                    }
+                }
+            }
+            let n = rd.read(&mut tmp).await.unwrap_or(0);
+            if n == 0 {
+                let text = String::from_utf8_lossy(&buf).to_string();
+                let status = text
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let body = text
+                    .split_once("\r\n\r\n")
+                    .map(|b| b.1.to_string())
+                    .unwrap_or_default();
+                return (
+                    status,
+                    serde_json::from_str(&body).unwrap_or(Value::String(body)),
+                );
+            }
+            buf.extend_from_slice(&tmp[..n]);
+        }
+    })
+    .await
+    .ok();
+    writer.abort();
+    answer
+}
+
+#[tokio::test]
+async fn a_file_over_2_mb_is_refused_while_it_arrives() {
+    let app = TestApp::spawn().await;
+    let (_, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
+    let cookie = session_cookie(&app, "marie@exemple.fr").await;
+    // 3 MB sent, the end never: refused on the way, in French.
+    let (status, body) = endless_upload(&app, &cookie, org, 3 * 1024 * 1024)
+        .await
+        .expect("no answer while the body was still arriving");
+    assert!(
+        status == 413 || (status == 422 && invalid_fields(&body) == vec!["fichier"]),
+        "{status} {body}"
+    );
+    let message = fichier_message(&body);
+    assert!(message.contains("2 Mo"), "{body}");
+    // The limit holds for the whole form, not field by field.
+    let admin = app.login("marie@exemple.fr").await;
+    let filler = "x".repeat(1024 * 1024);
+    let form = Form::new()
+        .text("organisation_id", org.to_string())
+        .text("confirmer", "0")
+        .text("note1", filler.clone())
+        .text("note2", filler.clone())
+        .text("note3", filler)
+        .part(
+            "fichier",
+            Part::bytes(format!("{HEADER}M;X;Y;x@exemple.fr;;;;;\n").into_bytes())
+                .file_name("agents.csv")
+                .mime_str("text/csv")
+                .unwrap(),
+        );
+    let resp = admin
+        .post(format!("{}/api/import_agents", app.url))
+        .header("Origin", &app.url)
+        .header("Accept", "application/json")
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let body: Value = serde_json::from_str(&resp.text().await.unwrap()).unwrap_or_default();
+    assert!(
+        status == StatusCode::PAYLOAD_TOO_LARGE
+            || (status == StatusCode::UNPROCESSABLE_ENTITY
+                && invalid_fields(&body) == vec!["fichier"]),
+        "{status} {body}"
+    );
+    assert!(fichier_message(&body).contains("2 Mo"), "{body}");
+}

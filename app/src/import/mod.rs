@@ -60,17 +60,42 @@ pub async fn import_agents(data: MultipartData) -> AppResult<ImportReport> {
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let mut form = data.into_inner().ok_or(AppError::Internal)?;
+    let too_big = || {
+        AppError::invalid(
+            "fichier",
+            "Le fichier dépasse 2 Mo : découpez-le en plusieurs fichiers.",
+        )
+    };
+    let cut = |e: &dyn std::fmt::Display| {
+        tracing::warn!(error = %e, "import: form not received whole");
+        AppError::invalid(
+            "fichier",
+            "Le fichier n'a pas été reçu en entier : envoyez-le de nouveau.",
+        )
+    };
+    // Read as it arrives, every field counted against one budget: an
+    // upload over the limit is refused without reading the rest.
     let (mut org, mut confirm, mut bytes) = (0i64, false, None::<Vec<u8>>);
-    while let Ok(Some(mut field)) = form.next_field().await {
+    let (mut total, mut fields) = (0usize, 0usize);
+    while let Some(mut field) = form.next_field().await.map_err(|e| cut(&e))? {
+        fields += 1;
+        if fields > ssr::MAX_FIELDS {
+            return Err(AppError::invalid(
+                "fichier",
+                "Formulaire d'import non reconnu : rechargez la page et envoyez le fichier de nouveau.",
+            ));
+        }
         let name = field.name().unwrap_or_default().to_string();
+        let keep = matches!(name.as_str(), "organisation_id" | "confirmer" | "fichier");
         let mut buf = vec![];
-        while let Ok(Some(chunk)) = field.chunk().await {
-            buf.extend_from_slice(&chunk);
-            if buf.len() > MAX_BYTES {
-                return Err(AppError::invalid(
-                    "fichier",
-                    "Le fichier dépasse 2 Mo : découpez-le en plusieurs fichiers.",
-                ));
+        while let Some(chunk) = field.chunk().await.map_err(|e| cut(&e))? {
+            total += chunk.len();
+            if total > MAX_BYTES + ssr::FORM_SLACK || (keep && buf.len() + chunk.len() > MAX_BYTES)
+            {
+                return Err(too_big());
+            }
+            if keep {
+                buf.extend_from_slice(&chunk);
             }
         }
         match name.as_str() {
@@ -84,7 +109,15 @@ pub async fn import_agents(data: MultipartData) -> AppResult<ImportReport> {
     let bytes = bytes
         .filter(|b| !b.is_empty())
         .ok_or_else(|| AppError::invalid("fichier", "Choisissez un fichier CSV."))?;
-    let rows = ssr::read(&bytes).map_err(|m| AppError::invalid("fichier", m))?;
+    // Decoding and parsing take CPU: on a blocking thread, never on one of
+    // the few async workers that serve every other request.
+    let rows = tokio::task::spawn_blocking(move || ssr::read(&bytes))
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "import: the reading task failed");
+            AppError::Internal
+        })?
+        .map_err(|m| AppError::invalid("fichier", m))?;
     ssr::run(&manager, rows, confirm).await
 }
 
@@ -124,15 +157,59 @@ pub mod ssr {
             .collect()
     }
 
-    /// The line of the file (as a spreadsheet numbers it) where a record
-    /// starts. The reader's own count is one short with CRLF endings (what
-    /// Excel writes): its record starts on the LF of the line before.
-    fn line_at(text: &str, p: &csv::Position) -> u64 {
-        let end = (p.byte() as usize + 1).min(text.len());
-        1 + text.as_bytes()[..end]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u64
+    /// At most this many people per file.
+    pub const MAX_ROWS: usize = 5000;
+    /// Room for the form's small fields beside the file.
+    pub const FORM_SLACK: usize = 64 * 1024;
+    /// The form has three fields; a few more are tolerated, not thousands.
+    pub const MAX_FIELDS: usize = 16;
+
+    /// Numbers the lines of a file as a spreadsheet shows them, for record
+    /// positions asked in increasing order (as the reader gives them): the
+    /// newlines are counted once, from where the previous call stopped.
+    pub struct LineCounter<'a> {
+        text: &'a [u8],
+        /// Bytes before this offset are counted in `newlines`.
+        upto: usize,
+        newlines: u64,
+        /// Bytes looked at so far (the work done, for the tests).
+        scanned: usize,
+    }
+
+    impl<'a> LineCounter<'a> {
+        pub fn new(text: &'a [u8]) -> Self {
+            LineCounter {
+                text,
+                upto: 0,
+                newlines: 0,
+                scanned: 0,
+            }
+        }
+
+        /// The line where the record starting at byte `start` begins. The
+        /// reader's own count is one short with CRLF endings (what Excel
+        /// writes): its record starts on the LF of the line before, hence
+        /// the byte at `start` is counted too.
+        pub fn line_at(&mut self, start: u64) -> u64 {
+            let end = usize::try_from(start)
+                .unwrap_or(usize::MAX)
+                .saturating_add(1)
+                .min(self.text.len());
+            if end < self.upto {
+                // Never in one pass; correct anyway.
+                self.upto = 0;
+                self.newlines = 0;
+            }
+            let part = &self.text[self.upto..end];
+            self.newlines += part.iter().filter(|&&b| b == b'\n').count() as u64;
+            self.scanned += part.len();
+            self.upto = end;
+            1 + self.newlines
+        }
+
+        pub fn scanned(&self) -> usize {
+            self.scanned
+        }
     }
 
     /// Reads the file: header row (the template's columns, in any order,
@@ -165,18 +242,32 @@ pub mod ssr {
                 ));
             }
         }
+        let mut lines = LineCounter::new(text.as_bytes());
         let mut rows = vec![];
-        for record in reader.records() {
-            let record = record.map_err(|e| {
-                format!(
-                    "Ligne {} illisible.",
-                    e.position().map(|p| line_at(&text, p)).unwrap_or(0)
-                )
-            })?;
+        let mut record = csv::StringRecord::new();
+        loop {
+            match reader.read_record(&mut record) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => {
+                    return Err(format!(
+                        "Ligne {} illisible.",
+                        e.position().map(|p| lines.line_at(p.byte())).unwrap_or(0)
+                    ))
+                }
+            }
             if record.iter().all(|f| f.trim().is_empty()) {
                 continue;
             }
-            let line = record.position().map(|p| line_at(&text, p)).unwrap_or(0);
+            let line = record
+                .position()
+                .map(|p| lines.line_at(p.byte()))
+                .unwrap_or(0);
+            if rows.len() == MAX_ROWS {
+                return Err(format!(
+                    "Limite dépassée : 5 000 lignes au plus par fichier (la ligne {line} est de trop). Découpez-le en plusieurs fichiers."
+                ));
+            }
             let get = |i: usize| {
                 index[i]
                     .and_then(|j| record.get(j))
@@ -208,9 +299,6 @@ pub mod ssr {
         }
         if rows.is_empty() {
             return Err("Le fichier ne contient aucune ligne à importer.".into());
-        }
-        if rows.len() > 5000 {
-            return Err("5 000 lignes au plus par fichier.".into());
         }
         Ok(rows)
     }
@@ -423,6 +511,51 @@ pub mod ssr {
                 let lines: Vec<u64> = read(text.as_bytes()).unwrap().iter().map(|r| r.0).collect();
                 assert_eq!(lines, vec![2, 4, 6], "line ends {end:?}");
             }
+        }
+
+        /// The line counter's work, walking every record of `n` lines the
+        /// way `read` does, CRLF ends (Excel's).
+        fn counter_work(n: usize) -> usize {
+            let text = "M;Nom;P;x\r\n".repeat(n);
+            let mut reader = csv::ReaderBuilder::new()
+                .delimiter(b';')
+                .has_headers(false)
+                .from_reader(text.as_bytes());
+            let mut lines = LineCounter::new(text.as_bytes());
+            let mut last = 0;
+            for record in reader.records() {
+                let at = lines.line_at(record.unwrap().position().unwrap().byte());
+                assert_eq!(at, last + 1, "consecutive lines");
+                last = at;
+            }
+            assert_eq!(last, n as u64);
+            assert!(lines.scanned() <= text.len(), "one pass over the text");
+            lines.scanned()
+        }
+
+        #[test]
+        fn line_numbers_take_one_pass_whatever_the_size() {
+            let (small, big) = (counter_work(10_000), counter_work(20_000));
+            assert!(
+                big < 3 * small,
+                "linear, not quadratic: {small} then {big} bytes scanned"
+            );
+            // 200 000 lines (2 MB): still one pass.
+            assert!(counter_work(200_000) <= 200_000 * 11);
+        }
+
+        #[test]
+        fn the_row_limit_stops_the_reading_at_the_first_row_too_many() {
+            let mut file = String::from("Nom;Prénom;Adresse mail\n");
+            file.push_str(&"A;B;a@exemple.fr\n".repeat(MAX_ROWS));
+            assert_eq!(read(file.as_bytes()).unwrap().len(), MAX_ROWS);
+            // Blank rows do not count.
+            file.push_str(";;\n");
+            assert_eq!(read(file.as_bytes()).unwrap().len(), MAX_ROWS);
+            file.push_str(&"A;B;a@exemple.fr\n".repeat(200_000));
+            let err = read(file.as_bytes()).unwrap_err();
+            assert!(err.contains("5 000 lignes au plus"), "{err}");
+            assert!(err.contains("ligne 5003 "), "{err}");
         }
 
         #[test]
