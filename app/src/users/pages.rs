@@ -126,6 +126,17 @@ pub fn AgentPage() -> impl IntoView {
         },
         |(o, u, _, _)| get_agent(o, u),
     );
+    // The Rôles tab's data and action live here, above the Suspense, and
+    // the tab is rendered from the same `Suspend` as the fiche: a resource
+    // created inside a `Suspend` is created again (and its owner disposed
+    // while its server function runs) when the server walks the view, and
+    // a `Suspense` nested in a `Suspend` sometimes never resolved on the
+    // server: one load in five of this page never ended.
+    let save_roles = ServerAction::<SaveAgentRoles>::new();
+    let roles = Resource::new(
+        move || (org(), user(), save_roles.version().get()),
+        |(o, u, _)| get_agent_roles(o, u),
+    );
     let tab = move |roles: bool, label: &'static str, id: &'static str, panel: &'static str| {
         view! {
             <li role="presentation">
@@ -161,7 +172,9 @@ pub fn AgentPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                        Ok(a) => view! {
+                        Ok(a) => {
+                            let roles_data = roles.await;
+                            view! {
                             <p><A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A></p>
                             <h1>{format!("{} {}", a.fiche.prenom, a.fiche.nom)}</h1>
                             <p class="fr-text--lead">
@@ -181,10 +194,11 @@ pub fn AgentPage() -> impl IntoView {
                                 </div>
                                 <div id="panneau-roles" class="onglets__panneau" role="tabpanel"
                                     aria-labelledby="onglet-roles" tabindex="0" hidden=move || !roles_tab.get()>
-                                    <RolesTab org=org() user=a.id/>
+                                    <RolesTab org=org() user=a.id save=save_roles data=roles_data/>
                                 </div>
                             </div>
-                        }.into_any(),
+                        }.into_any()
+                        }
                     }
                 })}
             </Suspense>
@@ -258,30 +272,27 @@ fn Coordonnees(
     }
 }
 
-/// One row per activated application: a checkbox and a level.
+/// One row per activated application: a checkbox and a level (`data`
+/// is loaded by the page, with the fiche).
 #[component]
-fn RolesTab(org: i64, user: i64) -> impl IntoView {
-    let save = ServerAction::<SaveAgentRoles>::new();
+fn RolesTab(
+    org: i64,
+    user: i64,
+    save: ServerAction<SaveAgentRoles>,
+    data: crate::error::AppResult<Vec<AgentAppRole>>,
+) -> impl IntoView {
     let err = action_error(save);
-    let data = Resource::new(
-        move || save.version().get(),
-        move |_| get_agent_roles(org, user),
-    );
     view! {
         <h2 class="fr-h4">"Rôles"</h2>
         {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <Success>"Les rôles ont été enregistrés."</Success> })}
         <FormAlert error=err/>
-        <Suspense fallback=crate::ui::loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                    Ok(apps) if apps.is_empty() => view! {
-                        <p>"Aucune démarche n'est activée pour cette structure."</p>
-                    }.into_any(),
-                    Ok(apps) => view! { <RolesForm org user apps save/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {match data {
+            Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+            Ok(apps) if apps.is_empty() => view! {
+                <p>"Aucune démarche n'est activée pour cette structure."</p>
+            }.into_any(),
+            Ok(apps) => view! { <RolesForm org user apps save/> }.into_any(),
+        }}
     }
 }
 
