@@ -164,6 +164,11 @@ async fn catch_panics(req: Request, next: Next) -> Response {
 /// Pages are rendered whole before they are sent (async SSR): one that is
 /// not ready in time is answered with the error page. Server functions
 /// (an import may be long) are not cut.
+///
+/// Leptos 0.8's `<Suspense>` may, rarely and under load, never see that
+/// its resources have loaded (a lost wake-up fixed upstream after 0.8.23):
+/// a page not ready after a third of the deadline is rendered once more
+/// (a GET has no body to keep), then the deadline answers.
 async fn page_deadline(limit: Duration, req: Request, next: Next) -> Response {
     let page = matches!(*req.method(), Method::GET | Method::HEAD)
         && !req.uri().path().starts_with("/api/");
@@ -171,7 +176,15 @@ async fn page_deadline(limit: Duration, req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let (method, uri) = (req.method().clone(), req.uri().clone());
-    match tokio::time::timeout(limit, next.run(req)).await {
+    let (parts, body) = req.into_parts();
+    let again = Request::from_parts(parts.clone(), Body::empty());
+    let first = (limit / 3).max(Duration::from_secs(1)).min(limit);
+    let first_try = next.clone().run(Request::from_parts(parts, body));
+    if let Ok(resp) = tokio::time::timeout(first, first_try).await {
+        return resp;
+    }
+    tracing::warn!(%method, %uri, seconds = first.as_secs_f32(), "page not rendered in time: rendered again");
+    match tokio::time::timeout(limit.saturating_sub(first), next.run(again)).await {
         Ok(resp) => resp,
         Err(_) => {
             tracing::error!(%method, %uri, seconds = limit.as_secs_f32(), "page not rendered in time");

@@ -115,6 +115,14 @@ pub fn AgentPage() -> impl IntoView {
     let update = ServerAction::<UpdateAgent>::new();
     let set_unit = ServerAction::<SetAgentUnit>::new();
     let detach = ServerAction::<DetachAgent>::new();
+    let save_roles = ServerAction::<SaveAgentRoles>::new();
+    // The fiche and the Rôles tab are loaded by one resource, created here
+    // (above the Suspense) and read by one `Suspend`. A resource created
+    // inside a `Suspend` is created again (and its owner disposed while its
+    // server function runs) when the server walks the view; a `Suspense`
+    // nested in a `Suspend`, or waiting on two resources that finish at
+    // the same moment, sometimes never resolved on the server: one load in
+    // five of this page never ended.
     let data = Resource::new(
         move || {
             (
@@ -122,20 +130,14 @@ pub fn AgentPage() -> impl IntoView {
                 user(),
                 update.version().get(),
                 set_unit.version().get(),
+                save_roles.version().get(),
             )
         },
-        |(o, u, _, _)| get_agent(o, u),
-    );
-    // The Rôles tab's data and action live here, above the Suspense, and
-    // the tab is rendered from the same `Suspend` as the fiche: a resource
-    // created inside a `Suspend` is created again (and its owner disposed
-    // while its server function runs) when the server walks the view, and
-    // a `Suspense` nested in a `Suspend` sometimes never resolved on the
-    // server: one load in five of this page never ended.
-    let save_roles = ServerAction::<SaveAgentRoles>::new();
-    let roles = Resource::new(
-        move || (org(), user(), save_roles.version().get()),
-        |(o, u, _)| get_agent_roles(o, u),
+        |(o, u, _, _, _)| async move {
+            let agent = get_agent(o, u).await?;
+            let roles = get_agent_roles(o, u).await;
+            Ok::<_, AppError>((agent, roles))
+        },
     );
     let tab = move |roles: bool, label: &'static str, id: &'static str, panel: &'static str| {
         view! {
@@ -172,8 +174,7 @@ pub fn AgentPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                        Ok(a) => {
-                            let roles_data = roles.await;
+                        Ok((a, roles_data)) => {
                             view! {
                             <p><A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A></p>
                             <h1>{format!("{} {}", a.fiche.prenom, a.fiche.nom)}</h1>
