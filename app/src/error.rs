@@ -24,6 +24,13 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("{0}")]
     TooManyRequests(String),
+    /// A request that cannot be read (malformed body, missing or
+    /// ill-typed argument): 400.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A request body over the size limit: 413.
+    #[error("{0}")]
+    TooLarge(String),
     #[error("Une erreur interne est survenue. Réessayez plus tard.")]
     Internal,
     #[error("Erreur de communication avec le serveur : {0}")]
@@ -66,6 +73,8 @@ impl AppError {
             AppError::Conflict(_) => S::CONFLICT,
             AppError::Invalid(_) => S::UNPROCESSABLE_ENTITY,
             AppError::TooManyRequests(_) => S::TOO_MANY_REQUESTS,
+            AppError::BadRequest(_) => S::BAD_REQUEST,
+            AppError::TooLarge(_) => S::PAYLOAD_TOO_LARGE,
             AppError::Internal | AppError::ServerFn(_) => S::INTERNAL_SERVER_ERROR,
         }
     }
@@ -105,8 +114,50 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::ServerFn(value.to_string())
+        match value {
+            // The server could not decode the arguments: the caller's fault.
+            ServerFnErrorErr::MissingArg(name) => AppError::BadRequest(missing_argument(&name)),
+            ServerFnErrorErr::Args(detail) => AppError::BadRequest(bad_arguments(&detail)),
+            // On the server, this is the request body that could not be read.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(detail) if detail.contains("length limit") => {
+                AppError::TooLarge(TOO_LARGE.into())
+            }
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(detail) => {
+                AppError::BadRequest(bad_arguments(&detail))
+            }
+            other => AppError::ServerFn(other.to_string()),
+        }
     }
+}
+
+/// The message of a request body over the limit.
+pub const TOO_LARGE: &str =
+    "La requête est trop volumineuse : réduisez la taille des données envoyées.";
+
+fn missing_argument(name: &str) -> String {
+    format!("Requête mal formée : l'argument « {name} » est manquant.")
+}
+
+/// A French message for an argument decoding error (serde's English
+/// detail is not shown, except the name of a missing field).
+fn bad_arguments(detail: &str) -> String {
+    if let Some(rest) = detail.split("missing field `").nth(1) {
+        if let Some(name) = rest.split('`').next() {
+            return missing_argument(name);
+        }
+    }
+    let what = if detail.contains("too large") || detail.contains("too small") {
+        "un nombre dépasse les valeurs permises"
+    } else if detail.contains("digit") || detail.contains("number") || detail.contains("integer") {
+        "un nombre entier est attendu"
+    } else if detail.contains("utf-8") || detail.contains("UTF-8") {
+        "le texte n'est pas encodé en UTF-8"
+    } else {
+        "un argument n'a pas le format attendu"
+    };
+    format!("Requête mal formée : {what}.")
 }
 
 #[cfg(feature = "ssr")]
@@ -138,3 +189,29 @@ impl From<sqlx::Error> for AppError {
 }
 
 pub type AppResult<T> = Result<T, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn argument_decoding_errors_are_french_400s() {
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Args(
+            "missing field `organisation_id`".into(),
+        ));
+        assert_eq!(e.status(), http::StatusCode::BAD_REQUEST);
+        assert_eq!(
+            e.to_string(),
+            "Requête mal formée : l'argument « organisation_id » est manquant."
+        );
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Args(
+            "number too large to fit in target type".into(),
+        ));
+        assert_eq!(
+            e.to_string(),
+            "Requête mal formée : un nombre dépasse les valeurs permises."
+        );
+        let e = AppError::from_server_fn_error(ServerFnErrorErr::Request("down".into()));
+        assert_eq!(e.status(), http::StatusCode::INTERNAL_SERVER_ERROR);
+    }
+}

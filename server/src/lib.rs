@@ -2,6 +2,7 @@
 pub mod bench;
 pub mod exports;
 pub mod generate;
+pub mod guard;
 pub mod journal;
 pub mod mailer;
 pub mod seed;
@@ -63,6 +64,7 @@ impl Settings {
                 login_max_failures: num("HAB_LOGIN_MAX_FAILURES", 5),
                 login_window_minutes: num("HAB_LOGIN_WINDOW_MINUTES", 15),
                 trusted_proxies,
+                page_timeout_seconds: num("HAB_PAGE_TIMEOUT_SECONDS", 15).max(1) as u64,
             },
             bind,
             smtp_url: var("SMTP_URL"),
@@ -100,10 +102,14 @@ pub fn leptos_options(settings: &Settings) -> LeptosOptions {
 
 /// The whole HTTP application: pages, server functions, static files.
 pub fn router(pool: PgPool, settings: &Settings) -> Router {
+    // Before Leptos installs its own: the request's state follows the
+    // tasks spawned to render its page.
+    app::state::install_executor();
     let state = AppState {
         pool: pool.clone(),
         config: Arc::new(settings.app.clone()),
     };
+    app::state::register(&state);
     let options = leptos_options(settings);
     let routes = generate_route_list(app::App);
     let store = PostgresStore::new(pool);
@@ -114,25 +120,21 @@ pub fn router(pool: PgPool, settings: &Settings) -> Router {
         .with_secure(settings.secure_cookies)
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(8)));
     let public_url = settings.app.public_url.clone();
-    Router::new()
-        .leptos_routes_with_context(
-            &options,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            {
-                let options = options.clone();
-                move || app::shell(options.clone())
-            },
-        )
+    let context = {
+        let state = state.clone();
+        move || {
+            provide_context(state.clone());
+            guard::provide_request_nonce();
+        }
+    };
+    let app = Router::new()
+        .leptos_routes_with_context(&options, routes, context.clone(), {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        })
         .merge(exports::routes(state.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context(
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
+            context,
             app::shell,
         ))
         .layer(middleware::from_fn(api_status))
@@ -140,7 +142,11 @@ pub fn router(pool: PgPool, settings: &Settings) -> Router {
         .layer(middleware::from_fn(move |req, next| {
             same_origin(public_url.clone(), req, next)
         }))
-        .with_state(options)
+        .layer(middleware::from_fn(
+            move |req: Request<Body>, next: Next| app::state::scope(state.clone(), next.run(req)),
+        ));
+    let page_timeout = std::time::Duration::from_secs(settings.app.page_timeout_seconds);
+    guard::protect(app, page_timeout).with_state(options)
 }
 
 /// Refuses state-changing requests sent by another site (CSRF). Browsers

@@ -30,17 +30,29 @@ impl Poste {
     }
 }
 
+/// The years a date typed by someone may fall in: anything else is a typo
+/// (and some of it cannot be stored by PostgreSQL).
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2999;
+
 /// A date typed in a form (`2026-11-25`) or a French spreadsheet
-/// (`25/11/2026`).
+/// (`25/11/2026`), between the years 1900 and 2999.
 pub fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
+    use chrono::Datelike;
     let s = raw.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+    let d = NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%d/%m/%Y"))
-        .map(Some)
-        .map_err(|_| "Saisissez une date au format JJ/MM/AAAA.".into())
+        .map_err(|_| "Saisissez une date au format JJ/MM/AAAA.".to_string())?;
+    if !YEARS.contains(&d.year()) {
+        return Err(format!(
+            "Saisissez une date comprise entre {} et {}.",
+            YEARS.start(),
+            YEARS.end()
+        ));
+    }
+    Ok(Some(d))
 }
 
 /// An email and a phone number, each typed twice. Errors go to `errs`
@@ -229,6 +241,23 @@ mod tests {
             Some(NaiveDate::from_ymd_opt(2026, 11, 25).unwrap())
         );
         assert!(parse_date("2026-13-01").is_err());
+        for far in [
+            "-5000-01-01",
+            "3500-01-01",
+            "01/01/1850",
+            "1899-12-31",
+            "3000-01-01",
+        ] {
+            assert!(
+                parse_date(far).unwrap_err().contains("entre 1900 et 2999"),
+                "{far}"
+            );
+        }
+        for unreadable in ["99999-01-01", "+99999-01-01"] {
+            assert!(parse_date(unreadable).is_err(), "{unreadable}");
+        }
+        assert!(parse_date("1900-01-01").unwrap().is_some());
+        assert!(parse_date("31/12/2999").unwrap().is_some());
         assert_eq!(Poste::parse("Itinérant").unwrap(), Poste::Itinerant);
         assert!(Poste::parse("nomade").is_err());
     }

@@ -67,15 +67,9 @@ pub struct Filters {
     target: Target,
 }
 
+/// A filter date, in the same formats and years as the fiche's dates.
 fn parse_date(raw: &str) -> Result<Option<NaiveDate>, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
-        .map(Some)
-        .map_err(|_| "Saisissez une date au format jj/mm/aaaa.".to_string())
+    crate::domain::parse_date(raw)
 }
 
 impl Filters {

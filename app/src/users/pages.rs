@@ -117,6 +117,14 @@ pub fn AgentPage() -> impl IntoView {
     let update = ServerAction::<UpdateAgent>::new();
     let set_unit = ServerAction::<SetAgentUnit>::new();
     let detach = ServerAction::<DetachAgent>::new();
+    let save_roles = ServerAction::<SaveAgentRoles>::new();
+    // The fiche and the Rôles tab are loaded by one resource, created here
+    // (above the Suspense) and read by one `Suspend`. A resource created
+    // inside a `Suspend` is created again (and its owner disposed while its
+    // server function runs) when the server walks the view; a `Suspense`
+    // nested in a `Suspend`, or waiting on two resources that finish at
+    // the same moment, sometimes never resolved on the server: one load in
+    // five of this page never ended.
     let data = Resource::new(
         move || {
             (
@@ -124,9 +132,14 @@ pub fn AgentPage() -> impl IntoView {
                 user(),
                 update.version().get(),
                 set_unit.version().get(),
+                save_roles.version().get(),
             )
         },
-        |(o, u, _, _)| get_agent(o, u),
+        |(o, u, _, _, _)| async move {
+            let agent = get_agent(o, u).await?;
+            let roles = get_agent_roles(o, u).await;
+            Ok::<_, AppError>((agent, roles))
+        },
     );
     let tab = move |roles: bool, label: &'static str, id: &'static str, panel: &'static str| {
         view! {
@@ -163,7 +176,8 @@ pub fn AgentPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match data.await {
                         Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                        Ok(a) => view! {
+                        Ok((a, roles_data)) => {
+                            view! {
                             <p><A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A></p>
                             <h1>{format!("{} {}", a.fiche.prenom, a.fiche.nom)}</h1>
                             <p class="fr-text--lead">
@@ -183,10 +197,11 @@ pub fn AgentPage() -> impl IntoView {
                                 </div>
                                 <div id="panneau-roles" class="onglets__panneau" role="tabpanel"
                                     aria-labelledby="onglet-roles" tabindex="0" hidden=move || !roles_tab.get()>
-                                    <RolesTab org=org() user=a.id/>
+                                    <RolesTab org=org() user=a.id save=save_roles data=roles_data/>
                                 </div>
                             </div>
-                        }.into_any(),
+                        }.into_any()
+                        }
                     }
                 })}
             </Suspense>
@@ -264,30 +279,27 @@ fn Coordonnees(
     }
 }
 
-/// One row per activated application: a checkbox and a level.
+/// One row per activated application: a checkbox and a level (`data`
+/// is loaded by the page, with the fiche).
 #[component]
-fn RolesTab(org: i64, user: i64) -> impl IntoView {
-    let save = ServerAction::<SaveAgentRoles>::new();
+fn RolesTab(
+    org: i64,
+    user: i64,
+    save: ServerAction<SaveAgentRoles>,
+    data: crate::error::AppResult<Vec<AgentAppRole>>,
+) -> impl IntoView {
     let err = action_error(save);
-    let data = Resource::new(
-        move || save.version().get(),
-        move |_| get_agent_roles(org, user),
-    );
     view! {
         <h2 class="fr-h4">"Rôles"</h2>
         {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <Success>"Les rôles ont été enregistrés."</Success> })}
         <FormAlert error=err/>
-        <Suspense fallback=crate::ui::loading>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                    Ok(apps) if apps.is_empty() => view! {
-                        <p>"Aucune démarche n'est activée pour cette structure."</p>
-                    }.into_any(),
-                    Ok(apps) => view! { <RolesForm org user apps save/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        {match data {
+            Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+            Ok(apps) if apps.is_empty() => view! {
+                <p>"Aucune démarche n'est activée pour cette structure."</p>
+            }.into_any(),
+            Ok(apps) => view! { <RolesForm org user apps save/> }.into_any(),
+        }}
     }
 }
 
