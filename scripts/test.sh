@@ -34,7 +34,7 @@ audit_status=$?
 say "Tests unitaires et d'intégration"
 # Not stopped by a failure (set -e, pipefail): the end-to-end suite and the
 # summary run whatever happens here.
-HAB_TEST_DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo test -p app -p server 2>&1 | tee .data-test-cargo.log
+HAB_TEST_DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo test --no-fail-fast -p app -p server 2>&1 | tee .data-test-cargo.log
 rust_status=${PIPESTATUS[0]}
 set -e
 

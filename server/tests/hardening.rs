@@ -24,15 +24,10 @@ fn fiche<'a>(o: &'a str, email: &'a str) -> Vec<(&'a str, &'a str)> {
 async fn structure_with_agent(app: &TestApp) -> (reqwest::Client, i64, i64) {
     let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
     let o = org.to_string();
-    let (s, body) = app
-        .call(
-            &admin,
-            "create_agent",
-            &fiche(&o, "mathieu.durand@exemple.fr"),
-        )
+    let agent = app
+        .create_agent(&admin, &fiche(&o, "mathieu.durand@exemple.fr"))
         .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    (admin, org, body.as_i64().unwrap())
+    (admin, org, agent)
 }
 
 /// GET with a deadline: a page that never ends fails the test instead of
