@@ -1,7 +1,7 @@
 import { test, expect } from "@playwright/test";
 import { checkA11y, email, logIn, person, signUp, visit, registerOrganisation } from "./helpers";
 
-const SAINT_MALO = "95822412300157";
+const ILLE_ET_VILAINE = "55667651800369";
 
 // A structure cannot attach someone who already has an account: it invites
 // them, and the person accepts (or declines) in "Mes structures". Their
@@ -12,7 +12,7 @@ test("an existing account joins a structure only by accepting its invitation", a
   const agent = { email: email("deja-inscrite"), prenom: "Élodie", nom: "Déjà" };
   await signUp(page, manager);
   await logIn(page, manager.email);
-  await registerOrganisation(page, SAINT_MALO);
+  await registerOrganisation(page, ILLE_ET_VILAINE);
   await page.getByRole("link", { name: "Liste des agents" }).first().click();
   const org = page.url().match(/structures\/(\d+)\/agents/)![1];
 
