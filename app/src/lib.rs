@@ -109,8 +109,10 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// "Page introuvable", with its 404 status (unknown routes, and pages
+/// hidden from the caller such as the development mailbox).
 #[component]
-fn NotFound() -> impl IntoView {
+pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
         resp.set_status(http::StatusCode::NOT_FOUND);

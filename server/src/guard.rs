@@ -196,8 +196,12 @@ async fn page_deadline(limit: Duration, req: Request, next: Next) -> Response {
 // ---------------------------------------------------------------------
 // Request bodies.
 
-fn too_large(api: bool) -> Response {
-    if api {
+fn too_large(api: bool, import: bool) -> Response {
+    if import {
+        app_error(AppError::TooLarge(
+            "Le fichier dépasse 2 Mo : découpez-le en plusieurs fichiers.".into(),
+        ))
+    } else if api {
         app_error(AppError::TooLarge(TOO_LARGE.into()))
     } else {
         (
@@ -229,7 +233,7 @@ async fn check_body(req: Request, next: Next) -> Response {
         .and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > limit as u64) {
         tracing::warn!(method = %req.method(), uri = %req.uri(), declared, "request body over the limit");
-        return too_large(api);
+        return too_large(api, import);
     }
     let (parts, body) = req.into_parts();
     if !api {
@@ -241,7 +245,7 @@ async fn check_body(req: Request, next: Next) -> Response {
         Ok(b) => b,
         Err(e) if is_length_limit(&e) => {
             tracing::warn!(method = %parts.method, uri = %parts.uri, "request body over the limit");
-            return too_large(true);
+            return too_large(true, import);
         }
         Err(e) => {
             tracing::warn!(method = %parts.method, uri = %parts.uri, error = %e, "unreadable request body");

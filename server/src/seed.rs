@@ -239,8 +239,18 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
     // agents shows accented names in French order (Écuyer between Abadie
     // and Zimmermann).
     for (civ, nom, prenom, email) in [
-        ("Mme", "Zimmermann", "Zoé", "zoe.zimmermann@demo.habilitations.fr"),
-        ("Mme", "Écuyer", "Élodie", "elodie.ecuyer@demo.habilitations.fr"),
+        (
+            "Mme",
+            "Zimmermann",
+            "Zoé",
+            "zoe.zimmermann@demo.habilitations.fr",
+        ),
+        (
+            "Mme",
+            "Écuyer",
+            "Élodie",
+            "elodie.ecuyer@demo.habilitations.fr",
+        ),
         ("M", "Abadie", "Aline", "aline.abadie@demo.habilitations.fr"),
     ] {
         sqlx::query(

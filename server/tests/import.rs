@@ -197,9 +197,12 @@ where
 }
 
 /// The field error on `fichier`, if the body is one.
+/// The message about the file: a field error on `fichier`, or the 413
+/// answered before the form is read.
 fn fichier_message(body: &Value) -> String {
     body["Invalid"][0]["message"]
         .as_str()
+        .or(body["TooLarge"].as_str())
         .unwrap_or_default()
         .to_string()
 }
@@ -429,4 +432,85 @@ async fn a_file_over_2_mb_is_refused_while_it_arrives() {
         "{status} {body}"
     );
     assert!(fichier_message(&body).contains("2 Mo"), "{body}");
+}
+
+/// Finding 11: the import closes an account through the fiche's own write
+/// path (rights and sessions end), and the operator's updates go through.
+#[tokio::test]
+async fn closing_by_import_ends_rights_and_sessions_like_the_fiche() {
+    let app = TestApp::spawn().await;
+    let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
+    let (paul, paul_c) = app
+        .structure_account(&admin, org, "paul@exemple.fr", "Paul", "Durand")
+        .await;
+    let role = app.role_id("soffi", "consultation").await;
+    let (s, body) = app
+        .call(
+            &admin,
+            "add_grant",
+            &[
+                ("user_id", &paul.to_string()),
+                ("organisation_id", &org.to_string()),
+                ("role_id", &role.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, me) = app.call(&paul_c, "me", &[]).await;
+    assert!(me.is_object(), "Paul is signed in: {me}");
+    let today = chrono::Local::now().date_naive().format("%d/%m/%Y");
+    let file = format!("{HEADER}M;Durand;Paul;paul@exemple.fr;;;;{today};\n");
+    let (s, report) = import(&app, &admin, org, file.into_bytes(), true).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["applied"], true, "{report}");
+    assert_eq!(outcomes(&report), vec![(2, "mise à jour".into())]);
+    let open = format!(
+        "select count(*) from grants where user_id = {paul} and (ends_on is null or ends_on >= current_date)"
+    );
+    assert_eq!(
+        app.count(&open).await,
+        0,
+        "the right ended with the account"
+    );
+    let (_, me) = app.call(&paul_c, "me", &[]).await;
+    assert_eq!(me, Value::Null, "the session ended with the account");
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from audit_events where action = 'utilisateur.cloture' and target_id = {paul}"
+        ))
+        .await,
+        1
+    );
+
+    // A person of two structures: the structure's import cannot change the
+    // fiche, the operator's can.
+    let (other, _, other_org) = app.manager_of("yann@exemple.fr", SAINT_MALO).await;
+    let (lea, lea_c) = app
+        .structure_account(&other, other_org, "lea@exemple.fr", "Léa", "Martin")
+        .await;
+    app.create_agent(
+        &admin,
+        &agent_form(&org.to_string(), "lea@exemple.fr", "Léa", "Martin"),
+    )
+    .await;
+    app.accept_join(&lea_c, org).await;
+    let file = format!("{HEADER}Mme;Martin;Léa;lea@exemple.fr;01 23 45 67 89;;;;\n");
+    let (s, report) = import(&app, &admin, org, file.clone().into_bytes(), true).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["applied"], false, "{report}");
+    assert_eq!(outcomes(&report), vec![(2, "erreur".into())]);
+    let op = app.operator("operateur@exemple.fr").await;
+    let (s, report) = import(&app, &op, org, file.into_bytes(), true).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["applied"], true, "{report}");
+    assert_eq!(outcomes(&report), vec![(2, "mise à jour".into())]);
+    let (tel,): (Option<String>,) = sqlx::query_as("select telephone from users where id = $1")
+        .bind(lea)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(
+        tel.is_some_and(|t| t.contains("23")),
+        "the operator's update is written"
+    );
 }

@@ -158,7 +158,11 @@ fn table(ids: &Ids) -> Vec<Row> {
         ),
         // The development mailbox is on in tests (off by default), for the
         // operator only: it does not exist for anyone else.
-        row("dev_mailbox", &[("to", "personne@exemple.fr")], [Hidden, Hidden, Hidden, Hidden, Ok]),
+        row(
+            "dev_mailbox",
+            &[("to", "personne@exemple.fr")],
+            [Hidden, Hidden, Hidden, Hidden, Ok],
+        ),
         // Organisations.
         row("my_organisations", &[], SIGNED_IN),
         row("search_organisations", &[("q", "AFDAS")], SIGNED_IN),

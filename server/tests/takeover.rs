@@ -59,27 +59,8 @@ async fn structure_agent(
     org: i64,
     email: &str,
 ) -> (i64, reqwest::Client) {
-    let o = org.to_string();
-    let (s, body) = app
-        .call(manager, "create_agent", &fiche(&o, email, "Agent"))
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let uid = app.user_id(email).await;
-    let (_, mail) = app.last_mail(email).await.expect("invitation");
-    let c = app.client();
-    let (s, body) = app
-        .call(
-            &c,
-            "accept_invitation",
-            &[
-                ("jeton", &token_in(&mail)),
-                ("password", PASSWORD),
-                ("password_confirmation", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    (uid, c)
+    app.structure_account(manager, org, email, "Agent", "Agent")
+        .await
 }
 
 #[tokio::test]

@@ -119,7 +119,7 @@ pub fn MailboxPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let list = match messages.await {
                     // Off, or not an operator: the page does not exist.
-                    Err(crate::error::AppError::NotFound) => return not_found().into_any(),
+                    Err(crate::error::AppError::NotFound) => return crate::NotFound().into_any(),
                     Err(e) => return view! { <div class="fr-container fr-my-4w"><crate::ui::ErrorNotice error=e/></div> }.into_any(),
                     Ok(list) => list,
                 };
@@ -154,20 +154,5 @@ pub fn MailboxPage() -> impl IntoView {
                 .into_any()
             })}
         </Suspense>
-    }
-}
-
-/// The application's "page not found", with its 404 status.
-fn not_found() -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        resp.set_status(http::StatusCode::NOT_FOUND);
-    }
-    view! {
-        <div class="fr-container fr-my-6w">
-            <h1>"Page introuvable"</h1>
-            <p>"La page que vous cherchez n'existe pas ou a été déplacée."</p>
-            <a href="/">"Retour à mes démarches"</a>
-        </div>
     }
 }
