@@ -138,67 +138,75 @@ fn Header() -> impl IntoView {
                 <ul class="fr-skiplinks__list"><li><a class="fr-link" href="#contenu">"Contenu"</a></li></ul>
             </nav>
         </div>
+        // One Transition for the whole header (it keeps what it shows while
+        // `me` is read again on navigation): the tools and the menu depend
+        // on the same answer, and the menu is for signed-in people only.
         <header role="banner" class="fr-header">
-            <div class="fr-header__body">
-                <div class="fr-container">
-                    <div class="fr-header__body-row">
-                        <div class="fr-header__brand fr-enlarge-link">
-                            <div class="fr-header__brand-top">
-                                <div class="fr-header__logo">
-                                    <p class="fr-logo">"République" <br/> "Française"</p>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let me = user.await.ok().flatten();
+                    let signed_in = me.is_some();
+                    let tools = match me {
+                        Some(u) => view! {
+                            <ul class="fr-btns-group">
+                                {(u.organisations.len() > 1).then(|| view! { <li><users::OrganisationSwitcher user=u.clone()/></li> })}
+                                {u.is_operator.then(|| view! {
+                                    <li><A href="/operateur/structures" attr:class="fr-btn fr-icon-settings-5-line">"Administration"</A></li>
+                                })}
+                                <li><span class="fr-btn fr-icon-account-circle-line utilisateur-connecte">{format!("{} {}", u.prenom, u.nom)}</span></li>
+                                <li>
+                                    <ActionForm action=logout>
+                                        <button type="submit" class="fr-btn fr-icon-logout-box-r-line">"Se déconnecter"</button>
+                                    </ActionForm>
+                                </li>
+                            </ul>
+                        }.into_any(),
+                        None => view! {
+                            <ul class="fr-btns-group">
+                                <li><A href="/connexion" attr:class="fr-btn fr-icon-lock-line">"Se connecter"</A></li>
+                                <li><A href="/inscription" attr:class="fr-btn fr-icon-account-line">"Se créer un compte"</A></li>
+                            </ul>
+                        }.into_any(),
+                    };
+                    view! {
+                        <div class="fr-header__body">
+                            <div class="fr-container">
+                                <div class="fr-header__body-row">
+                                    <div class="fr-header__brand fr-enlarge-link">
+                                        <div class="fr-header__brand-top">
+                                            <div class="fr-header__logo">
+                                                <p class="fr-logo">"République" <br/> "Française"</p>
+                                            </div>
+                                        </div>
+                                        <div class="fr-header__service">
+                                            <A href="/" attr:title="Accueil — Habilitations">
+                                                <p class="fr-header__service-title">"Habilitations"</p>
+                                            </A>
+                                            <p class="fr-header__service-tagline">"Vos accès aux démarches en ligne"</p>
+                                        </div>
+                                    </div>
+                                    <div class="fr-header__tools">
+                                        <div class="fr-header__tools-links">{tools}</div>
+                                    </div>
                                 </div>
                             </div>
-                            <div class="fr-header__service">
-                                <A href="/" attr:title="Accueil — Habilitations">
-                                    <p class="fr-header__service-title">"Habilitations"</p>
-                                </A>
-                                <p class="fr-header__service-tagline">"Vos accès aux démarches en ligne"</p>
-                            </div>
                         </div>
-                        <div class="fr-header__tools">
-                            <div class="fr-header__tools-links">
-                                <Suspense fallback=|| ()>
-                                    {move || Suspend::new(async move {
-                                        match user.await {
-                                            Ok(Some(u)) => view! {
-                                                <ul class="fr-btns-group">
-                                                    {(u.organisations.len() > 1).then(|| view! { <li><users::OrganisationSwitcher user=u.clone()/></li> })}
-                                                    {u.is_operator.then(|| view! {
-                                                        <li><A href="/operateur/structures" attr:class="fr-btn fr-icon-settings-5-line">"Administration"</A></li>
-                                                    })}
-                                                    <li><span class="fr-btn fr-icon-account-circle-line utilisateur-connecte">{format!("{} {}", u.prenom, u.nom)}</span></li>
-                                                    <li>
-                                                        <ActionForm action=logout>
-                                                            <button type="submit" class="fr-btn fr-icon-logout-box-r-line">"Se déconnecter"</button>
-                                                        </ActionForm>
-                                                    </li>
-                                                </ul>
-                                            }.into_any(),
-                                            _ => view! {
-                                                <ul class="fr-btns-group">
-                                                    <li><A href="/connexion" attr:class="fr-btn fr-icon-lock-line">"Se connecter"</A></li>
-                                                    <li><A href="/inscription" attr:class="fr-btn fr-icon-account-line">"Se créer un compte"</A></li>
-                                                </ul>
-                                            }.into_any(),
-                                        }
-                                    })}
-                                </Suspense>
+                        {signed_in.then(|| view! {
+                            <div class="fr-header__menu">
+                                <div class="fr-container">
+                                    <nav class="fr-nav" role="navigation" aria-label="Menu principal">
+                                        <ul class="fr-nav__list">
+                                            <li class="fr-nav__item"><A href="/" attr:class="fr-nav__link">"Mes démarches"</A></li>
+                                            <li class="fr-nav__item"><A href="/structures" attr:class="fr-nav__link">"Mes structures"</A></li>
+                                            <li class="fr-nav__item"><A href="/demandes" attr:class="fr-nav__link">"Mes demandes"</A></li>
+                                        </ul>
+                                    </nav>
+                                </div>
                             </div>
-                        </div>
-                    </div>
-                </div>
-            </div>
-            <div class="fr-header__menu">
-                <div class="fr-container">
-                    <nav class="fr-nav" role="navigation" aria-label="Menu principal">
-                        <ul class="fr-nav__list">
-                            <li class="fr-nav__item"><A href="/" attr:class="fr-nav__link">"Mes démarches"</A></li>
-                            <li class="fr-nav__item"><A href="/structures" attr:class="fr-nav__link">"Mes structures"</A></li>
-                            <li class="fr-nav__item"><A href="/demandes" attr:class="fr-nav__link">"Mes demandes"</A></li>
-                        </ul>
-                    </nav>
-                </div>
-            </div>
+                        })}
+                    }
+                })}
+            </Transition>
         </header>
     }
 }

@@ -108,7 +108,7 @@ test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ pa
   await page.getByRole("tab", { name: "Coordonnées" }).click();
   await page.getByLabel("Motif (obligatoire)").fill("Mutation dans une autre collectivité");
   await page.getByRole("button", { name: "Détacher", exact: true }).click();
-  await expect(page.getByText("La personne a été détachée.")).toBeVisible();
+  await expect(page.getByText("La personne a été détachée de la structure")).toBeVisible();
   await visit(page, `/structures/${org}/agents`);
   await expect(page.locator("tr.agent", { hasText: agent.email })).toHaveCount(0);
 

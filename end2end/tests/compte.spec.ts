@@ -86,6 +86,10 @@ test("the login form works with the keyboard alone", async ({ page }) => {
 test("anonymous visitors see the welcome page; unknown pages answer 404", async ({ page }) => {
   await visit(page, "/");
   await expect(page.getByText("Accédez simplement à vos démarches en ligne.")).toBeVisible();
+  // The menu is for signed-in people: a visitor is offered to sign in.
+  await expect(page.getByRole("navigation", { name: "Menu principal" })).toHaveCount(0);
+  await expect(page.getByRole("link", { name: "Mes structures" })).toHaveCount(0);
+  await expect(page.getByRole("banner").getByRole("link", { name: "Se connecter" })).toBeVisible();
   await checkA11y(page, "accueil-anonyme");
   const resp = await page.goto("/cette-page-n-existe-pas");
   expect(resp?.status()).toBe(404);

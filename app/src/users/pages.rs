@@ -133,9 +133,12 @@ pub fn AgentPage() -> impl IntoView {
                 update.version().get(),
                 set_unit.version().get(),
                 save_roles.version().get(),
+                // After « Détacher » the page shows the person as they now
+                // are (no longer at the service), not as they were.
+                detach.version().get(),
             )
         },
-        |(o, u, _, _, _)| async move {
+        |(o, u, _, _, _, _)| async move {
             let agent = get_agent(o, u).await?;
             let roles = get_agent_roles(o, u).await;
             Ok::<_, AppError>((agent, roles))
@@ -175,6 +178,14 @@ pub fn AgentPage() -> impl IntoView {
             <Suspense fallback=crate::ui::loading>
                 {move || Suspend::new(async move {
                     match data.await {
+                        // Detached from the structure: the fiche is no longer
+                        // this structure's to show.
+                        Err(AppError::NotFound) if matches!(detach.value().get_untracked(), Some(Ok(_))) => view! {
+                            <h1>"Personne détachée"</h1>
+                            <Success>"La personne a été détachée de la structure : ses habilitations y ont pris fin. "
+                                <A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A>
+                            </Success>
+                        }.into_any(),
                         Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
                         Ok((a, roles_data)) => {
                             view! {
@@ -266,13 +277,18 @@ fn Coordonnees(
         <ActionForm action=detach>
             <input type="hidden" name="organisation_id" value=org/>
             <input type="hidden" name="user_id" value=a.id/>
-            <RadioGroup name="niveau" legend="Détacher" selected="structure"
+            // The safe choice is selected: leaving the service keeps the
+            // person (and their rights) in the structure.
+            <RadioGroup name="niveau" legend="Détacher" selected=if on_unit { "service" } else { "structure" }
                 options=if on_unit { &[("service", "Du service (elle reste rattachée à la structure)"), ("structure", "De la structure (ses habilitations prennent fin)")] } else { &[("structure", "De la structure (ses habilitations prennent fin)")] }
                 error=detach_err/>
             <div class="fr-input-group" class:fr-input-group--error=move || detach_err.get().and_then(|e| e.field("commentaire")).is_some()>
                 <label class="fr-label" for="champ-commentaire">"Motif (obligatoire)"</label>
-                <textarea class="fr-input" id="champ-commentaire" name="commentaire" rows="3" required></textarea>
-                {move || detach_err.get().and_then(|e| e.field("commentaire")).map(|m| view! { <p class="fr-error-text">{m}</p> })}
+                // No `required`: the browser's bubble would speak its own
+                // language; the server's French message shows here instead.
+                <textarea class="fr-input" id="champ-commentaire" name="commentaire" rows="3" aria-required="true"
+                    aria-describedby=move || detach_err.get().and_then(|e| e.field("commentaire")).map(|_| "champ-commentaire-erreur")></textarea>
+                {move || detach_err.get().and_then(|e| e.field("commentaire")).map(|m| view! { <p class="fr-error-text" id="champ-commentaire-erreur">{m}</p> })}
             </div>
             <button type="submit" class="fr-btn fr-btn--tertiary">"Détacher"</button>
         </ActionForm>
