@@ -54,7 +54,9 @@ ensure_rust_tools() {
 
 # The RustSec advisory database is provided beside the checkout (read-only:
 # only the package registries are reachable), never fetched.
-ADVISORY_DB="$ROOT/../shared/advisory-db"
+# HAB_ADVISORY_DB may name another copy.
+ADVISORY_DB="${HAB_ADVISORY_DB:-$ROOT/../shared/advisory-db}"
+[ -d "$ADVISORY_DB/crates" ] || [ ! -d /work/shared/advisory-db/crates ] || ADVISORY_DB=/work/shared/advisory-db
 audit_dependencies() {
     if [ ! -d "$ADVISORY_DB/crates" ]; then
         echo "ÉCHEC : base des vulnérabilités RustSec introuvable dans $ADVISORY_DB (attendue à côté du dépôt, dans ../shared/advisory-db)" >&2
