@@ -51,18 +51,6 @@ async fn memberships(app: &TestApp, user: i64, org: i64) -> i64 {
     .await
 }
 
-/// An agent created by the structure, who then set a password through the
-/// invitation: (id, logged-in client).
-async fn structure_agent(
-    app: &TestApp,
-    manager: &reqwest::Client,
-    org: i64,
-    email: &str,
-) -> (i64, reqwest::Client) {
-    app.structure_account(manager, org, email, "Agent", "Agent")
-        .await
-}
-
 #[tokio::test]
 async fn attaching_an_existing_account_is_an_invitation_and_never_lets_a_structure_edit_it() {
     let app = TestApp::spawn().await;
@@ -232,7 +220,9 @@ async fn the_operator_cannot_be_attached_or_edited_by_a_structure() {
 async fn a_new_email_takes_effect_only_from_the_new_address_and_the_old_one_is_told() {
     let app = TestApp::spawn().await;
     let (manager, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
-    let (agent, _) = structure_agent(&app, &manager, org, "paul@exemple.fr").await;
+    let (agent, _) = app
+        .structure_account(&manager, org, "paul@exemple.fr", "Paul", "Agent")
+        .await;
     let (s, body) = change_email(&app, &manager, org, agent, "paul.nouveau@exemple.fr").await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(body, Value::Bool(true), "the change waits for confirmation");
@@ -287,8 +277,12 @@ async fn structure_with_two_admins(
     reqwest::Client,
 ) {
     let (manager, pm, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
-    let (a1, a1c) = structure_agent(app, &manager, org, "admin1@exemple.fr").await;
-    let (a2, _) = structure_agent(app, &manager, org, "admin2@exemple.fr").await;
+    let (a1, a1c) = app
+        .structure_account(&manager, org, "admin1@exemple.fr", "Adèle", "Admin")
+        .await;
+    let (a2, _) = app
+        .structure_account(&manager, org, "admin2@exemple.fr", "Bruno", "Admin")
+        .await;
     let op = app.operator("operateur@exemple.fr").await;
     for a in [a1, a2] {
         let (s, body) = app

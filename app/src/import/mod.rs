@@ -436,13 +436,12 @@ pub mod ssr {
                 )
             })?)
         };
-        let _ = org_nom;
         let mut sp = tx.begin().await?;
         let outcome = match member {
             None => {
                 // The same write path as "Créer un utilisateur": a new
                 // account, or an invitation to an existing one.
-                crate::users::ssr::invite(&mut sp, m, &agent, unit).await?;
+                crate::users::ssr::invite(&mut sp, m, org_nom, &agent, unit).await?;
                 "invitation"
             }
             Some((uid, _, _)) => {

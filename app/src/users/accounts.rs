@@ -93,7 +93,7 @@ pub fn fiche_json(a: &Agent) -> serde_json::Value {
     })
 }
 
-async fn organisation_name(conn: &mut PgConnection, m: &OrgManager) -> AppResult<String> {
+pub async fn organisation_name(conn: &mut PgConnection, m: &OrgManager) -> AppResult<String> {
     let (nom,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
         .bind(m.organisation_id())
         .fetch_one(conn)
@@ -117,9 +117,12 @@ pub enum Invited {
 /// address is invited to the structure. Without an account, one is created
 /// from the fiche (owned by the structure) and attached; with one, nothing
 /// is attached until its owner accepts.
+/// `org_nom` is the manager's organisation's name (read once by the caller,
+/// not once per row of an import).
 pub async fn invite(
     conn: &mut PgConnection,
     m: &OrgManager,
+    org_nom: &str,
     a: &Agent,
     unit: Option<i64>,
 ) -> AppResult<Invited> {
@@ -131,18 +134,17 @@ pub async fn invite(
     .bind(m.organisation_id())
     .fetch_optional(&mut *conn)
     .await?;
-    let org_nom = organisation_name(conn, m).await?;
     match known {
         Some((_, true)) => Err(AppError::invalid(
             "email",
             "Cette personne est déjà rattachée à la structure.",
         )),
         Some((id, false)) => {
-            invite_existing(conn, m, &org_nom, UserId(id), unit).await?;
+            invite_existing(conn, m, org_nom, UserId(id), unit).await?;
             Ok(Invited::ExistingAccount)
         }
         None => Ok(Invited::NewAccount(
-            create_account(conn, m, &org_nom, a, unit).await?,
+            create_account(conn, m, org_nom, a, unit).await?,
         )),
     }
 }

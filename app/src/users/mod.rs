@@ -188,7 +188,8 @@ pub async fn create_agent(
     let a = fiche.ok_or(AppError::Internal)?;
     let mut tx = pool.begin().await?;
     let unit = ssr::unit_of(&mut tx, &manager, unit_id).await?;
-    ssr::invite(&mut tx, &manager, &a, unit).await?;
+    let org_nom = ssr::organisation_name(&mut tx, &manager).await?;
+    ssr::invite(&mut tx, &manager, &org_nom, &a, unit).await?;
     tx.commit().await?;
     Ok(a.email.as_str().to_string())
 }
