@@ -10,6 +10,12 @@ export default defineConfig({
   workers: 2,
   retries: 0,
   reporter: [["list"]],
+  // The journal's last check reads what every other spec wrote: it runs
+  // after them.
+  projects: [
+    { name: "parcours", testIgnore: /journal-libelles/ },
+    { name: "journal", testMatch: /journal-libelles/, dependencies: ["parcours"] },
+  ],
   use: {
     baseURL: process.env.BASE_URL ?? "http://127.0.0.1:3000",
     locale: "fr-FR",

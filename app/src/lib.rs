@@ -126,12 +126,32 @@ pub fn NotFound() -> impl IntoView {
     }
 }
 
+/// Moves the keyboard focus to an element of the header, once the change
+/// that shows it is drawn.
+fn focus(id: &'static str) {
+    request_animation_frame(move || {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(el) = document()
+            .get_element_by_id(id)
+            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = el.focus();
+        }
+    });
+}
+
 #[component]
 fn Header() -> impl IntoView {
     let location = use_location();
     // Re-read on navigation so that login/logout show at once.
     let user = Resource::new(move || location.pathname.get(), |_| auth::me());
     let logout = ServerAction::<auth::Logout>::new();
+    let menu_open = RwSignal::new(false);
+    // A link followed from the menu closes it.
+    Effect::new(move |_| {
+        location.pathname.track();
+        menu_open.set(false);
+    });
     view! {
         <div class="fr-skiplinks">
             <nav class="fr-container" role="navigation" aria-label="Accès rapide">
@@ -146,10 +166,13 @@ fn Header() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let me = user.await.ok().flatten();
                     let signed_in = me.is_some();
-                    let tools = match me {
+                    // The tools are shown twice: at the top right on wide
+                    // screens, in the menu (the burger's) on narrow ones;
+                    // the DSFR shows one or the other.
+                    let tools = move |me: Option<auth::SessionUser>, place: &'static str| match me {
                         Some(u) => view! {
                             <ul class="fr-btns-group">
-                                {(u.organisations.len() > 1).then(|| view! { <li><users::OrganisationSwitcher user=u.clone()/></li> })}
+                                {(u.organisations.len() > 1).then(|| view! { <li><users::OrganisationSwitcher user=u.clone() place=place/></li> })}
                                 {u.is_operator.then(|| view! {
                                     <li><A href="/operateur/structures" attr:class="fr-btn fr-icon-settings-5-line">"Administration"</A></li>
                                 })}
@@ -177,6 +200,11 @@ fn Header() -> impl IntoView {
                                             <div class="fr-header__logo">
                                                 <p class="fr-logo">"République" <br/> "Française"</p>
                                             </div>
+                                            <div class="fr-header__navbar">
+                                                <button type="button" class="fr-btn--menu fr-btn" id="bouton-menu" aria-controls="menu-principal"
+                                                    aria-haspopup="dialog" aria-expanded=move || if menu_open.get() { "true" } else { "false" }
+                                                    title="Menu" on:click=move |_| { menu_open.set(true); focus("menu-fermer") }>"Menu"</button>
+                                            </div>
                                         </div>
                                         <div class="fr-header__service">
                                             <A href="/" attr:title="Accueil — Habilitations">
@@ -186,14 +214,22 @@ fn Header() -> impl IntoView {
                                         </div>
                                     </div>
                                     <div class="fr-header__tools">
-                                        <div class="fr-header__tools-links">{tools}</div>
+                                        <div class="fr-header__tools-links">{tools(me.clone(), "entete")}</div>
                                     </div>
                                 </div>
                             </div>
                         </div>
-                        {signed_in.then(|| view! {
-                            <div class="fr-header__menu">
-                                <div class="fr-container">
+                        // The menu: a bar on wide screens, a dialog opened by
+                        // « Menu » on narrow ones (closed on navigation).
+                        <div class="fr-header__menu fr-modal" class:fr-modal--opened=move || menu_open.get() id="menu-principal"
+                            aria-labelledby=move || menu_open.get().then_some("bouton-menu")
+                            role=move || menu_open.get().then_some("dialog") aria-modal=move || menu_open.get().then_some("true")
+                            on:keydown=move |ev: leptos::ev::KeyboardEvent| if ev.key() == "Escape" { menu_open.set(false); focus("bouton-menu") }>
+                            <div class="fr-container">
+                                <button type="button" class="fr-btn--close fr-btn" id="menu-fermer" aria-controls="menu-principal" title="Fermer le menu"
+                                    on:click=move |_| { menu_open.set(false); focus("bouton-menu") }>"Fermer"</button>
+                                <div class="fr-header__menu-links">{tools(me, "menu")}</div>
+                                {signed_in.then(|| view! {
                                     <nav class="fr-nav" role="navigation" aria-label="Menu principal">
                                         <ul class="fr-nav__list">
                                             <li class="fr-nav__item"><A href="/" attr:class="fr-nav__link">"Mes démarches"</A></li>
@@ -201,9 +237,9 @@ fn Header() -> impl IntoView {
                                             <li class="fr-nav__item"><A href="/demandes" attr:class="fr-nav__link">"Mes demandes"</A></li>
                                         </ul>
                                     </nav>
-                                </div>
+                                })}
                             </div>
-                        })}
+                        </div>
                     }
                 })}
             </Transition>

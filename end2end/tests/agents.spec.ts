@@ -74,7 +74,8 @@ test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ pa
   await expect(row).toBeVisible();
   await expect(page.locator("tr.agent")).toHaveCount(1);
   await checkA11y(page, "liste-des-agents");
-  await row.getByRole("link", { name: `Modifier ${agent.prenom} ${agent.nom}` }).click();
+  await row.locator("summary", { hasText: "Actions" }).click();
+  await row.getByRole("link", { name: `Modifier la fiche de ${agent.prenom} ${agent.nom}` }).click();
   await expect(page.getByRole("heading", { name: `${agent.prenom} ${agent.nom}` })).toBeVisible();
   await hydrated(page);
   await checkA11y(page, "agent-coordonnees");

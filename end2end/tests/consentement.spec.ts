@@ -49,7 +49,7 @@ test("an existing account joins a structure only by accepting its invitation", a
   await visit(page, `/structures/${org}/agents`);
   const row = page.locator("tr.agent", { hasText: agent.email.toLowerCase() });
   await expect(row).toContainText(agent.nom);
-  await row.getByRole("link", { name: /Modifier/ }).click();
+  await row.getByRole("link", { name: agent.nom, exact: true }).click();
   await expect(page.getByText("seul son rattachement à la vôtre peut être modifié ici")).toBeVisible();
   await expect(page.getByRole("button", { name: "Enregistrer les modifications" })).toHaveCount(0);
   await checkA11y(page, "agent-fiche-non-modifiable");

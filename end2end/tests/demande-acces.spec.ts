@@ -76,7 +76,8 @@ test("a manager accepts a request and the requester sees the tile", async ({ bro
   await m.getByRole("button", { name: "Filtrer" }).click();
   await expect(m.locator("tr.agent")).toHaveCount(1);
   await checkA11y(m, "liste-des-agents");
-  await m.getByRole("button", { name: `Renvoi de l'identifiant par mail à Paul ${agent.nom}` }).click();
+  await m.locator("tr.agent summary").click();
+  await m.getByRole("button", { name: `Renvoyer l'identifiant par mail à Paul ${agent.nom}` }).click();
   await expect(m.getByText("L'identifiant a été renvoyé par courriel")).toBeVisible();
   await visit(a, `/dev/mailbox?a=${encodeURIComponent(agent.email)}`);
   await expect(a.getByText("Votre identifiant Habilitations")).toBeVisible();

@@ -50,4 +50,10 @@ test("detaching from the service: safe default, French motif error, page up to d
   await page.setViewportSize({ width: 390, height: 844 });
   await hydrated(page);
   await checkA11y(page, "detachement-du-service-390");
+  // The journal names the service left (issue 8, point 4).
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await visit(page, `/structures/${org}/journal`);
+  const left = page.locator("tr.evenement", { hasText: "Détachement du service FACT — Facturation" });
+  await expect(left).toHaveCount(1);
+  await expect(left).toContainText("Commentaire : Changement d'affectation");
 });

@@ -657,3 +657,33 @@ async fn dev_mailbox_is_off_unless_configured() {
     let (s, _) = app.call(&app.client(), "dev_mailbox", &[("to", "")]).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 }
+
+/// « Mes démarches » of a new structure's primary manager: the démarches
+/// activated for the structure, marked as managed but not held (« Gestion
+/// uniquement »); an agent of the structure sees none of them.
+#[tokio::test]
+async fn a_new_primary_manager_sees_the_demarches_they_administer() {
+    let app = TestApp::spawn().await;
+    let (manager, _, org) = app
+        .manager_of("gestion@exemple.fr", "78471400800165")
+        .await;
+    let activated = app
+        .count(&format!(
+            "select count(*) from organisation_applications where organisation_id = {org}"
+        ))
+        .await;
+    assert!(activated > 0, "démarches activated by default");
+    let (_, tiles) = app.call(&manager, "home_tiles", &[]).await;
+    let tiles = tiles.as_array().unwrap().clone();
+    assert_eq!(tiles.len() as i64, activated, "{tiles:?}");
+    let soffi = tiles.iter().find(|t| t["code"] == "soffi").expect("SOFFi");
+    assert_eq!(soffi["managed"], true);
+    assert_eq!(soffi["held"], false);
+    // An agent of the structure administers nothing.
+    let (_, agent) = app
+        .structure_account(&manager, org, "agent@exemple.fr", "Paul", "Agent")
+        .await;
+    let (_, tiles) = app.call(&agent, "home_tiles", &[]).await;
+    assert_eq!(tiles.as_array().unwrap().len(), 0, "{tiles}");
+    app.destroy().await;
+}

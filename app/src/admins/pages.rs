@@ -2,7 +2,7 @@
 //! organisation's administration (primary manager, admins, their limit).
 use super::*;
 use crate::error::AppError;
-use crate::ui::{action_error, action_ok, ErrorNotice, Field, FormAlert, Success};
+use crate::ui::{action_error, action_ok, ErrorNotice, Field, FormAlert, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -102,7 +102,7 @@ pub fn OperatorOrganisationsPage() -> impl IntoView {
 #[component]
 fn OrgTable(rows: Vec<OrgRow>) -> impl IntoView {
     view! {
-        <div class="fr-table">
+        <ScrollTable label="Structures">
             <table>
                 <caption>"Structures"</caption>
                 <thead><tr>
@@ -125,7 +125,7 @@ fn OrgTable(rows: Vec<OrgRow>) -> impl IntoView {
                     }).collect::<Vec<_>>()}
                 </tbody>
             </table>
-        </div>
+        </ScrollTable>
     }
 }
 
@@ -223,7 +223,7 @@ fn AdminsSection(
             {move || action_ok(remove).get().then(|| view! { <Success>"L'administrateur est retiré : il reste rattaché à la structure."</Success> })}
             {(count == 0).then(|| view! { <p>"Aucun administrateur n'est nommé."</p> })}
             {(count > 0).then(|| view! {
-                <div class="fr-table">
+                <ScrollTable label="Administrateurs de la structure">
                     <table>
                         <caption>"Administrateurs de la structure"</caption>
                         <thead><tr><th scope="col">"Nom"</th><th scope="col">"Adresse mail"</th><th scope="col">"Actions"</th></tr></thead>
@@ -246,7 +246,7 @@ fn AdminsSection(
                             }).collect::<Vec<_>>()}
                         </tbody>
                     </table>
-                </div>
+                </ScrollTable>
             })}
             <h3 class="fr-h5">"Nommer un administrateur"</h3>
             {move || action_ok(name).get().then(|| view! { <Success>"L'administrateur est nommé ; un courriel l'en informe."</Success> })}

@@ -15,6 +15,8 @@ pub struct AgentRow {
     pub prenom: String,
     pub email: String,
     pub telephone: String,
+    /// The service (unit) the person is attached to, "" at structure level.
+    pub service: String,
     pub date_ouverture: String,
     pub date_cloture: String,
     /// "Ouvert" or "Clôturé", from the dates.
@@ -36,8 +38,9 @@ pub const PAGE_SIZE: i64 = 50;
 #[cfg(feature = "ssr")]
 const PAGE_SELECT: &str =
     "select u.id, u.identifier, u.nom, u.prenom, u.email, u.telephone, u.date_ouverture, u.date_cloture,
-            u.date_cloture is not null and u.date_cloture <= current_date
-       from (select m.user_id, m.agent_nom, m.agent_prenom from ";
+            u.date_cloture is not null and u.date_cloture <= current_date,
+            coalesce(s.code || ' — ' || s.libelle, '')
+       from (select m.user_id, m.agent_nom, m.agent_prenom, m.unit_id from ";
 #[cfg(feature = "ssr")]
 use crate::domain::like_prefix;
 
@@ -87,6 +90,7 @@ pub async fn list_agents(
         chrono::NaiveDate,
         Option<chrono::NaiveDate>,
         bool,
+        String,
     );
     // The sort key is copied onto memberships (migration 0007): the page
     // is picked among the organisation's memberships first, 51 rows from
@@ -112,7 +116,7 @@ pub async fn list_agents(
     } else {
         // OFFSET 0 keeps the planner from walking the sorted index instead.
         sql.push(
-            "(select user_id, organisation_id, agent_nom, agent_prenom from memberships
+            "(select user_id, organisation_id, agent_nom, agent_prenom, unit_id from memberships
                where organisation_id = ",
         )
         .push_bind(org)
@@ -160,6 +164,7 @@ pub async fn list_agents(
         .push_bind(PAGE_SIZE + 1)
         .push(
             ") p join users u on u.id = p.user_id
+             left join units s on s.id = p.unit_id
              order by p.agent_nom, p.agent_prenom, p.user_id",
         );
     let mut rows: Vec<Row> = sql.build_query_as().fetch_all(&pool).await?;
@@ -173,7 +178,7 @@ pub async fn list_agents(
     let rows = rows
         .into_iter()
         .map(
-            |(id, identifier, nom, prenom, email, telephone, ouverture, cloture, closed)| {
+            |(id, identifier, nom, prenom, email, telephone, ouverture, cloture, closed, service)| {
                 AgentRow {
                     id,
                     identifier,
@@ -181,6 +186,7 @@ pub async fn list_agents(
                     prenom,
                     email,
                     telephone: telephone.unwrap_or_default(),
+                    service,
                     date_ouverture: crate::ui::date_fr(&ouverture),
                     date_cloture: cloture.map(|d| crate::ui::date_fr(&d)).unwrap_or_default(),
                     statut: if closed { "Clôturé" } else { "Ouvert" }.into(),

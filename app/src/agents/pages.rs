@@ -1,6 +1,6 @@
 //! Screen "Liste des agents".
 use super::*;
-use crate::ui::{action_error, FormAlert, Success};
+use crate::ui::{action_error, FormAlert, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -61,22 +61,23 @@ pub fn AgentsPage() -> impl IntoView {
                             view! {
                                 <h1>"Liste des agents"</h1>
                                 <p class="fr-text--lead">{page.organisation.clone()} " — SIRET " {page.siret.clone()}</p>
-                                <Form method="GET" action="">
-                                    <div class="fr-grid-row fr-grid-row--gutters fr-grid-row--bottom">
-                                        <FilterField id="filtre-q" name="q" label="Recherche" value=filters[0].clone()/>
-                                        <FilterField id="filtre-identifiant" name="identifiant" label="Identifiant" value=filters[1].clone()/>
-                                        <FilterField id="filtre-nom" name="nom" label="Nom" value=filters[2].clone()/>
-                                        <FilterField id="filtre-prenom" name="prenom" label="Prénom" value=filters[3].clone()/>
-                                        <div class="fr-col-12 fr-col-md-2">
-                                            <button class="fr-btn fr-mb-3w" type="submit">"Filtrer"</button>
-                                        </div>
-                                    </div>
-                                </Form>
-                                <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left">
+                                <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left barre-actions">
                                     <li><A href=format!("/structures/{org_id}/nouvel-agent") attr:class="fr-btn fr-icon-user-add-line fr-btn--icon-left">"Créer un utilisateur"</A></li>
                                     <li><A href=format!("/structures/{org_id}/import") attr:class="fr-btn fr-btn--secondary fr-icon-upload-line fr-btn--icon-left">"Importer des utilisateurs"</A></li>
                                     <li><a href=export_href class="fr-btn fr-btn--tertiary fr-icon-download-line fr-btn--icon-left" download>"Exporter en CSV"</a></li>
                                 </ul>
+                                <Form method="GET" action="">
+                                    <fieldset class="fr-fieldset filtres" aria-labelledby="titre-filtres">
+                                        <legend class="fr-fieldset__legend fr-text--regular" id="titre-filtres">"Rechercher des agents"</legend>
+                                        <FilterField id="filtre-q" name="q" label="Recherche" value=filters[0].clone()/>
+                                        <FilterField id="filtre-identifiant" name="identifiant" label="Identifiant" value=filters[1].clone()/>
+                                        <FilterField id="filtre-nom" name="nom" label="Nom" value=filters[2].clone()/>
+                                        <FilterField id="filtre-prenom" name="prenom" label="Prénom" value=filters[3].clone()/>
+                                        <div class="fr-fieldset__element fr-fieldset__element--inline filtres__bouton">
+                                            <button class="fr-btn" type="submit">"Filtrer"</button>
+                                        </div>
+                                    </fieldset>
+                                </Form>
                                 <FormAlert error=resend_err/>
                                 {move || matches!(resend.value().get(), Some(Ok(_))).then(|| view! {
                                     <Success>"L'identifiant a été renvoyé par courriel à l'agent."</Success>
@@ -85,43 +86,43 @@ pub fn AgentsPage() -> impl IntoView {
                                     {if page.next.is_some() { "Plus de ".to_string() } else { String::new() }}
                                     {count} {if count > 1 { " agents" } else { " agent" }}
                                 </p>
-                                <div class="fr-table">
+                                <ScrollTable label="Agents de la structure">
                                     <table>
                                         <caption>"Agents de la structure"</caption>
                                         <thead><tr>
                                             <th scope="col">"Identifiant"</th><th scope="col">"Nom"</th><th scope="col">"Prénom"</th>
-                                            <th scope="col">"Adresse mail"</th><th scope="col">"Téléphone"</th>
-                                            <th scope="col">"Date d'ouverture"</th><th scope="col">"Date de clôture"</th>
-                                            <th scope="col">"Statut"</th><th scope="col">"Actions"</th>
+                                            <th scope="col">"Adresse mail"</th><th scope="col">"Service"</th><th scope="col">"Téléphone"</th>
+                                            <th scope="col">"Statut"</th><th scope="col" class="colonne-actions">"Actions"</th>
                                         </tr></thead>
                                         <tbody>
                                             {page.rows.into_iter().map(|r| {
-                                                let label = format!("Renvoi de l'identifiant par mail à {} {}", r.prenom, r.nom);
+                                                let who = format!("{} {}", r.prenom, r.nom);
                                                 let fiche = format!("/structures/{org_id}/agents/{}", r.id);
-                                                let modifier = format!("Modifier {} {}", r.prenom, r.nom);
-                                                let detail = format!("Détail de {} {}", r.prenom, r.nom);
+                                                let open = r.statut == "Ouvert";
+                                                let period = if r.date_cloture.is_empty() {
+                                                    format!("depuis le {}", r.date_ouverture)
+                                                } else {
+                                                    format!("du {} au {}", r.date_ouverture, r.date_cloture)
+                                                };
                                                 view! {
                                                     <tr class="agent">
-                                                        <td>{r.identifier}</td><td>{r.nom}</td><td>{r.prenom}</td><td>{r.email}</td>
-                                                        <td>{r.telephone}</td><td>{r.date_ouverture}</td><td>{r.date_cloture}</td>
-                                                        <td>{r.statut}</td>
+                                                        <td>{r.identifier}</td>
+                                                        <td><A href=fiche.clone()>{r.nom}</A></td>
+                                                        <td>{r.prenom}</td>
+                                                        <td class="fr-cell--multiline">{breakable_email(&r.email)}</td>
+                                                        <td class="fr-cell--multiline">{if r.service.is_empty() { "—".to_string() } else { r.service }}</td>
+                                                        <td>{r.telephone}</td>
                                                         <td>
-                                                            <A href=fiche.clone() attr:class="fr-link fr-mr-2w" attr:aria-label=modifier>"Modifier"</A>
-                                                            <A href=format!("{fiche}?onglet=roles") attr:class="fr-link" attr:aria-label=detail>"Détail"</A>
-                                                            <ActionForm action=resend>
-                                                                <input type="hidden" name="organisation_id" value=org_id/>
-                                                                <input type="hidden" name="user_id" value=r.id/>
-                                                                <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary fr-icon-mail-line fr-btn--icon-left" title=label.clone() aria-label=label>
-                                                                    "Renvoi de l'identifiant par mail"
-                                                                </button>
-                                                            </ActionForm>
+                                                            <span class="fr-badge fr-badge--sm" class:fr-badge--success=open>{r.statut}</span>
+                                                            <br/><span class="fr-text--xs">{period}</span>
                                                         </td>
+                                                        <td class="colonne-actions"><ActionsMenu who=who fiche=fiche org_id=org_id user_id=r.id resend=resend/></td>
                                                     </tr>
                                                 }
                                             }).collect::<Vec<_>>()}
                                         </tbody>
                                     </table>
-                                </div>
+                                </ScrollTable>
                                 {next_href.map(|h| view! { <A href=h attr:class="fr-btn fr-btn--secondary">"Page suivante"</A> })}
                             }.into_any()
                         }
@@ -132,6 +133,24 @@ pub fn AgentsPage() -> impl IntoView {
     }
 }
 
+/// An address that wraps after its « @ » and dots, not inside a word.
+fn breakable_email(email: &str) -> impl IntoView {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    for (i, c) in email.char_indices() {
+        if c == '@' || c == '.' {
+            parts.push(email[start..i].to_string());
+            start = i;
+        }
+    }
+    parts.push(email[start..].to_string());
+    parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| view! { {(i > 0).then(|| view! { <wbr/> })}{p} })
+        .collect::<Vec<_>>()
+}
+
 #[component]
 fn FilterField(
     id: &'static str,
@@ -140,11 +159,41 @@ fn FilterField(
     value: String,
 ) -> impl IntoView {
     view! {
-        <div class="fr-col-12 fr-col-md-5 fr-col-lg-2">
+        <div class="fr-fieldset__element fr-fieldset__element--inline filtres__champ">
             <div class="fr-input-group">
                 <label class="fr-label" for=id>{label}</label>
                 <input class="fr-input" type="search" id=id name=name value=value/>
             </div>
         </div>
+    }
+}
+
+/// The actions on one agent, in a menu (a disclosure: keyboard and screen
+/// readers know it without script) rather than a row of buttons.
+#[component]
+fn ActionsMenu(
+    who: String,
+    fiche: String,
+    org_id: i64,
+    user_id: i64,
+    resend: ServerAction<ResendIdentifier>,
+) -> impl IntoView {
+    view! {
+        <details class="menu-actions">
+            <summary class="fr-btn fr-btn--sm fr-btn--tertiary" aria-label=format!("Actions pour {who}")>"Actions"</summary>
+            <ul class="menu-actions__liste">
+                <li><A href=fiche.clone() attr:aria-label=format!("Modifier la fiche de {who}")>"Modifier la fiche"</A></li>
+                <li><A href=format!("{fiche}?onglet=roles") attr:aria-label=format!("Voir les rôles de {who}")>"Voir les rôles"</A></li>
+                <li>
+                    <ActionForm action=resend>
+                        <input type="hidden" name="organisation_id" value=org_id/>
+                        <input type="hidden" name="user_id" value=user_id/>
+                        <button type="submit" aria-label=format!("Renvoyer l'identifiant par mail à {who}")>
+                            "Renvoyer l'identifiant par mail"
+                        </button>
+                    </ActionForm>
+                </li>
+            </ul>
+        </details>
     }
 }

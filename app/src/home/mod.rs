@@ -1,5 +1,7 @@
-//! "Mes démarches": a tile per application the user holds a right on, and
-//! for managers a gear and the number of people waiting.
+//! "Mes démarches": a tile per application the user holds a right on or
+//! administers (activated for an organisation they manage: « Gestion
+//! uniquement » when they hold no right on it), with for managers a gear
+//! and the number of people waiting.
 use crate::error::AppResult;
 use leptos::prelude::*;
 use leptos_router::components::A;
@@ -43,10 +45,11 @@ pub async fn home_tiles() -> AppResult<Vec<Tile>> {
                 and a.requester_id <> $1
               group by 1
          ),
+         -- The démarches the user administers: those activated for an
+         -- organisation they manage (with or without a right of their own).
          used as (
-             select distinct r.application_id from grants g join roles r on r.id = g.role_id
-              where g.organisation_id in (select organisation_id from managed_orgs)
-                and (g.ends_on is null or g.ends_on >= current_date)
+             select distinct oa.application_id from organisation_applications oa
+              where oa.organisation_id in (select organisation_id from managed_orgs)
          )
          select a.code, a.libelle, a.description,
                 a.id in (select application_id from held) as held,

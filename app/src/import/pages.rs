@@ -1,6 +1,7 @@
 //! Screen "Importer des utilisateurs".
 use super::*;
 use crate::error::AppError;
+use crate::ui::ScrollTable;
 use leptos::web_sys::{FormData, HtmlFormElement, SubmitEvent};
 use leptos_router::components::A;
 
@@ -80,7 +81,7 @@ pub fn ImportPage() -> impl IntoView {
                             </div>
                         }.into_any()
                     }}
-                    <div class="fr-table">
+                    <ScrollTable label="Compte rendu, ligne par ligne">
                         <table>
                             <caption>"Compte rendu, ligne par ligne"</caption>
                             <thead><tr>
@@ -96,7 +97,7 @@ pub fn ImportPage() -> impl IntoView {
                                 }}).collect::<Vec<_>>()}
                             </tbody>
                         </table>
-                    </div>
+                    </ScrollTable>
                 }
             })}
         </div>

@@ -87,6 +87,17 @@ pub const TARGET_TYPES: &[(&str, &str)] = &[
 /// Keys of before/after whose numeric value is a user id, shown as a name.
 pub const USER_KEYS: &[&str] = &["utilisateur", "gestionnaire_principal"];
 
+/// Keys whose numeric value is a service (unit) id, shown as its name.
+pub const UNIT_KEYS: &[&str] = &["service"];
+
+/// The names an event's ids are shown as, read in one query per page.
+#[derive(Debug, Default, Clone)]
+pub struct Names {
+    pub users: HashMap<i64, String>,
+    /// "CODE — Libellé".
+    pub units: HashMap<i64, String>,
+}
+
 pub fn action_label(code: &str) -> String {
     ACTIONS
         .iter()
@@ -95,12 +106,40 @@ pub fn action_label(code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
+/// The label of one event: the action's, told more precisely when the
+/// event says where (the service attached to or left).
+pub fn entry_label(
+    code: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    names: &Names,
+) -> String {
+    let unit = |v: Option<&Value>| {
+        let id = v?.get("service")?.as_i64()?;
+        Some(
+            names
+                .units
+                .get(&id)
+                .cloned()
+                .unwrap_or_else(|| "supprimé".into()),
+        )
+    };
+    match (code, unit(before), unit(after)) {
+        ("rattachement.creation", _, Some(u)) => format!("Rattachement au service {u}"),
+        ("rattachement.detachement_service", Some(u), _) => format!("Détachement du service {u}"),
+        ("rattachement.invitation", _, Some(u)) => {
+            format!("Invitation à rejoindre la structure, au service {u}")
+        }
+        _ => action_label(code),
+    }
+}
+
 pub fn target_type_label(code: &str) -> String {
     TARGET_TYPES
         .iter()
         .find(|(c, _)| *c == code)
         .map(|(_, l)| l.to_string())
-        .unwrap_or_else(|| humanise(code))
+        .unwrap_or_else(|| code.to_string())
 }
 
 /// The target type named by a search text ("service", "Demande d'accès"…).
@@ -112,93 +151,125 @@ pub fn target_type_named(text: &str) -> Option<&'static str> {
         .map(|(c, _)| *c)
 }
 
+/// Every key the code records in an event's before/after, with its label.
+/// A unit test fails when a key written in `app/src` is missing (ids
+/// excepted: they are never shown).
+pub const FIELDS: &[(&str, &str)] = &[
+    ("code", "Code"),
+    ("libelle", "Libellé"),
+    (
+        "numero_engagement_obligatoire",
+        "Numéro d'engagement obligatoire",
+    ),
+    ("active", "Actif"),
+    ("statut", "Statut"),
+    ("commentaire", "Commentaire"),
+    ("message", "Message"),
+    ("role", "Rôle"),
+    ("application", "Démarche"),
+    ("utilisateur", "Utilisateur"),
+    ("email", "Adresse électronique"),
+    ("nom", "Nom"),
+    ("prenom", "Prénom"),
+    ("siret", "SIRET"),
+    ("gestionnaire_principal", "Gestionnaire principal"),
+    ("admin_role", "Rôle d'administration"),
+    ("max_admins", "Nombre d'administrateurs autorisés"),
+    ("civilite", "Civilité"),
+    ("telephone", "Téléphone"),
+    ("poste", "Poste de travail"),
+    ("date_ouverture", "Date d'ouverture"),
+    ("date_cloture", "Date de clôture"),
+    ("service", "Service"),
+    ("administrateur", "Rôle d'administration"),
+    ("roles", "Rôles"),
+    ("habilitations_closes", "Habilitations closes"),
+    ("lignes", "Lignes"),
+    ("creations", "Créations"),
+    ("rattachements", "Rattachements"),
+    ("invitations", "Invitations"),
+    ("email_en_attente", "Adresse mail en attente de confirmation"),
+    ("mises_a_jour", "Mises à jour"),
+    (
+        "role_du_nouveau",
+        "Rôle du nouveau gestionnaire principal avant le transfert",
+    ),
+    (
+        "role_de_l_ancien",
+        "Rôle de l'ancien gestionnaire principal après le transfert",
+    ),
+    ("mode", "Type de transfert"),
+];
+
+/// The label of a recorded key; an unknown key is shown as it is (and the
+/// tests that walk the journal fail on it).
 fn field_label(key: &str) -> String {
-    match key {
-        "code" => "Code",
-        "libelle" => "Libellé",
-        "numero_engagement_obligatoire" => "Numéro d'engagement obligatoire",
-        "active" => "Actif",
-        "statut" => "Statut",
-        "commentaire" => "Commentaire",
-        "message" => "Message",
-        "role" => "Rôle",
-        "application" => "Démarche",
-        "utilisateur" => "Utilisateur",
-        "email" => "Adresse électronique",
-        "nom" => "Nom",
-        "prenom" => "Prénom",
-        "siret" => "SIRET",
-        "gestionnaire_principal" => "Gestionnaire principal",
-        "admin_role" => "Rôle d'administration",
-        "max_admins" => "Nombre d'administrateurs autorisés",
-        "civilite" => "Civilité",
-        "telephone" => "Téléphone",
-        "poste" => "Poste de travail",
-        "date_ouverture" => "Date d'ouverture",
-        "date_cloture" => "Date de clôture",
-        "service" => "Service",
-        "administrateur" => "Administrateur",
-        "roles" => "Rôles",
-        "habilitations_closes" => "Habilitations closes",
-        "lignes" => "Lignes",
-        "creations" => "Créations",
-        "rattachements" => "Rattachements",
-        "invitations" => "Invitations",
-        "invitation" => "Invitation",
-        "email_en_attente" => "Adresse mail en attente de confirmation",
-        "mises_a_jour" => "Mises à jour",
-        other => return humanise(other),
-    }
-    .to_string()
+    FIELDS
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, l)| l.to_string())
+        .unwrap_or_else(|| key.to_string())
 }
 
-/// "role_du_nouveau" → "Role du nouveau".
-fn humanise(key: &str) -> String {
-    let s = key.replace(['_', '.'], " ");
-    let mut c = s.chars();
-    c.next()
-        .map(|f| f.to_uppercase().chain(c).collect())
-        .unwrap_or_default()
+/// Keys that hold a reference to another record (an id, or none), never
+/// shown: the target and the organisation have their own columns, in names.
+pub const REFERENCES: &[&str] = &["habilitation", "demande", "invitation"];
+
+/// Technical references (ids) that say nothing to a reader.
+fn hidden(key: &str) -> bool {
+    key == "id" || key.ends_with("_id") || REFERENCES.contains(&key)
 }
 
-/// Technical references (ids) that say nothing to a reader: the target and
-/// the organisation are shown in their own columns, in names.
-fn hidden(key: &str, v: &Value) -> bool {
-    key == "id"
-        || key.ends_with("_id")
-        || (matches!(key, "habilitation" | "demande") && v.is_number())
+/// Coded values, in words. Keyed by field where a code means different
+/// things in different fields.
+fn coded_value(key: &str, s: &str) -> Option<&'static str> {
+    Some(match (key, s) {
+        ("civilite", "M") => "Monsieur",
+        ("civilite", "Mme") => "Madame",
+        ("mode", "partie") => "une partie des structures, vers un même gestionnaire",
+        ("mode", "toutes") => "toutes les structures, vers un même gestionnaire",
+        ("mode", "chacune") => "chaque structure vers le gestionnaire choisi pour elle",
+        (_, "pending") => "En attente",
+        (_, "accepted") => "Acceptée",
+        (_, "refused") => "Refusée",
+        (_, "cancelled") => "Annulée",
+        (_, "expired") => "Expirée",
+        (_, "primary_manager") => "Gestionnaire principal",
+        (_, "org_admin") => "Administrateur",
+        (_, "sedentaire") => "Sédentaire",
+        (_, "itinerant") => "Itinérant",
+        (_, "") => "(vide)",
+        _ => return None,
+    })
 }
 
-fn value_text(key: &str, v: &Value, users: &HashMap<i64, String>) -> String {
+fn value_text(key: &str, v: &Value, names: &Names) -> String {
     match v {
-        Value::Null if key == "service" => "aucun (la structure)".into(),
+        Value::Null if UNIT_KEYS.contains(&key) => "aucun (la structure)".into(),
+        Value::Null if matches!(key, "admin_role" | "administrateur" | "role_du_nouveau" | "role_de_l_ancien") => {
+            "aucun".into()
+        }
         Value::Null => "(vide)".into(),
         Value::Array(items) if items.is_empty() => "(aucun)".into(),
         Value::Array(items) => items
             .iter()
-            .map(|i| value_text(key, i, users))
+            .map(|i| value_text(key, i, names))
             .collect::<Vec<_>>()
             .join(", "),
         Value::String(s) if iso_date(s).is_some() => iso_date(s).unwrap_or_default(),
         Value::Bool(b) => if *b { "oui" } else { "non" }.into(),
         Value::Number(n) if USER_KEYS.contains(&key) => n
             .as_i64()
-            .and_then(|id| users.get(&id).cloned())
+            .and_then(|id| names.users.get(&id).cloned())
             .unwrap_or_else(|| "(utilisateur supprimé)".into()),
+        Value::Number(n) if UNIT_KEYS.contains(&key) => n
+            .as_i64()
+            .and_then(|id| names.units.get(&id).cloned())
+            .unwrap_or_else(|| "(service supprimé)".into()),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => match s.as_str() {
-            "pending" => "En attente".into(),
-            "accepted" => "Acceptée".into(),
-            "refused" => "Refusée".into(),
-            "cancelled" => "Annulée".into(),
-            "expired" => "Expirée".into(),
-            "primary_manager" => "Gestionnaire principal".into(),
-            "org_admin" => "Administrateur".into(),
-            "sedentaire" => "Sédentaire".into(),
-            "itinerant" => "Itinérant".into(),
-            "" => "(vide)".into(),
-            _ => s.clone(),
-        },
+        Value::String(s) => coded_value(key, s)
+            .map(str::to_string)
+            .unwrap_or_else(|| s.clone()),
         other => other.to_string(),
     }
 }
@@ -236,11 +307,7 @@ impl Change {
 
 /// The readable difference between an event's before and after. When both
 /// exist, only the fields that `after` records and that changed are kept.
-pub fn changes(
-    before: Option<&Value>,
-    after: Option<&Value>,
-    users: &HashMap<i64, String>,
-) -> Vec<Change> {
+pub fn changes(before: Option<&Value>, after: Option<&Value>, names: &Names) -> Vec<Change> {
     let obj = |v: Option<&Value>| v.and_then(Value::as_object).cloned();
     let (b, a) = (obj(before), obj(after));
     let keys: Vec<&String> = match (&b, &a) {
@@ -255,23 +322,23 @@ pub fn changes(
             if bv.is_some() && bv == av {
                 return None;
             }
-            if bv.or(av).is_some_and(|v| hidden(k, v)) {
+            if hidden(k) {
                 return None;
             }
             Some(Change {
                 field: field_label(k),
-                before: bv.map(|v| value_text(k, v, users)),
-                after: av.map(|v| value_text(k, v, users)),
+                before: bv.map(|v| value_text(k, v, names)),
+                after: av.map(|v| value_text(k, v, names)),
             })
         })
         .collect()
 }
 
-/// The user ids an event's before/after refer to (to name them).
-pub fn user_refs(v: Option<&Value>) -> impl Iterator<Item = i64> + '_ {
+/// The ids under `keys` in an event's before/after (to name them).
+pub fn refs<'a>(v: Option<&'a Value>, keys: &'a [&'a str]) -> impl Iterator<Item = i64> + 'a {
     v.and_then(Value::as_object)
         .into_iter()
-        .flat_map(|m| USER_KEYS.iter().filter_map(|k| m.get(*k)?.as_i64()))
+        .flat_map(move |m| keys.iter().filter_map(|k| m.get(*k)?.as_i64()))
 }
 
 #[cfg(test)]
@@ -284,7 +351,7 @@ mod tests {
         let before = json!({"id": 3, "organisation_id": 1, "code": "COMPTA", "libelle": "Compta",
                             "active": true, "numero_engagement_obligatoire": false});
         let after = json!({"code": "COMPTA", "libelle": "Comptabilité", "numero_engagement_obligatoire": true});
-        let lines: Vec<String> = changes(Some(&before), Some(&after), &HashMap::new())
+        let lines: Vec<String> = changes(Some(&before), Some(&after), &Names::default())
             .iter()
             .map(Change::line)
             .collect();
@@ -299,10 +366,13 @@ mod tests {
 
     #[test]
     fn ids_become_names_or_disappear() {
-        let users = HashMap::from([(7, "Marie Curie".to_string())]);
-        let after =
-            json!({"utilisateur": 7, "role": "Consultation", "demande": 12, "statut": "accepted"});
-        let lines: Vec<String> = changes(None, Some(&after), &users)
+        let names = Names {
+            users: HashMap::from([(7, "Marie Curie".to_string())]),
+            units: HashMap::from([(3, "FACT — Facturation".to_string())]),
+        };
+        let after = json!({"utilisateur": 7, "role": "Consultation", "demande": 12,
+                           "statut": "accepted", "service": 3, "invitation": 9});
+        let lines: Vec<String> = changes(None, Some(&after), &names)
             .iter()
             .map(Change::line)
             .collect();
@@ -310,16 +380,30 @@ mod tests {
             lines,
             vec![
                 "Rôle : Consultation",
+                "Service : FACT — Facturation",
                 "Statut : Acceptée",
                 "Utilisateur : Marie Curie"
             ]
         );
-        assert_eq!(user_refs(Some(&after)).collect::<Vec<_>>(), vec![7]);
+        assert_eq!(refs(Some(&after), USER_KEYS).collect::<Vec<_>>(), vec![7]);
+        assert_eq!(refs(Some(&after), UNIT_KEYS).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(
+            entry_label("rattachement.creation", None, Some(&after), &names),
+            "Rattachement au service FACT — Facturation"
+        );
+        assert_eq!(
+            entry_label("rattachement.detachement_service", Some(&json!({"service": 3})), None, &names),
+            "Détachement du service FACT — Facturation"
+        );
+        assert_eq!(
+            entry_label("rattachement.creation", None, Some(&json!({"service": null})), &names),
+            "Rattachement à la structure"
+        );
     }
 
     #[test]
     fn lists_dates_and_levels_read_as_words() {
-        let users = HashMap::new();
+        let users = Names::default();
         assert_eq!(value_text("roles", &json!([]), &users), "(aucun)");
         assert_eq!(
             value_text("roles", &json!(["Utilisateur", "Administrateur"]), &users),
@@ -346,7 +430,71 @@ mod tests {
         assert_eq!(target_type_named(" Service "), Some("service"));
         assert_eq!(target_type_named("demande d'accès"), Some("demande"));
         assert_eq!(target_type_named("Martin"), None);
-        assert_eq!(field_label("role_du_nouveau"), "Role du nouveau");
+        assert_eq!(
+            field_label("role_de_l_ancien"),
+            "Rôle de l'ancien gestionnaire principal après le transfert"
+        );
+        assert_eq!(value_text("mode", &json!("partie"), &Names::default()),
+                   "une partie des structures, vers un même gestionnaire");
+        assert_eq!(value_text("civilite", &json!("Mme"), &Names::default()), "Madame");
+    }
+
+    /// Every key written in a `json!({…})` of `app/src` (the events'
+    /// before/after) has a French label, ids excepted.
+    #[test]
+    fn every_recorded_key_has_a_label() {
+        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs")
+                    && !p.ends_with("journal/labels.rs")
+                {
+                    out.push(std::fs::read_to_string(p).unwrap());
+                }
+            }
+        }
+        let mut files = vec![];
+        walk(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let (mut found, mut missing) = (0, vec![]);
+        for src in &files {
+            for part in src.split("json!({").skip(1) {
+                // Up to the brace that closes the object.
+                let mut depth = 1;
+                let end = part
+                    .char_indices()
+                    .find(|(_, c)| {
+                        match c {
+                            '{' => depth += 1,
+                            '}' => depth -= 1,
+                            _ => {}
+                        }
+                        depth == 0
+                    })
+                    .map(|(i, _)| i)
+                    .unwrap_or(part.len());
+                let body = &part[..end];
+                // `"key":` at the top level of the object.
+                for (i, _) in body.match_indices("\":") {
+                    let Some(start) = body[..i].rfind('"') else { continue };
+                    let key = &body[start + 1..i];
+                    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+                        continue;
+                    }
+                    found += 1;
+                    let shown = !hidden(key);
+                    if shown && !FIELDS.iter().any(|(k, _)| *k == key) {
+                        missing.push(key.to_string());
+                    }
+                }
+            }
+        }
+        assert!(found >= 30, "keys not found in the sources ({found})");
+        assert!(missing.is_empty(), "keys without a label: {missing:?}");
     }
 
     /// Every action written anywhere in `app/src` has a French label.

@@ -2,7 +2,7 @@
 use super::labels::ACTIONS;
 use super::*;
 use crate::error::AppError;
-use crate::ui::query_string;
+use crate::ui::{query_string, ScrollTable};
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -107,7 +107,7 @@ fn FilterForm(values: [String; 5], error: Option<AppError>, reset: String) -> im
         <Form method="GET" action="">
             <fieldset class="fr-fieldset">
                 <legend class="fr-fieldset__legend fr-text--regular">"Filtrer le journal"</legend>
-                <div class="fr-grid-row fr-grid-row--gutters fr-grid-row--bottom fr-col-12">
+                <div class="fr-grid-row fr-grid-row--gutters fr-col-12 filtres-alignes">
                     {date("filtre-du", "du", "Du", du, err("du"))}
                     {date("filtre-au", "au", "Au", au, err("au"))}
                     <div class="fr-col-12 fr-col-md-6 fr-col-lg-3">
@@ -171,9 +171,8 @@ fn JournalTable(
                 "Exporter en CSV"
             </a>
         </div>
-        <div class="fr-table">
-            // Focusable: a wide table scrolls, and keyboards must reach it.
-            <table tabindex="0">
+        <ScrollTable label="Journal des modifications" class="fr-table--multiline">
+            <table>
                 <caption>"Journal des modifications"</caption>
                 <thead><tr>
                     <th scope="col">"Date"</th><th scope="col">"Acteur"</th>
@@ -201,7 +200,7 @@ fn JournalTable(
                     }).collect::<Vec<_>>()}
                 </tbody>
             </table>
-        </div>
+        </ScrollTable>
         {next_href.map(|h| view! { <A href=h attr:class="fr-btn fr-btn--secondary">"Page suivante"</A> })}
     }
 }

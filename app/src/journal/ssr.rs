@@ -2,14 +2,13 @@
 //! organisation, target by type); it is built with only the filters in use,
 //! so that each shape gets its own plan (checked with EXPLAIN on 400 000
 //! events: a few milliseconds for a page, filtered or not).
-use super::labels::{changes, target_type_label, target_type_named, user_refs};
+use super::labels::{changes, entry_label, refs, target_type_label, target_type_named, Names, UNIT_KEYS, USER_KEYS};
 use super::JournalRow;
 use crate::domain::like_prefix;
 use crate::error::{AppError, AppResult, Errors};
 use crate::session::{Operator, OrgManager};
 use chrono::NaiveDate;
 use sqlx::{PgPool, Postgres, QueryBuilder};
-use std::collections::HashMap;
 
 /// Whose events the caller may read. Only `authorise` makes one, and the
 /// queries below take one: a forgotten check does not compile.
@@ -275,21 +274,31 @@ pub async fn page(
     } else {
         None
     };
-    // Users named inside before/after, in one query for the whole page.
-    let ids: Vec<i64> = rows
-        .iter()
-        .flat_map(|r| user_refs(r.before.as_ref()).chain(user_refs(r.after.as_ref())))
-        .collect();
-    let users: HashMap<i64, String> = if ids.is_empty() {
-        HashMap::new()
-    } else {
-        sqlx::query_as("select id, prenom || ' ' || nom from users where id = any($1)")
-            .bind(&ids)
+    // Users and services named inside before/after, one query each for
+    // the whole page.
+    let ids = |keys| -> Vec<i64> {
+        rows.iter()
+            .flat_map(|r| refs(r.before.as_ref(), keys).chain(refs(r.after.as_ref(), keys)))
+            .collect()
+    };
+    let (user_ids, unit_ids) = (ids(USER_KEYS), ids(UNIT_KEYS));
+    let mut names = Names::default();
+    if !user_ids.is_empty() {
+        names.users = sqlx::query_as("select id, prenom || ' ' || nom from users where id = any($1)")
+            .bind(&user_ids)
             .fetch_all(pool)
             .await?
             .into_iter()
-            .collect()
-    };
+            .collect();
+    }
+    if !unit_ids.is_empty() {
+        names.units = sqlx::query_as("select id, code || ' — ' || libelle from units where id = any($1)")
+            .bind(&unit_ids)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect();
+    }
     let rows = rows
         .into_iter()
         .map(|r| JournalRow {
@@ -302,9 +311,9 @@ pub async fn page(
             },
             acteur_email: r.acteur_email,
             structure: r.structure,
-            action: super::labels::action_label(&r.action),
+            action: entry_label(&r.action, r.before.as_ref(), r.after.as_ref(), &names),
             cible: r.cible.unwrap_or_else(|| target_type_label(&r.target_type)),
-            changes: changes(r.before.as_ref(), r.after.as_ref(), &users),
+            changes: changes(r.before.as_ref(), r.after.as_ref(), &names),
             ip: r.ip,
         })
         .collect();

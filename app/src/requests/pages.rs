@@ -2,7 +2,7 @@
 use super::*;
 use crate::catalogue::list_roles;
 use crate::organisations::get_organisation;
-use crate::ui::{action_error, action_ok, FormAlert, Success};
+use crate::ui::{action_error, action_ok, FormAlert, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
@@ -99,7 +99,7 @@ pub fn MyRequestsPage() -> impl IntoView {
                         Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
                         Ok(rows) if rows.is_empty() => view! { <p>"Vous n'avez fait aucune demande."</p> }.into_any(),
                         Ok(rows) => view! {
-                            <div class="fr-table">
+                            <ScrollTable label="Mes demandes d'accès">
                                 <table>
                                     <caption>"Mes demandes d'accès"</caption>
                                     <thead><tr>
@@ -125,7 +125,7 @@ pub fn MyRequestsPage() -> impl IntoView {
                                         }).collect::<Vec<_>>()}
                                     </tbody>
                                 </table>
-                            </div>
+                            </ScrollTable>
                         }.into_any(),
                     }
                 })}

@@ -1,7 +1,7 @@
 //! Screens "Utilisateurs du service" and a user's card.
 use super::*;
 use crate::requests::DecideRequest;
-use crate::ui::{action_error, FormAlert, Success};
+use crate::ui::{action_error, FormAlert, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -62,7 +62,7 @@ pub fn ServiceUsersPage() -> impl IntoView {
                                     </div>
                                 </Form>
                                 <p class="fr-text--bold" role="status">{count} {if count > 1 { " droits d'accès trouvés" } else { " droit d'accès trouvé" }}</p>
-                                <div class="fr-table fr-table--no-caption">
+                                <ScrollTable label="Utilisateurs du service" class="fr-table--no-caption">
                                     <table>
                                         <caption>"Utilisateurs du service"</caption>
                                         <thead><tr>
@@ -84,7 +84,7 @@ pub fn ServiceUsersPage() -> impl IntoView {
                                             }).collect::<Vec<_>>()}
                                         </tbody>
                                     </table>
-                                </div>
+                                </ScrollTable>
                                 {next_href.map(|h| view! { <A href=h attr:class="fr-btn fr-btn--secondary">"Page suivante"</A> })}
                             }.into_any()
                         }

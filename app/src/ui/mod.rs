@@ -85,6 +85,27 @@ pub fn Success(children: Children) -> impl IntoView {
     }
 }
 
+/// A DSFR table (1.15 markup) whose rows scroll sideways inside their own
+/// container when wider than the page, never the page itself. The
+/// container is focusable and named, so keyboards can scroll it.
+#[component]
+pub fn ScrollTable(
+    /// The name of the scrolling region (the table's caption).
+    label: &'static str,
+    #[prop(optional)] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <div class=format!("fr-table {class}")>
+            <div class="fr-table__wrapper">
+                <div class="fr-table__container" tabindex="0" role="region" aria-label=label>
+                    <div class="fr-table__content">{children()}</div>
+                </div>
+            </div>
+        </div>
+    }
+}
+
 /// Renders a page's resource error as a DSFR alert.
 #[component]
 pub fn ErrorNotice(error: AppError) -> impl IntoView {

@@ -1,6 +1,6 @@
 //! Screen "Services de la structure".
 use super::*;
-use crate::ui::{action_error, Field, FormAlert, Success};
+use crate::ui::{action_error, Field, FormAlert, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -44,7 +44,7 @@ pub fn UnitsPage() -> impl IntoView {
                             view! {
                                 {list.is_empty().then(|| view! { <p>"Aucun service n'est encore créé."</p> })}
                                 {(!list.is_empty()).then(|| view! {
-                                    <div class="fr-table">
+                                    <ScrollTable label="Services">
                                         <table>
                                             <caption>"Services"</caption>
                                             <thead><tr>
@@ -78,7 +78,7 @@ pub fn UnitsPage() -> impl IntoView {
                                                 }).collect::<Vec<_>>()}
                                             </tbody>
                                         </table>
-                                    </div>
+                                    </ScrollTable>
                                 })}
                                 <h2 class="fr-mt-4w">{if current.is_some() { "Modifier le service" } else { "Créer un service" }}</h2>
                                 {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <Success>"Le service est enregistré."</Success> })}

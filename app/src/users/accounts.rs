@@ -203,7 +203,12 @@ async fn create_account(
             "utilisateur",
             Some(user_id.get()),
             None,
-            Some(fiche_json(a)),
+            Some({
+                // The fiche and where the person is attached.
+                let mut after = fiche_json(a);
+                after["service"] = serde_json::json!(unit);
+                after
+            }),
         ),
     )
     .await?;

@@ -20,6 +20,15 @@ pub struct UnitOption {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationSent {
+    pub email: String,
+    pub nom: String,
+    pub prenom: String,
+    /// "CODE — Libellé" of the service chosen, none for the structure.
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AgentDetail {
     pub organisation: String,
     pub id: i64,
@@ -165,7 +174,7 @@ pub async fn create_agent(
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
     #[server(default)] unit_id: i64,
-) -> AppResult<String> {
+) -> AppResult<InvitationSent> {
     use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
@@ -190,8 +199,22 @@ pub async fn create_agent(
     let unit = ssr::unit_of(&mut tx, &manager, unit_id).await?;
     let org_nom = ssr::organisation_name(&mut tx, &manager).await?;
     ssr::invite(&mut tx, &manager, &org_nom, &a, unit).await?;
+    let service: Option<(String,)> = match unit {
+        Some(id) => sqlx::query_as("select code || ' — ' || libelle from units where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?,
+        None => None,
+    };
     tx.commit().await?;
-    Ok(a.email.as_str().to_string())
+    // What was typed, as recorded (the same whether or not the address
+    // already had an account).
+    Ok(InvitationSent {
+        email: a.email.as_str().to_string(),
+        nom: a.nom.as_str().to_string(),
+        prenom: a.prenom.as_str().to_string(),
+        service: service.map(|s| s.0),
+    })
 }
 
 /// "Modifier un utilisateur": the fiche, dates included. A closing date

@@ -3,7 +3,7 @@
 use super::roles::*;
 use super::*;
 use crate::error::AppError;
-use crate::ui::{action_error, Field, FormAlert, RadioGroup, Success};
+use crate::ui::{action_error, Field, FormAlert, RadioGroup, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
@@ -63,45 +63,67 @@ pub fn NewAgentPage() -> impl IntoView {
     let create = ServerAction::<CreateAgent>::new();
     let err = action_error(create);
     let units = Resource::new(org, crate::units::list_units);
+    let list = move || format!("/structures/{}/agents", org());
+    // Only a success replaces the form: an error keeps it as typed.
+    let sent = Memo::new(move |_| create.value().get().and_then(|r| r.ok()));
     view! {
         <div class="fr-container fr-my-4w">
             <h1>"Créer un utilisateur"</h1>
-            <p>
-                "La personne reçoit une invitation à l'adresse indiquée. Si elle n'a pas encore de compte Habilitations, il est créé avec cette fiche et elle choisit son mot de passe ; "
-                "si elle en a déjà un, elle accepte ou refuse de rejoindre la structure et garde sa fiche."
-            </p>
-            {move || create.value().get().and_then(|r| r.ok()).map(|email| view! {
-                <Success>
-                    {format!("Une invitation a été envoyée à {email}. ")}
-                    "Si cette adresse n'avait pas encore de compte, il est créé et la personne figure dès maintenant dans la liste des agents ; "
-                    "sinon, elle y figurera dès qu'elle aura accepté l'invitation. "
-                    <A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A>
-                </Success>
-            })}
-            <FormAlert error=err/>
-            <Suspense fallback=crate::ui::loading>
-                {move || Suspend::new(async move {
-                    match units.await {
-                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                        Ok(list) => {
-                            let options = list.into_iter().filter(|u| u.active)
-                                .map(|u| UnitOption { id: u.id, label: format!("{} — {}", u.code, u.libelle) })
-                                .collect::<Vec<_>>();
-                            view! {
-                                <ActionForm action=create>
-                                    <input type="hidden" name="organisation_id" value=org()/>
-                                    <FicheFields f=AgentFields::default() error=err/>
-                                    <UnitSelect units=options selected=None error=err/>
-                                    <ul class="fr-btns-group fr-btns-group--inline">
-                                        <li><button type="submit" class="fr-btn">"Valider"</button></li>
-                                        <li><A href=format!("/structures/{}/agents", org()) attr:class="fr-btn fr-btn--secondary">"Annuler"</A></li>
-                                    </ul>
-                                </ActionForm>
-                            }.into_any()
-                        }
-                    }
-                })}
-            </Suspense>
+            {move || match sent.get() {
+                // Done: the result, and no form left to submit twice.
+                Some(sent) => view! {
+                    <Success>{format!("Une invitation a été envoyée à {}.", sent.email)}</Success>
+                    <section class="fr-mb-4w invitation-envoyee" aria-labelledby="titre-invitation">
+                        <h2 id="titre-invitation" class="fr-h5">"Invitation envoyée"</h2>
+                        <dl class="coordonnees">
+                            <dt>"Nom"</dt><dd>{sent.nom.clone()}</dd>
+                            <dt>"Prénom"</dt><dd>{sent.prenom.clone()}</dd>
+                            <dt>"Adresse mail"</dt><dd>{sent.email.clone()}</dd>
+                            <dt>"Niveau de rattachement"</dt>
+                            <dd>{sent.service.clone().map(|s| format!("Service {s}")).unwrap_or_else(|| "La structure".into())}</dd>
+                            <dt>"Statut"</dt><dd><span class="fr-badge fr-badge--sm fr-badge--warning">"Invitation en attente"</span></dd>
+                        </dl>
+                        <p class="fr-mt-2w">
+                            "Si cette adresse n'avait pas encore de compte, il est créé et la personne figure dès maintenant dans la liste des agents ; "
+                            "sinon, elle y figurera dès qu'elle aura accepté l'invitation."
+                        </p>
+                    </section>
+                    <ul class="fr-btns-group fr-btns-group--inline-md">
+                        <li><A href=list() attr:class="fr-btn">"Retour à la liste des agents"</A></li>
+                        <li><button type="button" class="fr-btn fr-btn--secondary" on:click=move |_| create.value().set(None)>"Créer un autre utilisateur"</button></li>
+                    </ul>
+                }.into_any(),
+                None => view! {
+                    <p>
+                        "La personne reçoit une invitation à l'adresse indiquée. Si elle n'a pas encore de compte Habilitations, il est créé avec cette fiche et elle choisit son mot de passe ; "
+                        "si elle en a déjà un, elle accepte ou refuse de rejoindre la structure et garde sa fiche."
+                    </p>
+                    <FormAlert error=err/>
+                    <Suspense fallback=crate::ui::loading>
+                        {move || Suspend::new(async move {
+                            match units.await {
+                                Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                                Ok(list) => {
+                                    let options = list.into_iter().filter(|u| u.active)
+                                        .map(|u| UnitOption { id: u.id, label: format!("{} — {}", u.code, u.libelle) })
+                                        .collect::<Vec<_>>();
+                                    view! {
+                                        <ActionForm action=create>
+                                            <input type="hidden" name="organisation_id" value=org()/>
+                                            <FicheFields f=AgentFields::default() error=err/>
+                                            <UnitSelect units=options selected=None error=err/>
+                                            <ul class="fr-btns-group fr-btns-group--inline">
+                                                <li><button type="submit" class="fr-btn">"Valider"</button></li>
+                                                <li><A href=format!("/structures/{}/agents", org()) attr:class="fr-btn fr-btn--secondary">"Annuler"</A></li>
+                                            </ul>
+                                        </ActionForm>
+                                    }.into_any()
+                                }
+                            }
+                        })}
+                    </Suspense>
+                }.into_any(),
+            }}
         </div>
     }
 }
@@ -112,8 +134,25 @@ pub fn AgentPage() -> impl IntoView {
     let org = crate::ui::id_param("org");
     let user = crate::ui::id_param("user");
     let query = use_query_map();
-    let roles_tab = RwSignal::new(false);
-    Effect::new(move |_| roles_tab.set(query.get().get("onglet").as_deref() == Some("roles")));
+    // The tab is in the address (`?onglet=roles`): a reload, a shared link
+    // or the list's « Voir les rôles » open it, on the server's first
+    // render too.
+    let roles_tab = RwSignal::new(query.get_untracked().get("onglet").as_deref() == Some("roles"));
+    let show_tab = move |roles: bool| {
+        roles_tab.set(roles);
+        #[cfg(feature = "hydrate")]
+        {
+            let url = format!(
+                "{}{}",
+                leptos::prelude::window().location().pathname().unwrap_or_default(),
+                if roles { "?onglet=roles" } else { "" }
+            );
+            if let Ok(history) = leptos::prelude::window().history() {
+                // Replaced, not pushed: a tab is not a page to go back to.
+                let _ = history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(&url));
+            }
+        }
+    };
     let update = ServerAction::<UpdateAgent>::new();
     let set_unit = ServerAction::<SetAgentUnit>::new();
     let detach = ServerAction::<DetachAgent>::new();
@@ -149,7 +188,7 @@ pub fn AgentPage() -> impl IntoView {
             <li role="presentation">
                 <button type="button" class="fr-btn fr-btn--tertiary-no-outline onglet" id=id role="tab" tabindex=move || if roles_tab.get() == roles { "0" } else { "-1" }
                     aria-selected=move || if roles_tab.get() == roles { "true" } else { "false" } aria-controls=panel
-                    on:click=move |_| roles_tab.set(roles)
+                    on:click=move |_| show_tab(roles)
                     on:keydown=move |ev: leptos::ev::KeyboardEvent| {
                         // WAI-ARIA tabs: arrows (and Home / End) move to the
                         // other tab and show its panel.
@@ -160,7 +199,7 @@ pub fn AgentPage() -> impl IntoView {
                                 "End" => true,
                                 _ => !roles,
                             };
-                            roles_tab.set(other);
+                            show_tab(other);
                             let id = if other { "onglet-roles" } else { "onglet-coordonnees" };
                             if let Some(el) = document().get_element_by_id(id) {
                                 use leptos::wasm_bindgen::JsCast;
@@ -364,7 +403,7 @@ fn RolesForm(
             <input type="hidden" name="organisation_id" value=org/>
             <input type="hidden" name="user_id" value=user/>
             <input type="hidden" name="role_ids" value=joined/>
-            <div class="fr-table">
+            <ScrollTable label="Rôles par démarche activée">
                 <table>
                     <caption>"Rôles par démarche activée"</caption>
                     <thead><tr><th scope="col">"Démarche"</th><th scope="col">"Niveau"</th></tr></thead>
@@ -408,7 +447,7 @@ fn RolesForm(
                         }).collect::<Vec<_>>()}
                     </tbody>
                 </table>
-            </div>
+            </ScrollTable>
             <ul class="fr-btns-group fr-btns-group--inline">
                 <li><button type="submit" class="fr-btn">"Enregistrer"</button></li>
                 <li><button type="button" class="fr-btn fr-btn--secondary" on:click=move |_| state.set(saved.clone())>"Réinitialiser"</button></li>
@@ -452,13 +491,18 @@ pub fn InvitationPage() -> impl IntoView {
 
 /// Header: the organisation the person works in, when they have several.
 #[component]
-pub fn OrganisationSwitcher(user: crate::auth::SessionUser) -> impl IntoView {
+pub fn OrganisationSwitcher(
+    user: crate::auth::SessionUser,
+    /// Where it is shown ("entete", "menu"): the header has it twice.
+    place: &'static str,
+) -> impl IntoView {
     let switch = ServerAction::<SwitchOrganisation>::new();
     let current = user.current_organisation;
+    let id = format!("choix-structure-{place}");
     view! {
         <ActionForm action=switch attr:class="selecteur-structure">
-            <label class="fr-sr-only" for="choix-structure">"Structure de travail"</label>
-            <select class="fr-select fr-select--sm" id="choix-structure" name="organisation_id">
+            <label class="fr-sr-only" for=id.clone()>"Structure de travail"</label>
+            <select class="fr-select fr-select--sm" id=id name="organisation_id">
                 <option value="0" selected=current.is_none() disabled=true>"Toutes mes structures"</option>
                 {user.organisations.into_iter().map(|(id, nom)| view! {
                     <option value=id selected=current == Some(id)>{nom}</option>
