@@ -19,16 +19,38 @@ export async function visit(page: Page, path: string) {
   await hydrated(page);
 }
 
-/** Runs axe-core on the page and fails on any violation. Also keeps a
- * screenshot of the screen for people to look at. */
-export async function checkA11y(page: Page, name: string) {
-  fs.mkdirSync("screenshots", { recursive: true });
+async function axe(page: Page, name: string) {
   await page.screenshot({ path: `screenshots/${name}.png`, fullPage: true });
   const results = await new AxeBuilder({ page }).analyze();
   const summary = results.violations.map(
     (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
   );
   expect(summary, `axe violations on ${name}`).toEqual([]);
+}
+
+/** Runs axe-core on the page and fails on any violation, at the page's
+ * width and on a phone (390 px, where the page itself must not scroll
+ * sideways: wide tables scroll in their own box). Keeps a screenshot of
+ * both for people to look at (`name.png`, `name-390.png`). */
+export async function checkA11y(page: Page, name: string) {
+  fs.mkdirSync("screenshots", { recursive: true });
+  const size = page.viewportSize();
+  if (size && size.width <= 400) {
+    await axe(page, name);
+    return;
+  }
+  await axe(page, name);
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const { scroll, client } = await page.evaluate(() => ({
+      scroll: document.documentElement.scrollWidth,
+      client: document.documentElement.clientWidth,
+    }));
+    expect(scroll, `${name}: the page scrolls sideways at 390 px`).toBeLessThanOrEqual(client);
+    await axe(page, `${name}-390`);
+  } finally {
+    if (size) await page.setViewportSize(size);
+  }
 }
 
 /** The first link of the newest mail to `to` whose subject contains `subject`. */

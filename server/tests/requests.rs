@@ -664,9 +664,7 @@ async fn dev_mailbox_is_off_unless_configured() {
 #[tokio::test]
 async fn a_new_primary_manager_sees_the_demarches_they_administer() {
     let app = TestApp::spawn().await;
-    let (manager, _, org) = app
-        .manager_of("gestion@exemple.fr", "78471400800165")
-        .await;
+    let (manager, _, org) = app.manager_of("gestion@exemple.fr", "78471400800165").await;
     let activated = app
         .count(&format!(
             "select count(*) from organisation_applications where organisation_id = {org}"

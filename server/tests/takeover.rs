@@ -78,8 +78,11 @@ async fn attaching_an_existing_account_is_an_invitation_and_never_lets_a_structu
         )
         .await;
     assert_eq!((s_known, s_new), (StatusCode::OK, StatusCode::OK));
-    assert_eq!(known, Value::String("victime@exemple.fr".into()));
-    assert_eq!(new, Value::String("inconnu@exemple.fr".into()));
+    // The answer echoes what was typed, for a known address as for a new
+    // one: never the owner's own fiche.
+    let typed = |email: &str| serde_json::json!({"email": email, "nom": "X", "prenom": "Intrus", "service": null});
+    assert_eq!(known, typed("victime@exemple.fr"));
+    assert_eq!(new, typed("inconnu@exemple.fr"));
     // A missing fiche is refused alike for both (no shortcut for known ones).
     for email in ["victime@exemple.fr", "autre-inconnu@exemple.fr"] {
         let (s, body) = app

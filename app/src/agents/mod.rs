@@ -178,7 +178,18 @@ pub async fn list_agents(
     let rows = rows
         .into_iter()
         .map(
-            |(id, identifier, nom, prenom, email, telephone, ouverture, cloture, closed, service)| {
+            |(
+                id,
+                identifier,
+                nom,
+                prenom,
+                email,
+                telephone,
+                ouverture,
+                cloture,
+                closed,
+                service,
+            )| {
                 AgentRow {
                     id,
                     identifier,

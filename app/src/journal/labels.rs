@@ -188,7 +188,10 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("creations", "Créations"),
     ("rattachements", "Rattachements"),
     ("invitations", "Invitations"),
-    ("email_en_attente", "Adresse mail en attente de confirmation"),
+    (
+        "email_en_attente",
+        "Adresse mail en attente de confirmation",
+    ),
     ("mises_a_jour", "Mises à jour"),
     (
         "role_du_nouveau",
@@ -246,7 +249,12 @@ fn coded_value(key: &str, s: &str) -> Option<&'static str> {
 fn value_text(key: &str, v: &Value, names: &Names) -> String {
     match v {
         Value::Null if UNIT_KEYS.contains(&key) => "aucun (la structure)".into(),
-        Value::Null if matches!(key, "admin_role" | "administrateur" | "role_du_nouveau" | "role_de_l_ancien") => {
+        Value::Null
+            if matches!(
+                key,
+                "admin_role" | "administrateur" | "role_du_nouveau" | "role_de_l_ancien"
+            ) =>
+        {
             "aucun".into()
         }
         Value::Null => "(vide)".into(),
@@ -325,6 +333,15 @@ pub fn changes(before: Option<&Value>, after: Option<&Value>, names: &Names) -> 
             if hidden(k) {
                 return None;
             }
+            // A record created with a field left empty: nothing to tell
+            // (a structure-level attachment is worth saying, though).
+            let empty = |v: Option<&Value>| {
+                matches!(v, None | Some(Value::Null))
+                    || v.and_then(Value::as_str).is_some_and(str::is_empty)
+            };
+            if bv.is_none() && empty(av) && !UNIT_KEYS.contains(&k.as_str()) {
+                return None;
+            }
             Some(Change {
                 field: field_label(k),
                 before: bv.map(|v| value_text(k, v, names)),
@@ -345,6 +362,16 @@ pub fn refs<'a>(v: Option<&'a Value>, keys: &'a [&'a str]) -> impl Iterator<Item
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_creation_leaves_out_empty_fields() {
+        let after = json!({"nom": "Curie", "telephone": "", "date_cloture": null, "service": null});
+        let lines: Vec<String> = changes(None, Some(&after), &Names::default())
+            .iter()
+            .map(Change::line)
+            .collect();
+        assert_eq!(lines, vec!["Nom : Curie", "Service : aucun (la structure)"]);
+    }
 
     #[test]
     fn a_modification_shows_only_changed_fields() {
@@ -392,11 +419,21 @@ mod tests {
             "Rattachement au service FACT — Facturation"
         );
         assert_eq!(
-            entry_label("rattachement.detachement_service", Some(&json!({"service": 3})), None, &names),
+            entry_label(
+                "rattachement.detachement_service",
+                Some(&json!({"service": 3})),
+                None,
+                &names
+            ),
             "Détachement du service FACT — Facturation"
         );
         assert_eq!(
-            entry_label("rattachement.creation", None, Some(&json!({"service": null})), &names),
+            entry_label(
+                "rattachement.creation",
+                None,
+                Some(&json!({"service": null})),
+                &names
+            ),
             "Rattachement à la structure"
         );
     }
@@ -434,9 +471,14 @@ mod tests {
             field_label("role_de_l_ancien"),
             "Rôle de l'ancien gestionnaire principal après le transfert"
         );
-        assert_eq!(value_text("mode", &json!("partie"), &Names::default()),
-                   "une partie des structures, vers un même gestionnaire");
-        assert_eq!(value_text("civilite", &json!("Mme"), &Names::default()), "Madame");
+        assert_eq!(
+            value_text("mode", &json!("partie"), &Names::default()),
+            "une partie des structures, vers un même gestionnaire"
+        );
+        assert_eq!(
+            value_text("civilite", &json!("Mme"), &Names::default()),
+            "Madame"
+        );
     }
 
     /// Every key written in a `json!({…})` of `app/src` (the events'
@@ -480,7 +522,9 @@ mod tests {
                 let body = &part[..end];
                 // `"key":` at the top level of the object.
                 for (i, _) in body.match_indices("\":") {
-                    let Some(start) = body[..i].rfind('"') else { continue };
+                    let Some(start) = body[..i].rfind('"') else {
+                        continue;
+                    };
                     let key = &body[start + 1..i];
                     if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
                         continue;

@@ -2,13 +2,16 @@
 //! organisation, target by type); it is built with only the filters in use,
 //! so that each shape gets its own plan (checked with EXPLAIN on 400 000
 //! events: a few milliseconds for a page, filtered or not).
-use super::labels::{changes, entry_label, refs, target_type_label, target_type_named, Names, UNIT_KEYS, USER_KEYS};
+use super::labels::{
+    changes, entry_label, refs, target_type_label, target_type_named, Names, UNIT_KEYS, USER_KEYS,
+};
 use super::JournalRow;
 use crate::domain::like_prefix;
 use crate::error::{AppError, AppResult, Errors};
 use crate::session::{Operator, OrgManager};
 use chrono::NaiveDate;
 use sqlx::{PgPool, Postgres, QueryBuilder};
+use std::collections::HashMap;
 
 /// Whose events the caller may read. Only `authorise` makes one, and the
 /// queries below take one: a forgotten check does not compile.
@@ -254,6 +257,15 @@ struct Row {
     ip: String,
 }
 
+/// id → name, by `sql` (which takes the ids as `$1`); no query for none.
+async fn named(pool: &PgPool, sql: &'static str, ids: Vec<i64>) -> AppResult<HashMap<i64, String>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(i64, String)> = sqlx::query_as(sql).bind(&ids).fetch_all(pool).await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Up to `limit` events older than `after`, newest first, and the cursor
 /// of the next page if there is one.
 pub async fn page(
@@ -281,24 +293,20 @@ pub async fn page(
             .flat_map(|r| refs(r.before.as_ref(), keys).chain(refs(r.after.as_ref(), keys)))
             .collect()
     };
-    let (user_ids, unit_ids) = (ids(USER_KEYS), ids(UNIT_KEYS));
-    let mut names = Names::default();
-    if !user_ids.is_empty() {
-        names.users = sqlx::query_as("select id, prenom || ' ' || nom from users where id = any($1)")
-            .bind(&user_ids)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .collect();
-    }
-    if !unit_ids.is_empty() {
-        names.units = sqlx::query_as("select id, code || ' — ' || libelle from units where id = any($1)")
-            .bind(&unit_ids)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .collect();
-    }
+    let names = Names {
+        users: named(
+            pool,
+            "select id, prenom || ' ' || nom from users where id = any($1)",
+            ids(USER_KEYS),
+        )
+        .await?,
+        units: named(
+            pool,
+            "select id, code || ' — ' || libelle from units where id = any($1)",
+            ids(UNIT_KEYS),
+        )
+        .await?,
+    };
     let rows = rows
         .into_iter()
         .map(|r| JournalRow {

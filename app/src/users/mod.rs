@@ -200,10 +200,12 @@ pub async fn create_agent(
     let org_nom = ssr::organisation_name(&mut tx, &manager).await?;
     ssr::invite(&mut tx, &manager, &org_nom, &a, unit).await?;
     let service: Option<(String,)> = match unit {
-        Some(id) => sqlx::query_as("select code || ' — ' || libelle from units where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?,
+        Some(id) => {
+            sqlx::query_as("select code || ' — ' || libelle from units where id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+        }
         None => None,
     };
     tx.commit().await?;

@@ -144,12 +144,19 @@ pub fn AgentPage() -> impl IntoView {
         {
             let url = format!(
                 "{}{}",
-                leptos::prelude::window().location().pathname().unwrap_or_default(),
+                leptos::prelude::window()
+                    .location()
+                    .pathname()
+                    .unwrap_or_default(),
                 if roles { "?onglet=roles" } else { "" }
             );
             if let Ok(history) = leptos::prelude::window().history() {
                 // Replaced, not pushed: a tab is not a page to go back to.
-                let _ = history.replace_state_with_url(&leptos::wasm_bindgen::JsValue::NULL, "", Some(&url));
+                let _ = history.replace_state_with_url(
+                    &leptos::wasm_bindgen::JsValue::NULL,
+                    "",
+                    Some(&url),
+                );
             }
         }
     };
