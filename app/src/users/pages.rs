@@ -300,7 +300,7 @@ fn Coordonnees(
                 <div class="fr-notice fr-notice--info fr-mb-3w"><div class="fr-container"><div class="fr-notice__body">
                     <p class="fr-notice__title">"Le compte de cette personne n'a pas été créé par votre structure, appartient aussi à d'autres structures ou à un administrateur : seul son rattachement à la vôtre peut être modifié ici."</p>
                 </div></div></div>
-                <dl>
+                <dl class="coordonnees">
                     <dt>"Adresse mail"</dt><dd>{a.fiche.email.clone()}</dd>
                     <dt>"Téléphone"</dt><dd>{a.fiche.telephone.clone()}</dd>
                 </dl>
