@@ -6,6 +6,12 @@
 #
 #   scripts/bench.sh [--users N] [--organisations N] [--grants N] [--events N]
 #                    [--big-org N] [--seed N] [--requests N] [--clients N]
+#   scripts/bench.sh --sizes
+#
+# --sizes needs no dataset: it builds the site (release), starts it on a
+# fresh database and prints what a browser downloads on a first visit of
+# /connexion and of an administrator's first page (every file, raw and
+# brotli), then the 20 biggest items of the WebAssembly (twiggy top).
 #
 # Defaults: 1 000 000 users, 100 000 organisations, 2 000 000 grants,
 # 1 000 000 journal events, one organisation of 60 000 agents, seed 42,
@@ -15,6 +21,33 @@ source "$(dirname "$0")/lib.sh"
 
 USERS=1000000 ORGS=100000 GRANTS=2000000 EVENTS=1000000 BIG=60000 SEED=42
 REQUESTS=300 CLIENTS=8
+if [ "${1:-}" = "--sizes" ]; then
+    ensure_system_packages
+    ensure_rust_tools
+    ensure_npm
+    ensure_e2e_npm
+    if ! twiggy --version 2>/dev/null | grep -q "$TWIGGY_VERSION"; then
+        say "Installation de twiggy $TWIGGY_VERSION (profileur de taille du WebAssembly)"
+        cargo install --locked "twiggy@$TWIGGY_VERSION"
+    fi
+    start_private_pg test
+    trap stop_private_pg EXIT
+    build_release
+    recreate_db hab_sizes
+    PORT=$(free_port)
+    export LEPTOS_SITE_ADDR="127.0.0.1:$PORT" HAB_PUBLIC_URL="http://127.0.0.1:$PORT"
+    export HAB_OPERATOR_EMAIL=operateur@tailles.habilitations.test HAB_OPERATOR_PASSWORD="une phrase de passe solide"
+    DATABASE_URL="${PG_ADMIN_URL%/*}/hab_sizes" RUST_LOG=warn target/release/server > .data/sizes-server.log 2>&1 &
+    SERVER_PID=$!
+    trap 'kill $SERVER_PID 2>/dev/null || true; stop_private_pg' EXIT
+    wait_http "$HAB_PUBLIC_URL/connexion" 60 || { cat .data/sizes-server.log; exit 1; }
+    say "Ce que le navigateur télécharge au premier chargement"
+    (cd end2end && BASE_URL="$HAB_PUBLIC_URL" node sizes.mjs)
+    say "Les 20 plus gros éléments du WebAssembly (twiggy top, avant wasm-bindgen et wasm-opt)"
+    twiggy top -n 40 target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm |
+        grep -v -e '"function names" subsection' -e "custom section" | head -23
+    exit 0
+fi
 while [ $# -gt 0 ]; do
     case "$1" in
         --users) USERS=$2 ;;

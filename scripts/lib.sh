@@ -9,6 +9,7 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 
 CARGO_LEPTOS_VERSION=0.3.10
 CARGO_AUDIT_VERSION=0.22.2
+TWIGGY_VERSION=0.8.0
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }

@@ -58,12 +58,23 @@ fi
 set +e
 (cd end2end && BASE_URL="$HAB_PUBLIC_URL" DATABASE_URL="$BASE_URL_DB/hab_e2e" npx playwright test)
 e2e_status=$?
+
+say "Budgets du premier chargement (octets brotli)"
+# What a browser downloads on a first visit, measured on the same server.
+# Budgets only go down: the targets are 200 000 for the WASM and 350 000
+# for /connexion (issue 9); until the bundle gets there they hold it where
+# it is, so that no change makes it grow unnoticed.
+WASM_BUDGET=${HAB_WASM_BUDGET:-460000}
+FIRST_LOAD_BUDGET=${HAB_FIRST_LOAD_BUDGET:-730000}
+(cd end2end && BASE_URL="$HAB_PUBLIC_URL" node sizes.mjs --budget-wasm "$WASM_BUDGET" --budget-first-load "$FIRST_LOAD_BUDGET")
+size_status=$?
 set -e
 
 say "Résumé"
 grep -E '^test result:' .data-test-cargo.log | awk '{p+=$4; f+=$6} END {printf "rust: %d passed, %d failed\n", p, f}'
 echo "cargo audit: $([ "$audit_status" = 0 ] && echo ok || echo ÉCHEC)"
-if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ] || [ "$audit_status" != 0 ]; then
-    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status, cargo audit=$audit_status" >&2
+echo "budgets: $([ "$size_status" = 0 ] && echo ok || echo DÉPASSÉS)"
+if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ] || [ "$audit_status" != 0 ] || [ "$size_status" != 0 ]; then
+    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status, cargo audit=$audit_status, budgets=$size_status" >&2
     exit 1
 fi

@@ -12,6 +12,8 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 pub struct Options {
     pub url: String,
     pub email: String,
+    /// The operator made by `server generate` (its « Mes démarches »).
+    pub operator_email: String,
     pub password: String,
     /// Timed requests per measure.
     pub requests: usize,
@@ -28,6 +30,7 @@ impl Options {
         let mut o = Options {
             url: "http://127.0.0.1:3000".into(),
             email: crate::generate::BENCH_EMAIL.into(),
+            operator_email: crate::generate::BENCH_OPERATOR.into(),
             password: crate::generate::BENCH_PASSWORD.into(),
             requests: 300,
             clients: 8,
@@ -48,6 +51,7 @@ impl Options {
             match flag.as_str() {
                 "--url" => o.url = value.trim_end_matches('/').to_string(),
                 "--email" => o.email = value.clone(),
+                "--operator-email" => o.operator_email = value.clone(),
                 "--password" => o.password = value.clone(),
                 "--requests" => o.requests = num()?.max(1),
                 "--clients" => o.clients = num()?.max(1),
@@ -140,6 +144,39 @@ impl Api {
     async fn call(&self, endpoint: &str, form: &[(&str, String)]) -> Result<Value, BoxError> {
         Ok(self.timed(endpoint, form).await?.1)
     }
+
+    /// Gets a whole page as a browser first does (server-side rendering,
+    /// with the session cookie): from the request to the last byte of
+    /// the HTML. Fails unless it answers 200 with the page's own content.
+    async fn page(&self, path: &str) -> Result<Duration, BoxError> {
+        let t = Instant::now();
+        let resp = self
+            .client
+            .get(format!("{}{path}", self.url))
+            .header("accept", "text/html")
+            .send()
+            .await?;
+        let status = resp.status();
+        let body = resp.bytes().await?;
+        let elapsed = t.elapsed();
+        let html = String::from_utf8_lossy(&body);
+        if !status.is_success() || html.contains("fr-alert--error") {
+            return Err(format!("{path} : HTTP {status}, page en erreur").into());
+        }
+        Ok(elapsed)
+    }
+}
+
+/// Gets `n` pages one after another, the i-th at `path(i)`.
+async fn pages<F>(api: &Api, n: usize, path: F) -> Result<Vec<Duration>, String>
+where
+    F: Fn(usize) -> String,
+{
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        out.push(api.page(&path(i)).await.map_err(|e| e.to_string())?);
+    }
+    Ok(out)
 }
 
 /// One line of the table.
@@ -350,6 +387,93 @@ pub async fn run(o: &Options) -> Result<(), BoxError> {
         &format!("Une page du journal (`{endpoint}`)"),
         Some(25.0),
         journal,
+    );
+
+    // Whole pages, HTML to the last byte (server-side rendering of the
+    // page and of every server function it waits for).
+    let enc = |s: &str| -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let target = Some(25.0);
+    push(
+        "Page « Mes démarches » (gestionnaire de la grande structure)",
+        target,
+        pages(&api, n, |_| "/".into()).await,
+    );
+    match Api::login(&Options {
+        email: o.operator_email.clone(),
+        ..o.clone()
+    })
+    .await
+    {
+        Ok(op) => push(
+            "Page « Mes démarches » (opérateur)",
+            target,
+            pages(&op, n, |_| "/".into()).await,
+        ),
+        Err(e) => push(
+            "Page « Mes démarches » (opérateur)",
+            target,
+            Err(e.to_string()),
+        ),
+    }
+    push(
+        "Page « Liste des agents », première page",
+        target,
+        pages(&api, n, |_| format!("/structures/{org}/agents")).await,
+    );
+    push(
+        &format!("Page « Liste des agents » à {depth} lignes de profondeur"),
+        target,
+        pages(&api, n, |_| {
+            format!("/structures/{org}/agents?apres={}", enc(&deep))
+        })
+        .await,
+    );
+    push(
+        "Page « Liste des agents », recherche par début de nom",
+        target,
+        pages(&api, n, |i| {
+            format!(
+                "/structures/{org}/agents?nom={}",
+                enc(&spread(&prefixes, i))
+            )
+        })
+        .await,
+    );
+    push(
+        "Page d'un agent, onglet Rôles",
+        target,
+        pages(&api, n, |i| {
+            format!(
+                "/structures/{org}/agents/{}?onglet=roles",
+                ids[(i * 7919) % ids.len()]
+            )
+        })
+        .await,
+    );
+    push(
+        "Page fiche d'un utilisateur (Utilisateurs du service SOFFi)",
+        target,
+        pages(&api, n, |i| {
+            format!(
+                "/demarches/soffi/utilisateurs/{}?structure={org}",
+                ids[(i * 104729) % ids.len()]
+            )
+        })
+        .await,
+    );
+    push(
+        "Page « Journal » de la structure",
+        target,
+        pages(&api, n, |_| format!("/structures/{org}/journal")).await,
     );
 
     let throughput = throughput(o, &org_s).await?;
