@@ -391,16 +391,7 @@ pub async fn run(o: &Options) -> Result<(), BoxError> {
 
     // Whole pages, HTML to the last byte (server-side rendering of the
     // page and of every server function it waits for).
-    let enc = |s: &str| -> String {
-        s.bytes()
-            .map(|b| match b {
-                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                    (b as char).to_string()
-                }
-                _ => format!("%{b:02X}"),
-            })
-            .collect()
-    };
+    let enc = app::ui::urlencode;
     let target = Some(25.0);
     push(
         "Page « Mes démarches » (gestionnaire de la grande structure)",
