@@ -80,6 +80,8 @@ ensure_npm() {
               node_modules/@gouvfr/dsfr/dist/favicon public/dsfr/
         touch public/dsfr/dsfr.min.css
     fi
+    # Only the styles and icons the screens use (rewritten when they change).
+    python3 scripts/dsfr_subset.py node_modules/@gouvfr/dsfr/dist public/dsfr app/src
 }
 
 ensure_e2e_npm() {

@@ -42,6 +42,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="format-detection" content="telephone=no"/>
                 <link rel="icon" href="/dsfr/favicon/favicon.svg" type="image/svg+xml"/>
+                // The three Marianne weights the screens use, fetched at once
+                // rather than once the stylesheet is read.
+                <link rel="preload" href="/dsfr/fonts/Marianne-Regular.woff2" r#as="font" type="font/woff2" crossorigin="anonymous"/>
+                <link rel="preload" href="/dsfr/fonts/Marianne-Medium.woff2" r#as="font" type="font/woff2" crossorigin="anonymous"/>
+                <link rel="preload" href="/dsfr/fonts/Marianne-Bold.woff2" r#as="font" type="font/woff2" crossorigin="anonymous"/>
+                // Only the DSFR styles and icons the screens use
+                // (scripts/dsfr_subset.py).
                 <link rel="stylesheet" href="/dsfr/dsfr.min.css"/>
                 <link rel="stylesheet" href="/dsfr/utility/icons/icons.min.css"/>
                 <AutoReload options=options.clone()/>

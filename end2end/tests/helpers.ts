@@ -9,9 +9,22 @@ export function email(who: string): string {
   return `${who}.${Date.now()}.${Math.floor(Math.random() * 1e6)}@exemple.fr`;
 }
 
-/** Waits until the WASM has hydrated the page (clicks before are lost). */
+const consoles = new WeakMap<Page, string[]>();
+
+/** Waits until the WASM has hydrated the page (clicks before are lost).
+ * When it does not, the browser's console errors say why. */
 export async function hydrated(page: Page) {
-  await page.waitForSelector("body[data-hydrated]", { timeout: 30_000 });
+  if (!consoles.has(page)) {
+    const errors: string[] = [];
+    consoles.set(page, errors);
+    page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+    page.on("pageerror", (e) => errors.push(e.message));
+  }
+  try {
+    await page.waitForSelector("body[data-hydrated]", { timeout: 30_000 });
+  } catch (e) {
+    throw new Error(`${page.url()} n'a pas été hydratée ; console : ${(consoles.get(page) ?? []).join(" | ")}\n${e}`);
+  }
 }
 
 export async function visit(page: Page, path: string) {
