@@ -95,13 +95,16 @@ ensure_e2e_npm() {
 # nothing changed: build only when a source is newer than the last build.
 build_release() {
     local stamp=target/.release-stamp
+    # A server built since by plain cargo (scripts/bench.sh) lacks
+    # cargo-leptos' settings (its pages name another WASM file): rebuilt.
     if [ -f "$stamp" ] && [ -x target/release/server ] && [ -f target/site/pkg/habilitations.wasm ] &&
-        [ -z "$(find app frontend server style migrations public data Cargo.toml Cargo.lock -newer "$stamp" -type f -print -quit)" ]; then
+        [ ! target/release/server -nt "$stamp" ] &&
+        [ -z "$(find app frontend server style migrations public data Cargo.toml Cargo.lock .cargo -newer "$stamp" -type f -print -quit)" ]; then
         say "Compilation à jour (rien n'a changé depuis la dernière)"
         return 0
     fi
     say "Compilation (release)"
-    cargo leptos build --release
+    cargo leptos build --release || return 1
     touch "$stamp"
 }
 

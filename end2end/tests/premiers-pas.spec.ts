@@ -118,11 +118,30 @@ test("Liste des agents, Créer un utilisateur, tabs in the address, journal filt
   await checkA11y(page, "agent-roles-390");
   await page.setViewportSize({ width: 1280, height: 900 });
 
+  // More of the journal's actions, for its walk (journal-libelles.spec):
+  // a change of service, a fiche modified, closed, then reopened.
+  const found = await api(page, "list_agents", { organisation_id: org, nom: "De La Fontaine-Longuenesse 1" });
+  const marie = found.rows[0];
+  const unitId = (await api(page, "list_units", { organisation_id: org }))[0].id;
+  await api(page, "set_agent_unit", { organisation_id: org, user_id: String(marie.id), unit_id: String(unitId) });
+  const fiche = (telephone: string, dateCloture: string) => ({
+    organisation_id: org, user_id: String(marie.id), civilite: "Mme", nom: marie.nom, prenom: marie.prenom,
+    email: marie.email, email_confirmation: marie.email, telephone, telephone_confirmation: telephone,
+    poste: "itinerant", date_cloture: dateCloture,
+  });
+  await api(page, "update_agent", fiche("0299111111", ""));
+  await api(page, "update_agent", fiche("0299111111", new Date().toISOString().slice(0, 10)));
+  await api(page, "update_agent", fiche("0299111111", ""));
+
   // Point 4: the journal names the service, and its filters line up.
   await visit(page, `/structures/${org}/journal`);
   const events = page.locator("tr.evenement");
   await expect(events.filter({ hasText: "Création d'un utilisateur" }).filter({ hasText: "Service : FACT — Facturation" })).toHaveCount(1);
   await expect(page.locator("tr.evenement", { hasText: /Service : \d/ })).toHaveCount(0);
+  await expect(events.filter({ hasText: "Changement de rattachement" })).toContainText("Service : aucun (la structure) → FACT — Facturation");
+  await expect(events.filter({ hasText: "Modification d'un utilisateur" }).first()).toContainText("Téléphone : 0299000000 → 0299111111");
+  await expect(events.filter({ hasText: "Clôture d'un utilisateur" })).toHaveCount(1);
+  await expect(events.filter({ hasText: "Réouverture d'un utilisateur" })).toHaveCount(1);
   const labels = ["filtre-du", "filtre-au", "filtre-acteur", "filtre-action", "filtre-cible"];
   for (const width of [1280, 1024]) {
     await page.setViewportSize({ width, height: 900 });
