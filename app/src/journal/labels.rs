@@ -481,10 +481,8 @@ mod tests {
         );
     }
 
-    /// Every key written in a `json!({…})` of `app/src` (the events'
-    /// before/after) has a French label, ids excepted.
-    #[test]
-    fn every_recorded_key_has_a_label() {
+    /// The Rust sources of `app/src`, this file excepted.
+    fn sources() -> Vec<String> {
         fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
             for e in std::fs::read_dir(dir).unwrap().flatten() {
                 let p = e.path();
@@ -502,6 +500,14 @@ mod tests {
             &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
             &mut files,
         );
+        files
+    }
+
+    /// Every key written in a `json!({…})` of `app/src` (the events'
+    /// before/after) has a French label, ids excepted.
+    #[test]
+    fn every_recorded_key_has_a_label() {
+        let files = sources();
         let (mut found, mut missing) = (0, vec![]);
         for src in &files {
             for part in src.split("json!({").skip(1) {
@@ -544,23 +550,7 @@ mod tests {
     /// Every action written anywhere in `app/src` has a French label.
     #[test]
     fn every_recorded_action_has_a_label() {
-        fn walk(dir: &std::path::Path, out: &mut Vec<String>) {
-            for e in std::fs::read_dir(dir).unwrap().flatten() {
-                let p = e.path();
-                if p.is_dir() {
-                    walk(&p, out);
-                } else if p.extension().is_some_and(|x| x == "rs")
-                    && !p.ends_with("journal/labels.rs")
-                {
-                    out.push(std::fs::read_to_string(p).unwrap());
-                }
-            }
-        }
-        let mut files = vec![];
-        walk(
-            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-            &mut files,
-        );
+        let files = sources();
         let mut missing = vec![];
         let mut found = 0;
         for src in &files {
