@@ -43,8 +43,11 @@ if [ "${1:-}" = "--sizes" ]; then
     wait_http "$HAB_PUBLIC_URL/connexion" 60 || { cat .data/sizes-server.log; exit 1; }
     say "Ce que le navigateur télécharge au premier chargement"
     (cd end2end && BASE_URL="$HAB_PUBLIC_URL" node sizes.mjs)
-    say "Les 20 plus gros éléments du WebAssembly (twiggy top, avant wasm-bindgen et wasm-opt)"
-    twiggy top -n 40 target/front/wasm32-unknown-unknown/wasm-release/frontend.wasm |
+    # The main module that every page loads, as wasm-split left it (names
+    # kept: before wasm-bindgen and wasm-opt); each screen's code is in its
+    # own chunk (target/site/pkg/split_*.wasm and the shared chunk_*.wasm).
+    say "Les 20 plus gros éléments du module WebAssembly principal (twiggy top, avant wasm-bindgen et wasm-opt)"
+    twiggy top -n 40 target/front/wasm32-unknown-unknown/wasm-release/frontend_split.wasm |
         grep -v -e '"function names" subsection' -e "custom section" | head -23
     exit 0
 fi

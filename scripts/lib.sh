@@ -104,7 +104,7 @@ build_release() {
         return 0
     fi
     say "Compilation (release)"
-    cargo leptos build --release || return 1
+    cargo leptos build --release --split || return 1
     touch "$stamp"
 }
 

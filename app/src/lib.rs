@@ -31,7 +31,56 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::hooks::use_location;
-use leptos_router::{path, SsrMode};
+use leptos_router::{path, Lazy, SsrMode};
+
+// Every screen is a lazy route: `cargo leptos build --split` puts its code
+// (views, server-function calls, the (de)serialisers of its data) in a
+// WebAssembly chunk of its own, which the browser fetches with the page
+// (the server names it in a preload link) or on first navigation to it.
+// The first load is the shell, the header and the one screen asked for.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:path),* $(,)?) => { $(
+        struct $route;
+        #[leptos_router::lazy_route]
+        impl leptos_router::LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+            fn view(_this: Self) -> AnyView {
+                $page().into_any()
+            }
+        }
+    )* };
+}
+
+lazy_pages! {
+    HomeRoute => home::HomePage,
+    LoginRoute => auth::LoginPage,
+    SignupRoute => auth::SignupPage,
+    VerifyEmailRoute => auth::VerifyEmailPage,
+    ConfirmEmailChangeRoute => users::ConfirmEmailChangePage,
+    ForgotPasswordRoute => auth::ForgotPasswordPage,
+    ResetPasswordRoute => auth::ResetPasswordPage,
+    StructuresRoute => organisations::StructuresPage,
+    TransferRoute => admins::TransferPage,
+    AgentsRoute => agents::AgentsPage,
+    UnitsRoute => units::UnitsPage,
+    NewAgentRoute => users::NewAgentPage,
+    AgentRoute => users::AgentPage,
+    ImportRoute => import::ImportPage,
+    InvitationRoute => users::InvitationPage,
+    OrgServicesRoute => conventions::OrgServicesPage,
+    OrgJournalRoute => journal::OrgJournalPage,
+    OperatorJournalRoute => journal::OperatorJournalPage,
+    MyRequestsRoute => requests::MyRequestsPage,
+    NewRequestRoute => requests::NewRequestPage,
+    ServiceUsersRoute => service::ServiceUsersPage,
+    UserCardRoute => service::UserCardPage,
+    OperatorOrganisationsRoute => admins::OperatorOrganisationsPage,
+    OperatorOrganisationRoute => admins::OperatorOrganisationPage,
+    MailboxRoute => mail::MailboxPage,
+}
+
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
@@ -65,16 +114,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Lets end-to-end tests wait until clicks are handled by the WASM.
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        if let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
-        {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/habilitations.css"/>
         <Title text="Habilitations"/>
@@ -84,31 +123,31 @@ pub fn App() -> impl IntoView {
                 // Async SSR: every page arrives complete, so it reads (and its
                 // forms work) before the WASM has loaded or without JavaScript.
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=home::HomePage ssr=SsrMode::Async/>
-                    <Route path=path!("/connexion") view=auth::LoginPage ssr=SsrMode::Async/>
-                    <Route path=path!("/inscription") view=auth::SignupPage ssr=SsrMode::Async/>
-                    <Route path=path!("/compte/verifier") view=auth::VerifyEmailPage ssr=SsrMode::Async/>
-                    <Route path=path!("/compte/confirmer-adresse") view=users::ConfirmEmailChangePage ssr=SsrMode::Async/>
-                    <Route path=path!("/mot-de-passe-oublie") view=auth::ForgotPasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/mot-de-passe/nouveau") view=auth::ResetPasswordPage ssr=SsrMode::Async/>
-                    <Route path=path!("/structures") view=organisations::StructuresPage ssr=SsrMode::Async/>
-                    <Route path=path!("/structures/transfert") view=admins::TransferPage ssr=SsrMode::Async/>
-                    <Route path=path!("/structures/:org/agents") view=agents::AgentsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/structures/:org/services") view=units::UnitsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/structures/:org/nouvel-agent") view=users::NewAgentPage ssr=SsrMode::Async/>
-                    <Route path=path!("/structures/:org/agents/:user") view=users::AgentPage ssr=SsrMode::Async/>
-                    <Route path=path!("/structures/:org/import") view=import::ImportPage ssr=SsrMode::Async/>
-                    <Route path=path!("/invitation") view=users::InvitationPage ssr=SsrMode::Async/>
-                    <Route path=path!("/operateur/structures/:org/demarches") view=conventions::OrgServicesPage ssr=SsrMode::Async/>
-                    <Route path=path!("/structures/:org/journal") view=journal::OrgJournalPage ssr=SsrMode::Async/>
-                    <Route path=path!("/operateur/journal") view=journal::OperatorJournalPage ssr=SsrMode::Async/>
-                    <Route path=path!("/demandes") view=requests::MyRequestsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/demandes/nouvelle") view=requests::NewRequestPage ssr=SsrMode::Async/>
-                    <Route path=path!("/demarches/:app/utilisateurs") view=service::ServiceUsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/demarches/:app/utilisateurs/:user") view=service::UserCardPage ssr=SsrMode::Async/>
-                    <Route path=path!("/operateur/structures") view=admins::OperatorOrganisationsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/operateur/structures/:org") view=admins::OperatorOrganisationPage ssr=SsrMode::Async/>
-                    <Route path=path!("/dev/mailbox") view=mail::MailboxPage ssr=SsrMode::Async/>
+                    <Route path=path!("/") view={Lazy::<HomeRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/connexion") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/inscription") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/compte/verifier") view={Lazy::<VerifyEmailRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/compte/confirmer-adresse") view={Lazy::<ConfirmEmailChangeRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/mot-de-passe-oublie") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/mot-de-passe/nouveau") view={Lazy::<ResetPasswordRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures") view={Lazy::<StructuresRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/transfert") view={Lazy::<TransferRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/agents") view={Lazy::<AgentsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/services") view={Lazy::<UnitsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/nouvel-agent") view={Lazy::<NewAgentRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/agents/:user") view={Lazy::<AgentRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/import") view={Lazy::<ImportRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/invitation") view={Lazy::<InvitationRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/structures/:org/demarches") view={Lazy::<OrgServicesRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/journal") view={Lazy::<OrgJournalRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/journal") view={Lazy::<OperatorJournalRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/demandes") view={Lazy::<MyRequestsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/demandes/nouvelle") view={Lazy::<NewRequestRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/demarches/:app/utilisateurs") view={Lazy::<ServiceUsersRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/demarches/:app/utilisateurs/:user") view={Lazy::<UserCardRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/structures") view={Lazy::<OperatorOrganisationsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/structures/:org") view={Lazy::<OperatorOrganisationRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/dev/mailbox") view={Lazy::<MailboxRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

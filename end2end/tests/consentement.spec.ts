@@ -14,6 +14,8 @@ test("an existing account joins a structure only by accepting its invitation", a
   await logIn(page, manager.email);
   await registerOrganisation(page, ILLE_ET_VILAINE);
   await page.getByRole("link", { name: "Liste des agents" }).first().click();
+  // The screen is a lazy route: the address changes once its chunk is in.
+  await page.waitForURL(/structures\/\d+\/agents/);
   const org = page.url().match(/structures\/(\d+)\/agents/)![1];
 
   const p = await person(browser);

@@ -19,6 +19,8 @@ test("detaching from the service: safe default, French motif error, page up to d
   await logIn(page, manager.email);
   await registerOrganisation(page, LA_POSTE);
   await page.getByRole("link", { name: "Liste des agents" }).first().click();
+  // The screen is a lazy route: the address changes once its chunk is in.
+  await page.waitForURL(/structures\/\d+\/agents/);
   const org = page.url().match(/structures\/(\d+)\/agents/)![1];
   const unit = await api(page, "save_unit", { organisation_id: org, code: "FACT", libelle: "Facturation" });
   const agentEmail = email("agent-fact");

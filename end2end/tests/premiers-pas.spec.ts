@@ -34,6 +34,8 @@ test("Liste des agents, Créer un utilisateur, tabs in the address, journal filt
   await logIn(page, manager.email);
   await registerOrganisation(page, RENNES_REPUBLIQUE);
   await page.getByRole("link", { name: "Liste des agents" }).first().click();
+  // The screen is a lazy route: the address changes once its chunk is in.
+  await page.waitForURL(/structures\/\d+\/agents/);
   const org = page.url().match(/structures\/(\d+)\/agents/)![1];
   await api(page, "save_unit", { organisation_id: org, code: "FACT", libelle: "Facturation" });
 
