@@ -10,6 +10,8 @@ export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
 CARGO_LEPTOS_VERSION=0.3.10
 CARGO_AUDIT_VERSION=0.22.2
 TWIGGY_VERSION=0.8.0
+FONTTOOLS_VERSION=4.68.0
+PY_BROTLI_VERSION=1.2.1
 say() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -34,6 +36,9 @@ ensure_system_packages() {
 
 ensure_rust_tools() {
     rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+    # The browser's build recompiles the standard library for size
+    # (-Zbuild-std, see build_release): it needs its sources.
+    rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
     if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
         say "Installation de cargo-leptos $CARGO_LEPTOS_VERSION (une dizaine de minutes la première fois)"
         cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
@@ -80,8 +85,19 @@ ensure_npm() {
               node_modules/@gouvfr/dsfr/dist/favicon public/dsfr/
         touch public/dsfr/dsfr.min.css
     fi
-    # Only the styles and icons the screens use (rewritten when they change).
-    python3 scripts/dsfr_subset.py node_modules/@gouvfr/dsfr/dist public/dsfr app/src
+    # fontTools (and brotli, for woff2) subset the Marianne fonts: into
+    # .data/python, from PyPI, pinned.
+    if ! PYTHONPATH="$ROOT/.data/python" python3 -c 'import fontTools, brotli' 2>/dev/null ||
+        ! grep -qs "$FONTTOOLS_VERSION" "$ROOT/.data/python/.versions"; then
+        say "Installation de fontTools $FONTTOOLS_VERSION et brotli $PY_BROTLI_VERSION (sous-ensembles de la police Marianne)"
+        rm -rf "$ROOT/.data/python"
+        PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+            --target "$ROOT/.data/python" "fonttools==$FONTTOOLS_VERSION" "brotli==$PY_BROTLI_VERSION"
+        echo "$FONTTOOLS_VERSION $PY_BROTLI_VERSION" > "$ROOT/.data/python/.versions"
+    fi
+    # Only the styles, icons and characters the screens use (rewritten when
+    # they change).
+    PYTHONPATH="$ROOT/.data/python" python3 scripts/dsfr_subset.py node_modules/@gouvfr/dsfr/dist public/dsfr app/src
 }
 
 ensure_e2e_npm() {
@@ -104,7 +120,12 @@ build_release() {
         return 0
     fi
     say "Compilation (release)"
-    cargo leptos build --release --split || return 1
+    # RUSTC_BOOTSTRAP=1: the WASM is built by this stable toolchain with
+    # three unstable options (Cargo.toml's lib-cargo-args and
+    # .cargo/config.toml's wasm32 rustflags): the standard library rebuilt
+    # for size, panics that abort at once, no Debug formatting. The server's
+    # build uses none of them. 279 → 248 KB brotli for /connexion.
+    RUSTC_BOOTSTRAP=1 cargo leptos build --release --split || return 1
     touch "$stamp"
 }
 

@@ -60,13 +60,17 @@ set +e
 e2e_status=$?
 
 say "Budgets du premier chargement (octets brotli)"
-# What a browser downloads on a first visit, measured on the same server.
-# Budgets only go down: the targets are 200 000 for the WASM and 350 000
-# for /connexion (issue 9); until the bundle gets there they hold it where
-# it is, so that no change makes it grow unnoticed.
-WASM_BUDGET=${HAB_WASM_BUDGET:-285000}
-FIRST_LOAD_BUDGET=${HAB_FIRST_LOAD_BUDGET:-512000}
-(cd end2end && BASE_URL="$HAB_PUBLIC_URL" node sizes.mjs --budget-wasm "$WASM_BUDGET" --budget-first-load "$FIRST_LOAD_BUDGET")
+# What a browser downloads on a first visit, measured on the same server
+# (end2end/sizes.mjs): the main WebAssembly module every page loads first
+# (issue 9: at most 200 000 bytes brotli), all the WebAssembly of a first
+# load of /connexion or of an administrator's first page (the main module
+# and the screen's chunks), every file of a first load of /connexion (at
+# most 350 000). Budgets only go down.
+WASM_BUDGET=${HAB_WASM_BUDGET:-200000}
+PAGE_WASM_BUDGET=${HAB_PAGE_WASM_BUDGET:-232000}
+FIRST_LOAD_BUDGET=${HAB_FIRST_LOAD_BUDGET:-350000}
+(cd end2end && BASE_URL="$HAB_PUBLIC_URL" node sizes.mjs --budget-wasm "$WASM_BUDGET" \
+    --budget-page-wasm "$PAGE_WASM_BUDGET" --budget-first-load "$FIRST_LOAD_BUDGET")
 size_status=$?
 set -e
 

@@ -1,6 +1,6 @@
 //! The one error type of server functions, with variants the UI can act on.
 use leptos::prelude::*;
-use leptos::server_fn::codec::JsonEncoding;
+
 use serde::{Deserialize, Serialize};
 
 /// An error tied to one form field, shown next to it.
@@ -111,7 +111,7 @@ impl Errors {
 }
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::json::JsonText;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {

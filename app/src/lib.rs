@@ -15,6 +15,7 @@ pub mod error;
 pub mod home;
 pub mod import;
 pub mod journal;
+pub mod json;
 pub mod mail;
 pub mod organisations;
 pub mod requests;
@@ -224,9 +225,9 @@ fn Header() -> impl IntoView {
                                 })}
                                 <li><span class="fr-btn fr-icon-account-circle-line utilisateur-connecte">{format!("{} {}", u.prenom, u.nom)}</span></li>
                                 <li>
-                                    <ActionForm action=logout>
+                                    <ui::PostForm action=logout args=|_: &web_sys::FormData| auth::Logout {}>
                                         <button type="submit" class="fr-btn fr-icon-logout-box-r-line">"Se déconnecter"</button>
-                                    </ActionForm>
+                                    </ui::PostForm>
                                 </li>
                             </ul>
                         }.into_any(),

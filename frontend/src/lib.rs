@@ -2,7 +2,9 @@
 #![recursion_limit = "256"]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
-    console_error_panic_hook::set_once();
+    // No panic hook: the browser's build aborts on panic at once
+    // (-Cpanic=immediate-abort, .cargo/config.toml), with no message to
+    // print; the browser's console shows the trap ("unreachable").
     // Every screen is a lazy route (its own WebAssembly chunk): hydration
     // waits for the chunk of the page shown, then marks the body, which
     // end-to-end tests wait for before they click.

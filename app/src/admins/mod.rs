@@ -108,7 +108,7 @@ const ORG_ROW_SELECT: &str = "select o.id, o.siret, o.nom, o.active, o.max_admin
 
 /// Operator: organisations by SIRET prefix (digits) or name prefix, keyset
 /// paginated, active and inactive alike.
-#[server(endpoint = "operator_organisations")]
+#[server(endpoint = "operator_organisations", output = crate::json::Json)]
 pub async fn operator_organisations(
     #[server(default)] q: String,
     #[server(default)] after: String,
@@ -165,7 +165,7 @@ const MEMBER_SELECT: &str =
 
 /// Operator: an organisation's primary manager, admins, and the attached
 /// members who could be named admin.
-#[server(endpoint = "list_org_admins")]
+#[server(endpoint = "list_org_admins", output = crate::json::Json)]
 pub async fn list_org_admins(organisation_id: i64) -> AppResult<OrgAdmins> {
     use crate::error::AppError;
     crate::session::require_operator().await?;
@@ -215,7 +215,7 @@ pub async fn list_org_admins(organisation_id: i64) -> AppResult<OrgAdmins> {
 /// Operator: names (`admin` = true) or removes an organisation admin. The
 /// person must be attached; the primary manager is never changed here; the
 /// database refuses more than `max_admins` admins, also under races.
-#[server(endpoint = "set_org_admin")]
+#[server(endpoint = "set_org_admin", output = crate::json::Json)]
 pub async fn set_org_admin(
     organisation_id: i64,
     #[server(default)] user_id: String,
@@ -357,7 +357,7 @@ pub async fn set_org_admin(
 
 /// Operator: the most org admins an organisation may have (1 to 10), never
 /// below the number it has.
-#[server(endpoint = "set_max_admins")]
+#[server(endpoint = "set_max_admins", output = crate::json::Json)]
 pub async fn set_max_admins(organisation_id: i64, max_admins: String) -> AppResult<()> {
     use crate::error::AppError;
     let op = crate::session::require_operator().await?;

@@ -77,7 +77,7 @@ fn transferor(me: &crate::session::Authenticated, depuis: i64) -> AppResult<i64>
 
 /// The organisations the caller (or, for an operator, `depuis`) is primary
 /// manager of, each with the open accounts attached to it.
-#[server(endpoint = "transfer_choices")]
+#[server(endpoint = "transfer_choices", output = crate::json::Json)]
 pub async fn transfer_choices(#[server(default)] depuis: i64) -> AppResult<TransferSetup> {
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
@@ -153,7 +153,7 @@ pub async fn transfer_choices(#[server(default)] depuis: i64) -> AppResult<Trans
 /// organisation of `gestionnaires` goes to its own user. The former manager
 /// stays attached, as a plain member or, with `rester_administrateur`, as an
 /// admin. All or nothing. Returns how many organisations changed hands.
-#[server(endpoint = "transfer_primary_manager")]
+#[server(endpoint = "transfer_primary_manager", output = crate::json::Json)]
 pub async fn transfer_primary_manager(
     #[server(default)] mode: String,
     #[server(default)] depuis: i64,

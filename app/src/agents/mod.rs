@@ -57,7 +57,7 @@ fn prefix_range(s: &str) -> (String, String) {
 /// The agents attached to an organisation, sorted by name, 50 a page.
 /// `q` searches identifiant, nom, prénom and email (prefixes); the other
 /// filters apply to their own column.
-#[server(endpoint = "list_agents")]
+#[server(endpoint = "list_agents", output = crate::json::Json)]
 pub async fn list_agents(
     organisation_id: i64,
     #[server(default)] q: String,
@@ -214,7 +214,7 @@ pub async fn list_agents(
 }
 
 /// "Renvoi de l'identifiant par mail": reminds an agent of their identifier.
-#[server(endpoint = "resend_identifier")]
+#[server(endpoint = "resend_identifier", output = crate::json::Json)]
 pub async fn resend_identifier(organisation_id: i64, user_id: i64) -> AppResult<()> {
     use crate::error::AppError;
     let me = crate::session::require_user().await?;

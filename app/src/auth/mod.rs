@@ -25,7 +25,7 @@ pub struct SessionUser {
     pub current_organisation: Option<i64>,
 }
 
-#[server(endpoint = "me")]
+#[server(endpoint = "me", output = crate::json::Json)]
 pub async fn me() -> AppResult<Option<SessionUser>> {
     let Some(u) = crate::session::current_user().await? else {
         return Ok(None);
@@ -59,7 +59,7 @@ pub async fn me() -> AppResult<Option<SessionUser>> {
 }
 
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "signup")]
+#[server(endpoint = "signup", output = crate::json::Json)]
 pub async fn signup(
     #[server(default)] civilite: String,
     nom: String,
@@ -183,7 +183,7 @@ pub async fn signup(
     Ok(())
 }
 
-#[server(endpoint = "verify_email")]
+#[server(endpoint = "verify_email", output = crate::json::Json)]
 pub async fn verify_email(jeton: String) -> AppResult<()> {
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
@@ -215,7 +215,7 @@ pub async fn verify_email(jeton: String) -> AppResult<()> {
     Ok(())
 }
 
-#[server(endpoint = "login")]
+#[server(endpoint = "login", output = crate::json::Json)]
 pub async fn login(email: String, password: String) -> AppResult<()> {
     use crate::error::AppError;
     let email = crate::domain::Email::parse(&email).map_err(|m| AppError::invalid("email", m))?;
@@ -281,14 +281,14 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
     Ok(())
 }
 
-#[server(endpoint = "logout")]
+#[server(endpoint = "logout", output = crate::json::Json)]
 pub async fn logout() -> AppResult<()> {
     crate::session::sign_out().await?;
     leptos_axum::redirect("/connexion");
     Ok(())
 }
 
-#[server(endpoint = "forgot_password")]
+#[server(endpoint = "forgot_password", output = crate::json::Json)]
 pub async fn forgot_password(email: String) -> AppResult<()> {
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};
@@ -323,7 +323,7 @@ pub async fn forgot_password(email: String) -> AppResult<()> {
     Ok(())
 }
 
-#[server(endpoint = "reset_password")]
+#[server(endpoint = "reset_password", output = crate::json::Json)]
 pub async fn reset_password(
     jeton: String,
     password: String,

@@ -1,6 +1,6 @@
 //! Screens: Connexion, Se créer un compte, validation, Mot de passe oublié.
 use super::*;
-use crate::ui::{action_error, action_ok, Field, FormAlert, Success};
+use crate::ui::{action_error, action_ok, form_text, Field, FormAlert, PostForm, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
@@ -24,13 +24,16 @@ pub fn LoginPage() -> impl IntoView {
         <Narrow>
             <h1>"Connexion"</h1>
             <p>"Accédez simplement à vos démarches en ligne : créez votre compte, validez vos accès, accédez à vos démarches."</p>
-            <ActionForm action=action>
+            <PostForm action=action args=|data: &web_sys::FormData| Login {
+                email: form_text(data, "email"),
+                password: form_text(data, "password"),
+            }>
                 <FormAlert error=err/>
                 <Field label="Adresse électronique" name="email" kind="email" autocomplete="email" required=true error=err/>
                 <Field label="Mot de passe" name="password" kind="password" autocomplete="current-password" required=true error=err/>
                 <p><A href="/mot-de-passe-oublie">"Mot de passe oublié ?"</A></p>
                 <button type="submit" class="fr-btn">"Se connecter"</button>
-            </ActionForm>
+            </PostForm>
             <hr class="fr-mt-4w"/>
             <h2 class="fr-h4">"Pas encore de compte ?"</h2>
             <A href="/inscription" attr:class="fr-btn fr-btn--secondary">"Se créer un compte"</A>

@@ -14,7 +14,7 @@ pub struct RoleOption {
 
 /// The roles of the catalogue; with an organisation, only those it may
 /// hand out (its activated applications).
-#[server(endpoint = "list_roles")]
+#[server(endpoint = "list_roles", output = crate::json::Json)]
 pub async fn list_roles(#[server(default)] organisation_id: i64) -> AppResult<Vec<RoleOption>> {
     crate::session::require_user().await?;
     Ok(sqlx::query_as(

@@ -35,7 +35,7 @@ pub struct ServicesOfOrg {
 
 /// Every application of the catalogue, with what the organisation has
 /// activated. For the organisation's administrators and operators.
-#[server(endpoint = "org_services")]
+#[server(endpoint = "org_services", output = crate::json::Json)]
 pub async fn org_services(organisation_id: i64) -> AppResult<ServicesOfOrg> {
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
@@ -101,7 +101,7 @@ pub fn parse_ids(raw: &str) -> Result<Vec<i64>, String> {
 /// Operator: sets the roles an organisation may hand out on one
 /// application. No role deactivates the application. Rights and pending
 /// requests outside the new ceiling end at once, in the same transaction.
-#[server(endpoint = "set_org_service")]
+#[server(endpoint = "set_org_service", output = crate::json::Json)]
 pub async fn set_org_service(
     organisation_id: i64,
     application_id: i64,

@@ -21,7 +21,7 @@ pub struct Tile {
     pub pending: i64,
 }
 
-#[server(endpoint = "home_tiles")]
+#[server(endpoint = "home_tiles", output = crate::json::Json)]
 pub async fn home_tiles() -> AppResult<Vec<Tile>> {
     let me = crate::session::require_user().await?;
     // With several organisations, the one chosen in the header.

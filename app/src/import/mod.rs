@@ -55,7 +55,7 @@ impl ImportReport {
 
 /// Multipart fields: `organisation_id`, `confirmer` ("1" to apply) and
 /// `fichier` (the CSV file).
-#[server(endpoint = "import_agents", input = MultipartFormData)]
+#[server(endpoint = "import_agents", input = MultipartFormData, output = crate::json::Json)]
 pub async fn import_agents(data: MultipartData) -> AppResult<ImportReport> {
     use crate::error::AppError;
     let me = crate::session::require_user().await?;

@@ -54,7 +54,7 @@ pub struct Journal {
 /// organisation's events for its managers; without, every event for the
 /// operator. Filters: period (`du`, `au`, dates), actor (name or email
 /// prefix), action (code), target (name prefix or type).
-#[server(endpoint = "list_journal")]
+#[server(endpoint = "list_journal", output = crate::json::Json)]
 pub async fn list_journal(
     #[server(default)] organisation_id: Option<i64>,
     #[server(default)] du: String,

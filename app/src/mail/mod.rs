@@ -53,7 +53,7 @@ pub struct Message {
 /// the development mailbox on, and then only for an operator (or for
 /// anyone on the end-to-end tests' server, `HAB_DEV_MAILBOX=public`).
 /// Anyone else gets "not found", as if it did not exist.
-#[server(endpoint = "dev_mailbox")]
+#[server(endpoint = "dev_mailbox", output = crate::json::Json)]
 pub async fn dev_mailbox(to: String) -> AppResult<Vec<Message>> {
     use crate::error::AppError;
     let st = crate::state::state();

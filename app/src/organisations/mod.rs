@@ -27,7 +27,7 @@ pub struct MyOrganisation {
     pub admin_role: String,
 }
 
-#[server(endpoint = "my_organisations")]
+#[server(endpoint = "my_organisations", output = crate::json::Json)]
 pub async fn my_organisations() -> AppResult<Vec<MyOrganisation>> {
     let me = crate::session::require_user().await?;
     Ok(sqlx::query_as(
@@ -41,7 +41,7 @@ pub async fn my_organisations() -> AppResult<Vec<MyOrganisation>> {
 }
 
 /// Finds active organisations by SIRET (or its start) or by name.
-#[server(endpoint = "search_organisations")]
+#[server(endpoint = "search_organisations", output = crate::json::Json)]
 pub async fn search_organisations(q: String) -> AppResult<Vec<OrganisationSummary>> {
     crate::session::require_user().await?;
     let q = q.trim();
@@ -79,7 +79,7 @@ pub async fn search_organisations(q: String) -> AppResult<Vec<OrganisationSummar
 
 /// Registers an organisation from the SIRENE directory; the caller becomes
 /// its primary manager.
-#[server(endpoint = "register_organisation")]
+#[server(endpoint = "register_organisation", output = crate::json::Json)]
 pub async fn register_organisation(siret: String) -> AppResult<i64> {
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
@@ -147,7 +147,7 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
 }
 
 /// Public facts of one active organisation (name, SIRET, address).
-#[server(endpoint = "get_organisation")]
+#[server(endpoint = "get_organisation", output = crate::json::Json)]
 pub async fn get_organisation(id: i64) -> AppResult<OrganisationSummary> {
     crate::session::require_user().await?;
     sqlx::query_as("select id, siret, nom, adresse from organisations where id = $1 and active")

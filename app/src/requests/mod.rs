@@ -28,7 +28,7 @@ pub fn status_label(s: &str) -> &'static str {
     }
 }
 
-#[server(endpoint = "request_access")]
+#[server(endpoint = "request_access", output = crate::json::Json)]
 pub async fn request_access(
     organisation_id: i64,
     role_id: i64,
@@ -155,7 +155,7 @@ pub async fn request_access(
     Ok(id)
 }
 
-#[server(endpoint = "my_requests")]
+#[server(endpoint = "my_requests", output = crate::json::Json)]
 pub async fn my_requests() -> AppResult<Vec<MyRequest>> {
     let me = crate::session::require_user().await?;
     let rows: Vec<(i64, String, String, String, String, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
@@ -184,7 +184,7 @@ pub async fn my_requests() -> AppResult<Vec<MyRequest>> {
 }
 
 /// The requester withdraws a pending request.
-#[server(endpoint = "cancel_request")]
+#[server(endpoint = "cancel_request", output = crate::json::Json)]
 pub async fn cancel_request(id: i64) -> AppResult<()> {
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
@@ -229,7 +229,7 @@ pub async fn cancel_request(id: i64) -> AppResult<()> {
 
 /// Accepts or refuses a pending request. The row lock makes two managers
 /// deciding at once serialise: the second sees it decided and is refused.
-#[server(endpoint = "decide_request")]
+#[server(endpoint = "decide_request", output = crate::json::Json)]
 pub async fn decide_request(
     id: i64,
     decision: String,

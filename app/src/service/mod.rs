@@ -69,7 +69,7 @@ pub(crate) async fn app_info(code: &str) -> AppResult<(i64, AppInfo)> {
 /// One page of the (user, organisation) pairs that hold a right on the
 /// application or wait for one, in organisations the caller manages.
 /// `role` filters on a role code, or `en-attente` for pending requests.
-#[server(endpoint = "list_service_users")]
+#[server(endpoint = "list_service_users", output = crate::json::Json)]
 pub async fn list_service_users(
     application: String,
     #[server(default)] q: String,
@@ -187,7 +187,7 @@ pub struct UserCard {
 
 /// A user's card for a manager of the organisation. The user must belong
 /// to it, hold a right in it or have asked for one; otherwise: not found.
-#[server(endpoint = "get_user_card")]
+#[server(endpoint = "get_user_card", output = crate::json::Json)]
 pub async fn get_user_card(
     application: String,
     user_id: i64,
@@ -279,7 +279,7 @@ pub async fn get_user_card(
 
 /// "Ajouter une nouvelle habilitation": a manager grants a role directly to
 /// a user of the organisation (or one who asked to join it).
-#[server(endpoint = "add_grant")]
+#[server(endpoint = "add_grant", output = crate::json::Json)]
 pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppResult<i64> {
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};

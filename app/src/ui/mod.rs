@@ -21,6 +21,47 @@ where
     Signal::derive(move || matches!(action.value().get(), Some(Ok(_))))
 }
 
+/// The text of field `name` of a submitted form ("" when absent).
+pub fn form_text(data: &web_sys::FormData, name: &str) -> String {
+    data.get(name).as_string().unwrap_or_default()
+}
+
+/// A form that calls a server function, as leptos' `ActionForm` does, with
+/// the same markup (without the WASM the browser posts it to the function's
+/// URL and comes back), but whose arguments `args` builds from the form's
+/// fields instead of serde_qs parsing them: the forms every first load
+/// hydrates (the header's, Connexion) keep that parser, and its 35 KB,
+/// out of the main WebAssembly module.
+#[component]
+pub fn PostForm<S, F>(
+    action: ServerAction<S>,
+    args: F,
+    #[prop(optional)] class: Option<&'static str>,
+    children: Children,
+) -> impl IntoView
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+    F: Fn(&web_sys::FormData) -> S + Copy + Send + Sync + 'static,
+{
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        use leptos::wasm_bindgen::JsCast;
+        ev.prevent_default();
+        let Some(form) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else {
+            return;
+        };
+        if let Ok(data) = web_sys::FormData::new_with_form(&form) {
+            action.dispatch(args(&data));
+        }
+    };
+    view! {
+        <form action=S::url() method="post" class=class on:submit=on_submit>
+            {children()}
+        </form>
+    }
+}
+
 #[component]
 pub fn Field(
     label: &'static str,

@@ -33,7 +33,7 @@ pub fn parse_code(raw: &str) -> Result<String, String> {
     Ok(code)
 }
 
-#[server(endpoint = "list_units")]
+#[server(endpoint = "list_units", output = crate::json::Json)]
 pub async fn list_units(organisation_id: i64) -> AppResult<Vec<Unit>> {
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
@@ -47,7 +47,7 @@ pub async fn list_units(organisation_id: i64) -> AppResult<Vec<Unit>> {
 }
 
 /// Creates a unit (`id` = 0) or modifies one of the organisation.
-#[server(endpoint = "save_unit")]
+#[server(endpoint = "save_unit", output = crate::json::Json)]
 pub async fn save_unit(
     organisation_id: i64,
     #[server(default)] id: i64,
@@ -130,7 +130,7 @@ pub async fn save_unit(
 }
 
 /// Activates or deactivates a unit of the organisation.
-#[server(endpoint = "set_unit_active")]
+#[server(endpoint = "set_unit_active", output = crate::json::Json)]
 pub async fn set_unit_active(organisation_id: i64, id: i64, active: bool) -> AppResult<()> {
     use crate::error::AppError;
     let me = crate::session::require_user().await?;

@@ -54,7 +54,7 @@ pub mod ssr {
 }
 
 /// The fiche of one agent of the organisation.
-#[server(endpoint = "get_agent")]
+#[server(endpoint = "get_agent", output = crate::json::Json)]
 pub async fn get_agent(organisation_id: i64, user_id: i64) -> AppResult<AgentDetail> {
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
@@ -160,7 +160,7 @@ pub async fn get_agent(organisation_id: i64, user_id: i64) -> AppResult<AgentDet
 /// is the same in both cases: it does not tell whether the address has an
 /// account.
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "create_agent")]
+#[server(endpoint = "create_agent", output = crate::json::Json)]
 pub async fn create_agent(
     organisation_id: i64,
     #[server(default)] civilite: String,
@@ -224,7 +224,7 @@ pub async fn create_agent(
 /// right. Emptying it reopens the account. A new address takes effect once
 /// confirmed from it.
 #[allow(clippy::too_many_arguments)]
-#[server(endpoint = "update_agent")]
+#[server(endpoint = "update_agent", output = crate::json::Json)]
 pub async fn update_agent(
     organisation_id: i64,
     user_id: i64,
@@ -280,7 +280,7 @@ pub async fn update_agent(
 }
 
 /// Moves an agent to structure level (`unit_id` 0) or to one unit.
-#[server(endpoint = "set_agent_unit")]
+#[server(endpoint = "set_agent_unit", output = crate::json::Json)]
 pub async fn set_agent_unit(organisation_id: i64, user_id: i64, unit_id: i64) -> AppResult<()> {
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
@@ -300,7 +300,7 @@ pub async fn set_agent_unit(organisation_id: i64, user_id: i64, unit_id: i64) ->
 
 /// Detaches an agent from their unit (back to structure level) or from
 /// the structure (their rights in it end), with a mandatory comment.
-#[server(endpoint = "detach_agent")]
+#[server(endpoint = "detach_agent", output = crate::json::Json)]
 pub async fn detach_agent(
     organisation_id: i64,
     user_id: i64,
@@ -396,7 +396,7 @@ pub async fn detach_agent(
 
 /// The invited person chooses their password (this proves their address)
 /// and is signed in.
-#[server(endpoint = "accept_invitation")]
+#[server(endpoint = "accept_invitation", output = crate::json::Json)]
 pub async fn accept_invitation(
     jeton: String,
     password: String,
@@ -450,7 +450,7 @@ pub async fn accept_invitation(
 }
 
 /// The organisation the signed-in person works in (header switcher).
-#[server(endpoint = "switch_organisation")]
+#[server(endpoint = "switch_organisation", output = crate::json::Json)]
 pub async fn switch_organisation(organisation_id: i64) -> AppResult<()> {
     let me = crate::session::require_user().await?;
     let row: Option<(i64,)> = sqlx::query_as(
@@ -481,7 +481,7 @@ pub struct JoinInvitation {
 }
 
 /// The signed-in person's open invitations to join structures.
-#[server(endpoint = "my_invitations")]
+#[server(endpoint = "my_invitations", output = crate::json::Json)]
 pub async fn my_invitations() -> AppResult<Vec<JoinInvitation>> {
     let me = crate::session::require_user().await?;
     let rows: Vec<(i64, String, String, Option<String>, chrono::NaiveDate)> = sqlx::query_as(
@@ -508,7 +508,7 @@ pub async fn my_invitations() -> AppResult<Vec<JoinInvitation>> {
 
 /// The invited person accepts (`reponse` = "accepter") or declines
 /// ("refuser") an invitation addressed to them, and only to them.
-#[server(endpoint = "answer_join_invitation")]
+#[server(endpoint = "answer_join_invitation", output = crate::json::Json)]
 pub async fn answer_join_invitation(invitation_id: i64, reponse: String) -> AppResult<()> {
     let me = crate::session::require_user().await?;
     let accept = match reponse.as_str() {
@@ -529,7 +529,7 @@ pub async fn answer_join_invitation(invitation_id: i64, reponse: String) -> AppR
 
 /// The owner of a new address follows the emailed link: it becomes the
 /// account's address.
-#[server(endpoint = "confirm_email_change")]
+#[server(endpoint = "confirm_email_change", output = crate::json::Json)]
 pub async fn confirm_email_change(jeton: String) -> AppResult<()> {
     let mut tx = crate::state::pool().begin().await?;
     ssr::confirm_email_change(&mut tx, &jeton).await?;

@@ -3,7 +3,7 @@
 use super::roles::*;
 use super::*;
 use crate::error::AppError;
-use crate::ui::{action_error, Field, FormAlert, RadioGroup, ScrollTable, Success};
+use crate::ui::{action_error, form_text, Field, FormAlert, PostForm, RadioGroup, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
@@ -507,7 +507,13 @@ pub fn OrganisationSwitcher(
     let current = user.current_organisation;
     let id = format!("choix-structure-{place}");
     view! {
-        <ActionForm action=switch attr:class="selecteur-structure">
+        <PostForm
+            action=switch
+            args=|data: &web_sys::FormData| SwitchOrganisation {
+                organisation_id: form_text(data, "organisation_id").parse().unwrap_or(0),
+            }
+            class="selecteur-structure"
+        >
             <label class="fr-sr-only" for=id.clone()>"Structure de travail"</label>
             <select class="fr-select fr-select--sm" id=id name="organisation_id">
                 <option value="0" selected=current.is_none() disabled=true>"Toutes mes structures"</option>
@@ -516,7 +522,7 @@ pub fn OrganisationSwitcher(
                 }).collect::<Vec<_>>()}
             </select>
             <button type="submit" class="fr-btn fr-btn--sm fr-btn--tertiary-no-outline">"Changer de structure"</button>
-        </ActionForm>
+        </PostForm>
     }
 }
 

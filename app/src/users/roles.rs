@@ -17,7 +17,7 @@ pub struct AgentAppRole {
 }
 
 /// The agent's rights in the organisation, application by application.
-#[server(endpoint = "get_agent_roles")]
+#[server(endpoint = "get_agent_roles", output = crate::json::Json)]
 pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Vec<AgentAppRole>> {
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
@@ -72,7 +72,7 @@ pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Ve
 /// the agent holds is applied in one transaction, one journal event per
 /// right given or ended. A role outside the organisation's ceiling is
 /// refused.
-#[server(endpoint = "save_agent_roles")]
+#[server(endpoint = "save_agent_roles", output = crate::json::Json)]
 pub async fn save_agent_roles(
     organisation_id: i64,
     user_id: i64,
