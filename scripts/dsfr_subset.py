@@ -83,6 +83,10 @@ def subset_fonts(dist: str, public: str) -> None:
     for weight in FONT_WEIGHTS:
         source = pathlib.Path(dist) / "fonts" / f"Marianne-{weight}.woff2"
         target = fonts / f"Marianne-{weight}.woff2"
+        # Done already: same settings, and the file is the (smaller) subset
+        # made since the source changed; a fresh copy of the whole font
+        # (scripts/lib.sh copies the DSFR again when it changes) is newer
+        # than its source but not smaller.
         if (stamp.exists() and stamp.read_text() == settings and target.exists()
                 and target.stat().st_mtime >= source.stat().st_mtime
                 and target.stat().st_size < source.stat().st_size):

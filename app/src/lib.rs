@@ -82,7 +82,6 @@ lazy_pages! {
     MailboxRoute => mail::MailboxPage,
 }
 
-
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     view! {
         <!DOCTYPE html>

@@ -46,12 +46,9 @@ where
     F: Fn(&web_sys::FormData) -> S + Copy + Send + Sync + 'static,
 {
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        use leptos::wasm_bindgen::JsCast;
         ev.prevent_default();
-        let Some(form) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok()) else {
-            return;
-        };
-        if let Ok(data) = web_sys::FormData::new_with_form(&form) {
+        // Leptos' own reading of the form (with the submitter's name=value).
+        if let Ok(data) = leptos::form::form_data_from_event(&ev) {
             action.dispatch(args(&data));
         }
     };
