@@ -12,6 +12,7 @@ pub mod client_ip;
 pub mod conventions;
 pub mod domain;
 pub mod error;
+pub mod groups;
 pub mod home;
 pub mod import;
 pub mod journal;
@@ -80,6 +81,12 @@ lazy_pages! {
     OperatorOrganisationsRoute => admins::OperatorOrganisationsPage,
     OperatorOrganisationRoute => admins::OperatorOrganisationPage,
     MailboxRoute => mail::MailboxPage,
+    ConventionsRoute => conventions::ConventionsPage,
+    ConventionRoute => conventions::ConventionPage,
+    GroupsRoute => groups::GroupsPage,
+    GroupRoute => groups::GroupPage,
+    GroupRightsRoute => groups::GroupRightsPage,
+    MembershipsRoute => groups::MembershipsPage,
 }
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -148,6 +155,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/operateur/structures") view={Lazy::<OperatorOrganisationsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/operateur/structures/:org") view={Lazy::<OperatorOrganisationRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/dev/mailbox") view={Lazy::<MailboxRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/conventions") view={Lazy::<ConventionsRoute>::new()} ssr=SsrMode::Async/>
+                    // « nouvelle » reads as id 0: the blank form.
+                    <Route path=path!("/conventions/:id") view={Lazy::<ConventionRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/groupes") view={Lazy::<GroupsRoute>::new()} ssr=SsrMode::Async/>
+                    // « nouveau » reads as id 0: the blank form.
+                    <Route path=path!("/structures/:org/groupes/:group") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/groupes/:group/habilitations") view={Lazy::<GroupRightsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/groupes/:group/utilisateurs") view={Lazy::<MembershipsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/agents/:user/groupes") view={Lazy::<MembershipsRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

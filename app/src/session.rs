@@ -1,6 +1,6 @@
 //! Who is calling: the session, the signed-in user, and the capabilities
 //! (operator, organisation manager) that privileged queries require.
-use crate::domain::{OrganisationId, UserId};
+use crate::domain::{GroupId, OrganisationId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::state::pool;
 use tower_sessions::Session;
@@ -62,6 +62,33 @@ pub struct OrgManager {
     user_id: UserId,
     organisation_id: OrganisationId,
     rank: Rank,
+}
+
+/// Proof that the caller is the responsable habilitations of an open
+/// group of an active structure, or of one of its ancestors: they
+/// administer that group's users within what it holds (CAF « dans la
+/// limite de ce qui lui est confié par son N+1 »). Built only by
+/// `Authenticated::group_manager_of`; the queries of a responsable's
+/// actions require it.
+///
+/// ```compile_fail
+/// use app::domain::{GroupId, OrganisationId, UserId};
+/// use app::session::GroupManager;
+/// let forged = GroupManager { user_id: UserId(1), organisation_id: OrganisationId(2), group_id: GroupId(3) };
+/// ```
+#[derive(Debug, Clone)]
+pub struct GroupManager {
+    user_id: UserId,
+    organisation_id: OrganisationId,
+    group_id: GroupId,
+}
+
+/// Who may act on a group's users: a manager of its structure (or the
+/// operator), or a responsable habilitations whose reach holds the group.
+#[derive(Debug, Clone)]
+pub enum GroupActor {
+    Manager(OrgManager),
+    Responsable(GroupManager),
 }
 
 pub async fn session() -> AppResult<Session> {
@@ -212,6 +239,110 @@ impl Authenticated {
                 rank: Rank::OrgAdmin,
             }),
             None => Err(AppError::Forbidden),
+        }
+    }
+}
+
+impl Authenticated {
+    /// The capability to administer one group's users: the caller is the
+    /// responsable of the group or of one of its ancestors, each open
+    /// today, in an active structure the caller is still attached to.
+    /// Anything else (a foreign group, a closed one) gives `Forbidden`.
+    pub async fn group_manager_of(&self, group_id: impl Into<GroupId>) -> AppResult<GroupManager> {
+        let group_id = group_id.into();
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select r.organisation_id from responsable_reach($1, current_date) r
+               join organisations o on o.id = r.organisation_id and o.active
+               join memberships m on m.user_id = $1 and m.organisation_id = r.organisation_id
+              where r.group_id = $2",
+        )
+        .bind(self.id)
+        .bind(group_id)
+        .fetch_optional(&pool())
+        .await?;
+        match row {
+            Some((org,)) => Ok(GroupManager {
+                user_id: self.id,
+                organisation_id: OrganisationId(org),
+                group_id,
+            }),
+            None => Err(AppError::Forbidden),
+        }
+    }
+
+    /// A manager of the group's structure, else its responsable (or an
+    /// ancestor's). The group must belong to `organisation_id`.
+    pub async fn group_actor(
+        &self,
+        organisation_id: impl Into<OrganisationId>,
+        group_id: impl Into<GroupId>,
+    ) -> AppResult<GroupActor> {
+        let (organisation_id, group_id) = (organisation_id.into(), group_id.into());
+        let belongs: Option<(i64,)> =
+            sqlx::query_as("select id from user_groups where id = $1 and organisation_id = $2")
+                .bind(group_id)
+                .bind(organisation_id)
+                .fetch_optional(&pool())
+                .await?;
+        if belongs.is_none() {
+            return Err(AppError::Forbidden);
+        }
+        match self.manager_of(organisation_id).await {
+            Ok(m) => Ok(GroupActor::Manager(m)),
+            Err(AppError::Forbidden) => Ok(GroupActor::Responsable(self.group_manager_of(group_id).await?)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// True when the caller is the responsable of an open group of the
+    /// structure (what « Liste des agents » and « Groupes » show them).
+    pub async fn is_responsable_in(&self, organisation_id: OrganisationId) -> AppResult<bool> {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select r.group_id from responsable_reach($1, current_date) r
+               join memberships m on m.user_id = $1 and m.organisation_id = r.organisation_id
+              where r.organisation_id = $2 limit 1",
+        )
+        .bind(self.id)
+        .bind(organisation_id)
+        .fetch_optional(&pool())
+        .await?;
+        Ok(row.is_some())
+    }
+}
+
+impl GroupManager {
+    pub fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    pub fn organisation_id(&self) -> OrganisationId {
+        self.organisation_id
+    }
+    pub fn group_id(&self) -> GroupId {
+        self.group_id
+    }
+}
+
+impl GroupActor {
+    pub fn user_id(&self) -> UserId {
+        match self {
+            GroupActor::Manager(m) => m.user_id(),
+            GroupActor::Responsable(r) => r.user_id(),
+        }
+    }
+    pub fn organisation_id(&self) -> OrganisationId {
+        match self {
+            GroupActor::Manager(m) => m.organisation_id(),
+            GroupActor::Responsable(r) => r.organisation_id(),
+        }
+    }
+    /// Nobody changes their own groups.
+    pub fn not_self(&self, target: UserId) -> AppResult<()> {
+        if target == self.user_id() {
+            Err(AppError::Conflict(
+                "Vous ne pouvez pas modifier vos propres groupes : un autre administrateur ou responsable doit le faire.".into(),
+            ))
+        } else {
+            Ok(())
         }
     }
 }

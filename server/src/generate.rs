@@ -977,25 +977,28 @@ fn steps(p: &Params) -> Vec<(&'static str, String)> {
             ),
         ),
         (
-            "démarches activées (plafond)",
-            // Applications activated by default came with each
-            // organisation (its trigger); each other one is activated for
-            // 40 % of the organisations, all of them for the big one, with
-            // all their roles.
+            "conventions (plafond)",
+            // Each organisation came with a convention of the applications
+            // activated by default (its trigger); it is dated back before
+            // the oldest generated right, and lists each other application
+            // for 40 % of the organisations, all of them for the big one,
+            // with all their roles.
             format!(
-                "insert into organisation_applications (organisation_id, application_id, activated_at)
-                 select b.ob + o, a.id, {anchor} + time '09:00'
-                   from gen_base b cross join generate_series(1::bigint, {o}) o cross join applications a
-                  where not a.activation_par_defaut
-                    and (o = 1 or pg_temp.rnd('convention:' || a.code, o) % 10 < 4)
-                  order by 1, 2
-                 on conflict do nothing;
-                 insert into organisation_roles (organisation_id, application_id, role_id)
-                 select oa.organisation_id, oa.application_id, r.id
-                   from gen_base b join organisation_applications oa on oa.organisation_id > b.ob
-                   join roles r on r.application_id = oa.application_id
-                  order by 1, 3
-                 on conflict do nothing;
+                "insert into conventions (organisation_id, libelle)
+                 select b.ob + o, 'Convention de services'
+                   from gen_base b cross join generate_series(1::bigint, {o}) o
+                  where not exists (select 1 from conventions c where c.organisation_id = b.ob + o);
+                 update conventions c set date_ouverture = {anchor} - 2000
+                   from gen_base b where c.organisation_id > b.ob;
+                 update convention_roles cr set date_ouverture = {anchor} - 2000
+                   from gen_base b, conventions c where c.id = cr.convention_id and c.organisation_id > b.ob;
+                 insert into convention_roles (convention_id, application_id, role_id, date_ouverture)
+                 select c.id, r.application_id, r.id, {anchor} - 2000
+                   from gen_base b join conventions c on c.organisation_id > b.ob
+                   join applications a on not a.activation_par_defaut
+                        and (c.organisation_id - b.ob = 1 or pg_temp.rnd('convention:' || a.code, c.organisation_id - b.ob) % 10 < 4)
+                   join roles r on r.application_id = a.id
+                  order by 1, 3;
                  -- Each organisation's ceiling, numbered 0..n-1.
                  create temp table gen_org_roles as
                      select orl.organisation_id - b.ob as org_k, orl.role_id,

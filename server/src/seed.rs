@@ -271,15 +271,15 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
         .execute(&mut *tx)
         .await?;
     }
-    // The demo structure has signed conventions for Parapheur and
+    // The demo structure has signed a convention for Parapheur and
     // Mon activité formation too (SOFFi is activated by default).
     sqlx::query(
-        "with apps as (
-             insert into organisation_applications (organisation_id, application_id)
-             select $1, id from applications where code in ('parapheur', 'mon-activite-formation')
-             returning application_id)
-         insert into organisation_roles (organisation_id, application_id, role_id)
-         select $1, r.application_id, r.id from roles r join apps on apps.application_id = r.application_id",
+        "with c as (
+             insert into conventions (organisation_id, libelle) values ($1, 'Convention dématérialisation 2026')
+             returning id)
+         insert into convention_roles (convention_id, application_id, role_id)
+         select c.id, r.application_id, r.id from c, roles r join applications a on a.id = r.application_id
+          where a.code in ('parapheur', 'mon-activite-formation')",
     )
     .bind(org)
     .execute(&mut *tx)

@@ -1,6 +1,6 @@
 //! Screen "Liste des agents".
 use super::*;
-use crate::ui::{action_error, FormAlert, ScrollTable, Success};
+use crate::ui::{action_error, FilterField, FormAlert, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -149,23 +149,6 @@ fn breakable_email(email: &str) -> impl IntoView {
         .enumerate()
         .map(|(i, p)| view! { {(i > 0).then(|| view! { <wbr/> })}{p} })
         .collect::<Vec<_>>()
-}
-
-#[component]
-fn FilterField(
-    id: &'static str,
-    name: &'static str,
-    label: &'static str,
-    value: String,
-) -> impl IntoView {
-    view! {
-        <div class="fr-fieldset__element fr-fieldset__element--inline filtres__champ">
-            <div class="fr-input-group">
-                <label class="fr-label" for=id>{label}</label>
-                <input class="fr-input" type="search" id=id name=name value=value/>
-            </div>
-        </div>
-    }
 }
 
 /// The actions on one agent, in a menu (a disclosure: keyboard and screen

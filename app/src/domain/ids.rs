@@ -44,3 +44,11 @@ id_type!(
     /// A role of an application (`roles.id`).
     RoleId
 );
+id_type!(
+    /// A convention of a structure (`conventions.id`).
+    ConventionId
+);
+id_type!(
+    /// A user group of a structure (`user_groups.id`).
+    GroupId
+);

@@ -4,14 +4,16 @@ mod email;
 mod identifier;
 mod ids;
 mod password;
+mod period;
 mod person;
 mod siret;
 
 pub use agent::{parse_contact, parse_date, Agent, AgentFields, Poste};
 pub use email::Email;
 pub use identifier::UserIdentifier;
-pub use ids::{OrganisationId, RoleId, UserId};
+pub use ids::{ConventionId, GroupId, OrganisationId, RoleId, UserId};
 pub use password::{Password, MIN_PASSWORD_CHARS};
+pub use period::{statut, Period};
 pub use person::{Civilite, PersonName, Telephone};
 pub use siret::Siret;
 

@@ -27,11 +27,8 @@ pub async fn home_tiles() -> AppResult<Vec<Tile>> {
     // With several organisations, the one chosen in the header.
     Ok(sqlx::query_as(
         "with held as (
-             select distinct r.application_id from grants g
-               join roles r on r.id = g.role_id join organisations o on o.id = g.organisation_id
-              where g.user_id = $1 and o.active and g.starts_on <= current_date
-                and ($3::bigint is null or g.organisation_id = $3)
-                and (g.ends_on is null or g.ends_on >= current_date)
+             select distinct e.application_id from effective_rights(current_date) e
+              where e.user_id = $1 and ($3::bigint is null or e.organisation_id = $3)
          ),
          managed_orgs as (
              select organisation_id from memberships where user_id = $1 and admin_role is not null

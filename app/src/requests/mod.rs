@@ -70,8 +70,8 @@ pub async fn request_access(
         ));
     }
     let held: Option<(i64,)> = sqlx::query_as(
-        "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
-            and starts_on <= current_date and (ends_on is null or ends_on >= current_date)",
+        "select role_id from effective_rights(current_date)
+          where user_id = $1 and organisation_id = $2 and role_id = $3 limit 1",
     )
     .bind(me.id())
     .bind(organisation_id)

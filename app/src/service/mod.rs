@@ -96,11 +96,11 @@ pub async fn list_service_users(
              union select id from organisations where $2
          ),
          held as (
-             select g.user_id, g.organisation_id, string_agg(r.libelle, ', ' order by r.position) as roles,
+             select x.user_id, x.organisation_id, string_agg(r.libelle, ', ' order by r.position) as roles,
                     array_agg(r.code) as codes
-               from grants g join roles r on r.id = g.role_id
-              where r.application_id = $3 and g.organisation_id in (select organisation_id from managed)
-                and g.starts_on <= current_date and (g.ends_on is null or g.ends_on >= current_date)
+               from (select distinct e.user_id, e.organisation_id, e.role_id from effective_rights(current_date) e
+                      where e.application_id = $3 and e.organisation_id in (select organisation_id from managed)) x
+               join roles r on r.id = x.role_id
               group by 1, 2
          ),
          waiting as (

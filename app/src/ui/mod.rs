@@ -236,6 +236,24 @@ pub fn id_param(name: &'static str) -> impl Fn() -> i64 + Copy {
     }
 }
 
+/// One filter of a list's search form (a GET form), inline.
+#[component]
+pub fn FilterField(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    value: String,
+) -> impl IntoView {
+    view! {
+        <div class="fr-fieldset__element fr-fieldset__element--inline filtres__champ">
+            <div class="fr-input-group">
+                <label class="fr-label" for=id>{label}</label>
+                <input class="fr-input" type="search" id=id name=name value=value/>
+            </div>
+        </div>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
