@@ -42,6 +42,7 @@ pub struct AgentsParams {
     identifiant: String,
     nom: String,
     prenom: String,
+    groupe: String,
 }
 
 /// `/exports/agents.csv?organisation=…&nom=…`: the Liste des agents with
@@ -60,6 +61,7 @@ async fn agents(state: AppState, p: AgentsParams, req: Request) -> Response {
                 p.nom.clone(),
                 p.prenom.clone(),
                 after,
+                p.groupe.parse().unwrap_or(0),
             )
             .await?;
             rows.extend(page.rows.into_iter().map(|r| {

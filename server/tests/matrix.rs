@@ -13,7 +13,7 @@ use reqwest::{Client, StatusCode};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
-/// The five callers, in the order of each row's outcomes.
+/// The seven callers, in the order of each row's outcomes.
 #[derive(Clone, Copy, Debug)]
 enum Caller {
     Anonymous,
@@ -24,9 +24,14 @@ enum Caller {
     /// The primary manager of organisation B.
     AdminB,
     Operator,
+    /// An agent of A, responsable habilitations of group G (which holds
+    /// the target agent and SOFFi « Consultation »).
+    RespG,
+    /// An agent of A, responsable of another group H of A.
+    RespOther,
 }
 use Caller::*;
-const CALLERS: [Caller; 5] = [Anonymous, Agent, AdminA, AdminB, Operator];
+const CALLERS: [Caller; 7] = [Anonymous, Agent, AdminA, AdminB, Operator, RespG, RespOther];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Outcome {
@@ -86,6 +91,12 @@ struct Ids {
     soffi: String,
     consultation: String,
     saisie: String,
+    /// A's convention (the services activated by default).
+    convention: String,
+    group_g: String,
+    group_h: String,
+    /// The target agent's membership of G.
+    membership: String,
 }
 
 enum Body {
@@ -97,10 +108,20 @@ enum Body {
 struct Row {
     endpoint: &'static str,
     body: Body,
-    expected: [Outcome; 5],
+    expected: [Outcome; 7],
+}
+
+/// The outcomes of the five first callers; both responsables get the
+/// agent's (they are agents of A, with no rank in the structure).
+fn as_agents(e: [Outcome; 5]) -> [Outcome; 7] {
+    [e[0], e[1], e[2], e[3], e[4], e[1], e[1]]
 }
 
 fn row(endpoint: &'static str, form: &[(&str, &str)], expected: [Outcome; 5]) -> Row {
+    row7(endpoint, form, as_agents(expected))
+}
+
+fn row7(endpoint: &'static str, form: &[(&str, &str)], expected: [Outcome; 7]) -> Row {
     Row {
         endpoint,
         body: Body::Form(
@@ -112,8 +133,18 @@ fn row(endpoint: &'static str, form: &[(&str, &str)], expected: [Outcome; 5]) ->
     }
 }
 
+/// Managers of A and the operator.
+const ADMINS7: [Outcome; 7] = [Unauth, Forbid, Ok, Forbid, Ok, Forbid, Forbid];
+/// Managers of A, the operator and G's responsable.
+const REACH_G: [Outcome; 7] = [Unauth, Forbid, Ok, Forbid, Ok, Ok, Forbid];
+/// Managers of A, the operator and any responsable of A.
+const RESPONSABLES: [Outcome; 7] = [Unauth, Forbid, Ok, Forbid, Ok, Ok, Ok];
+/// Operator only.
+const OPERATOR7: [Outcome; 7] = [Unauth, Forbid, Forbid, Forbid, Ok, Forbid, Forbid];
+
 /// The table. Outcomes are for [anonymous, agent of A, manager of A,
-/// manager of B, operator]; every target belongs to organisation A.
+/// manager of B, operator, responsable of G, responsable of H]; every
+/// target belongs to organisation A.
 fn table(ids: &Ids) -> Vec<Row> {
     let a = ids.org_a.as_str();
     let agent_fiche = [
@@ -195,10 +226,10 @@ fn table(ids: &Ids) -> Vec<Row> {
             SIGNED_IN,
         ),
         row("my_requests", &[], SIGNED_IN),
-        row(
+        row7(
             "cancel_request",
             &[("id", &ids.request)],
-            [Unauth, Ok, Hidden, Hidden, Hidden],
+            [Unauth, Ok, Hidden, Hidden, Hidden, Hidden, Hidden],
         ),
         row(
             "decide_request",
@@ -226,14 +257,102 @@ fn table(ids: &Ids) -> Vec<Row> {
         ),
         // Services activated for an organisation (the ceiling).
         row("org_services", &[("organisation_id", a)], ADMINS),
-        row(
-            "set_org_service",
+        // Conventions (operator), read by the structure's managers.
+        row("list_conventions", &[], SIGNED_IN),
+        row7("list_conventions", &[("organisation_id", a)], ADMINS7),
+        row7("get_convention", &[("id", &ids.convention)], ADMINS7),
+        row7(
+            "save_convention",
             &[
-                ("organisation_id", a),
-                ("application_id", &ids.soffi),
+                ("id", &ids.convention),
+                ("libelle", "Convention modifiée"),
                 ("role_ids", &ids.consultation),
             ],
-            OPERATOR,
+            OPERATOR7,
+        ),
+        row7("close_convention", &[("id", &ids.convention)], OPERATOR7),
+        // Groups: the structure's managers administer them; a responsable
+        // reads the groups they reach and manages their users.
+        row7("list_groups", &[("organisation_id", a)], RESPONSABLES),
+        row7("group_choices", &[("organisation_id", a)], RESPONSABLES),
+        row7(
+            "get_group",
+            &[("organisation_id", a), ("id", &ids.group_g)],
+            REACH_G,
+        ),
+        row7(
+            "get_group",
+            &[("organisation_id", a), ("id", &ids.group_h)],
+            [Unauth, Forbid, Ok, Forbid, Ok, Forbid, Ok],
+        ),
+        row7(
+            "save_group",
+            &[
+                ("organisation_id", a),
+                ("id", &ids.group_g),
+                ("code", "G1"),
+                ("libelle", "Groupe renommé"),
+                ("responsable", RESP_G),
+            ],
+            ADMINS7,
+        ),
+        row7(
+            "set_group_responsable",
+            &[
+                ("organisation_id", a),
+                ("group_id", &ids.group_g),
+                ("responsable", AGENT),
+            ],
+            ADMINS7,
+        ),
+        row7(
+            "close_group",
+            &[("organisation_id", a), ("group_id", &ids.group_g)],
+            ADMINS7,
+        ),
+        row7(
+            "group_rights",
+            &[("organisation_id", a), ("group_id", &ids.group_g)],
+            ADMINS7,
+        ),
+        row7(
+            "set_group_roles",
+            &[
+                ("organisation_id", a),
+                ("group_id", &ids.group_g),
+                ("application_id", &ids.soffi),
+                ("role_ids", &format!("{},{}", ids.consultation, ids.saisie)),
+            ],
+            ADMINS7,
+        ),
+        row7(
+            "list_memberships",
+            &[("organisation_id", a), ("group_id", &ids.group_g)],
+            REACH_G,
+        ),
+        row7(
+            "list_memberships",
+            &[("organisation_id", a), ("user_id", &ids.cible)],
+            REACH_G,
+        ),
+        // The agent is in none of G's groups: only a manager adds them.
+        row7(
+            "add_to_group",
+            &[
+                ("organisation_id", a),
+                ("group_id", &ids.group_g),
+                ("utilisateur", AGENT),
+            ],
+            ADMINS7,
+        ),
+        row7(
+            "update_membership",
+            &[
+                ("organisation_id", a),
+                ("membership_id", &ids.membership),
+                ("date_cloture", "2099-12-31"),
+            ],
+            REACH_G,
         ),
         // Units.
         row("list_units", &[("organisation_id", a)], ADMINS),
@@ -252,7 +371,13 @@ fn table(ids: &Ids) -> Vec<Row> {
             ADMINS,
         ),
         // Agents.
-        row("list_agents", &[("organisation_id", a)], ADMINS),
+        // A responsable sees the users of the groups they reach.
+        row7("list_agents", &[("organisation_id", a)], RESPONSABLES),
+        row7(
+            "list_agents",
+            &[("organisation_id", a), ("group_id", &ids.group_g)],
+            RESPONSABLES,
+        ),
         row(
             "resend_identifier",
             &[("organisation_id", a), ("user_id", &ids.cible)],
@@ -311,7 +436,7 @@ fn table(ids: &Ids) -> Vec<Row> {
         Row {
             endpoint: "import_agents",
             body: Body::Import,
-            expected: ADMINS,
+            expected: as_agents(ADMINS),
         },
         // Organisation administrators.
         row("operator_organisations", &[("q", "")], OPERATOR),
@@ -351,6 +476,8 @@ const AGENT: &str = "agent@exemple.fr";
 const CIBLE: &str = "cible.secrete@exemple.fr";
 const ADMIN_A: &str = "admin-a@exemple.fr";
 const ADMIN_B: &str = "admin-b@exemple.fr";
+const RESP_G: &str = "resp-g@exemple.fr";
+const RESP_H: &str = "resp-h@exemple.fr";
 const OPERATEUR: &str = "operateur@exemple.fr";
 
 /// Builds organisation A (manager, an agent with a pending request, an
@@ -449,6 +576,73 @@ async fn fixture(app: &TestApp) -> Ids {
     let soffi = app
         .count("select id from applications where code = 'soffi'")
         .await;
+    // Two responsables habilitations, agents of A with accounts of their own.
+    for (email, nom) in [(RESP_G, "Gé"), (RESP_H, "Hache")] {
+        app.signup_verified(email, "Resp", nom).await;
+        ok(
+            "create_agent",
+            app.call(
+                &admin_a,
+                "create_agent",
+                &agent_form(&org, email, "Resp", nom),
+            )
+            .await,
+        );
+        let c = app.login(email).await;
+        app.accept_join(&c, org_a).await;
+    }
+    let convention = app
+        .count(&format!(
+            "select id from conventions where organisation_id = {org_a}"
+        ))
+        .await
+        .to_string();
+    let mut groups = vec![];
+    for (code, resp) in [("G1", RESP_G), ("H1", RESP_H)] {
+        let g = ok(
+            "save_group",
+            app.call(
+                &admin_a,
+                "save_group",
+                &[
+                    ("organisation_id", org.as_str()),
+                    ("convention_id", &convention),
+                    ("code", code),
+                    ("libelle", code),
+                    ("responsable", resp),
+                ],
+            )
+            .await,
+        );
+        groups.push(g.to_string());
+    }
+    ok(
+        "set_group_roles",
+        app.call(
+            &admin_a,
+            "set_group_roles",
+            &[
+                ("organisation_id", org.as_str()),
+                ("group_id", &groups[0]),
+                ("application_id", &soffi.to_string()),
+                ("role_ids", &consultation.to_string()),
+            ],
+        )
+        .await,
+    );
+    let membership = ok(
+        "add_to_group",
+        app.call(
+            &admin_a,
+            "add_to_group",
+            &[
+                ("organisation_id", org.as_str()),
+                ("group_id", &groups[0]),
+                ("utilisateur", CIBLE),
+            ],
+        )
+        .await,
+    );
     Ids {
         org_a: org,
         admin_a: admin_a_id.to_string(),
@@ -460,6 +654,10 @@ async fn fixture(app: &TestApp) -> Ids {
         soffi: soffi.to_string(),
         consultation: consultation.to_string(),
         saisie: saisie.to_string(),
+        convention,
+        group_g: groups[0].clone(),
+        group_h: groups[1].clone(),
+        membership: membership.to_string(),
     }
 }
 
@@ -553,6 +751,8 @@ async fn every_server_function_checks_who_calls_and_whose_object_it_is() {
         ("admin_a", ADMIN_A),
         ("admin_b", ADMIN_B),
         ("operator", OPERATEUR),
+        ("resp_g", RESP_G),
+        ("resp_h", RESP_H),
     ] {
         cookies.insert(name, session_cookie(&base, email).await);
     }
@@ -606,6 +806,8 @@ async fn every_server_function_checks_who_calls_and_whose_object_it_is() {
                     AdminA => Some(cookies["admin_a"].as_str()),
                     AdminB => Some(cookies["admin_b"].as_str()),
                     Operator => Some(cookies["operator"].as_str()),
+                    RespG => Some(cookies["resp_g"].as_str()),
+                    RespOther => Some(cookies["resp_h"].as_str()),
                 };
                 let expected = row.expected[c];
                 let (status, body) = send(&app, cookie, row.endpoint, &row.body, &ids.org_a).await;
@@ -623,7 +825,7 @@ async fn every_server_function_checks_who_calls_and_whose_object_it_is() {
                         row.endpoint
                     ));
                 }
-                let outsider = matches!(caller, Anonymous | Agent | AdminB);
+                let outsider = matches!(caller, Anonymous | Agent | AdminB | RespOther);
                 if outsider
                     && row.endpoint != "dev_mailbox"
                     && (body.contains(CIBLE) || body.contains("Secrète"))

@@ -570,9 +570,19 @@ async fn anonymous_callers_are_refused_everywhere() {
             &[("user_id", "1"), ("organisation_id", "1"), ("role_id", "1")],
         ),
         ("org_services", &[("organisation_id", "1")]),
+        ("list_conventions", &[]),
+        ("get_convention", &[("id", "1")]),
+        ("save_convention", &[("id", "1"), ("libelle", "x")]),
+        ("close_convention", &[("id", "1")]),
+        ("list_groups", &[("organisation_id", "1")]),
+        ("get_group", &[("organisation_id", "1"), ("id", "1")]),
         (
-            "set_org_service",
-            &[("organisation_id", "1"), ("application_id", "1")],
+            "add_to_group",
+            &[
+                ("organisation_id", "1"),
+                ("group_id", "1"),
+                ("user_id", "1"),
+            ],
         ),
         ("get_agent", &[("organisation_id", "1"), ("user_id", "1")]),
         (

@@ -735,7 +735,7 @@ async fn roles_stay_within_the_activated_services() {
     assert!(direct
         .unwrap_err()
         .to_string()
-        .contains("démarches activées"));
+        .contains("conventions ouvertes"));
     // One level per application.
     let (s, _) = app
         .call(
@@ -749,24 +749,18 @@ async fn roles_stay_within_the_activated_services() {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
-    // Only an operator activates a service.
+    // Only an operator formalises a convention.
     let form = [
-        ("organisation_id", o.as_str()),
-        ("application_id", "0"),
+        ("siret", AFDAS),
+        ("libelle", "Convention Parapheur"),
         ("role_ids", parapheur_admin.as_str()),
     ];
-    let parapheur: (i64,) = sqlx::query_as("select id from applications where code = 'parapheur'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    let app_id = parapheur.0.to_string();
-    let mut form = form.to_vec();
-    form[1].1 = &app_id;
-    let (s, _) = app.call(&admin, "set_org_service", &form).await;
+    let (s, _) = app.call(&admin, "save_convention", &form).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let op = app.operator("operateur@exemple.fr").await;
-    let (s, body) = app.call(&op, "set_org_service", &form).await;
+    let (s, body) = app.call(&op, "save_convention", &form).await;
     assert_eq!(s, StatusCode::OK, "{body}");
+    let convention = body.as_i64().unwrap().to_string();
     let (_, services) = app
         .call(&admin, "org_services", &[("organisation_id", &o)])
         .await;
@@ -839,8 +833,10 @@ async fn roles_stay_within_the_activated_services() {
         ],
     )
     .await;
-    form[2].1 = "";
-    let (s, body) = app.call(&op, "set_org_service", &form).await;
+    // Closing the convention ends the rights given on it.
+    let (s, body) = app
+        .call(&op, "close_convention", &[("id", &convention)])
+        .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(
         app.count(&format!(

@@ -60,7 +60,11 @@ pub fn OperatorOrganisationsPage() -> impl IntoView {
     view! {
         <div class="fr-container fr-my-4w">
             <h1>"Administration des structures"</h1>
-            <p><A href="/operateur/journal" attr:class="fr-link fr-icon-file-text-line fr-link--icon-left">"Journal de la plateforme"</A></p>
+            <ul class="fr-btns-group fr-btns-group--inline-md barre-actions">
+                <li><A href="/conventions" attr:class="fr-btn fr-btn--secondary fr-icon-file-text-line fr-btn--icon-left">"Consulter les conventions"</A></li>
+                <li><A href="/conventions/nouvelle" attr:class="fr-btn fr-btn--secondary fr-icon-add-line fr-btn--icon-left">"Formaliser une convention"</A></li>
+                <li><A href="/operateur/journal" attr:class="fr-btn fr-btn--tertiary fr-icon-file-text-line fr-btn--icon-left">"Journal de la plateforme"</A></li>
+            </ul>
             <Suspense fallback=crate::ui::loading>
                 {move || Suspend::new(async move {
                     match data.await {
@@ -172,6 +176,8 @@ pub fn OperatorOrganisationPage() -> impl IntoView {
                                 <ul class="fr-raw-list">
                                     <li><A href="/operateur/structures" attr:class="fr-link fr-icon-arrow-left-line fr-link--icon-left">"Toutes les structures"</A></li>
                                     <li><A href=format!("/operateur/structures/{}/demarches", o.id) attr:class="fr-link">"Démarches activées"</A></li>
+                                    <li><A href=format!("/conventions?organisation={}", o.id) attr:class="fr-link">"Conventions"</A></li>
+                                    <li><A href=format!("/structures/{}/groupes", o.id) attr:class="fr-link">"Groupes d'utilisateurs"</A></li>
                                     <li><A href=format!("/structures/{}/agents", o.id) attr:class="fr-link">"Liste des agents"</A></li>
                                     <li><A href=format!("/structures/{}/journal", o.id) attr:class="fr-link">"Journal de la structure"</A></li>
                                 </ul>

@@ -27,6 +27,9 @@ pub struct AgentRow {
 pub struct AgentsPage {
     pub organisation: String,
     pub siret: String,
+    /// The caller manages the structure; false for a responsable
+    /// habilitations, who sees the users of their groups only.
+    pub manager: bool,
     pub rows: Vec<AgentRow>,
     /// Cursor of the next page, if any.
     pub next: Option<String>,
@@ -65,13 +68,21 @@ pub async fn list_agents(
     #[server(default)] nom: String,
     #[server(default)] prenom: String,
     #[server(default)] after: String,
+    #[server(default)] group_id: i64,
 ) -> AppResult<AgentsPage> {
+    use crate::error::AppError;
     let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
+    let org = crate::domain::OrganisationId(organisation_id);
+    // A responsable habilitations sees the users of the groups they reach.
+    let reach_of = match me.manager_of(org).await {
+        Ok(_) => None,
+        Err(AppError::Forbidden) if me.is_responsable_in(org).await? => Some(me.id()),
+        Err(e) => return Err(e),
+    };
     let pool = crate::state::pool();
     let (organisation, siret): (String, String) =
         sqlx::query_as("select nom, siret from organisations where id = $1")
-            .bind(manager.organisation_id())
+            .bind(org)
             .fetch_one(&pool)
             .await?;
     // Keyset cursor: (nom, prénom, id) of the last row shown.
@@ -100,7 +111,6 @@ pub async fn list_agents(
     // they sit together in name order, so walking the sorted index to them
     // could cross the whole organisation. Only the filters in use are in
     // the SQL.
-    let org = manager.organisation_id();
     // The strings that start with the typed name, lower-cased: a range of
     // the index in byte order (text_pattern_ops), no LIKE to evaluate.
     let (nom_low, nom_high) = prefix_range(&nom);
@@ -111,7 +121,34 @@ pub async fn list_agents(
     );
     let mut sql = sqlx::QueryBuilder::<sqlx::Postgres>::new("");
     sql.push(PAGE_SELECT);
-    if nom_low.is_empty() {
+    if group_id != 0 || reach_of.is_some() {
+        // « Sélectionner un groupe », or a responsable's reach: the
+        // group's open members are found first (a few index probes), then
+        // sorted, instead of testing every agent of the structure.
+        sql.push(
+            "(select distinct m.user_id, m.organisation_id, m.agent_nom, m.agent_prenom, m.unit_id
+                from group_memberships gm
+                join memberships m on m.user_id = gm.user_id and m.organisation_id = gm.organisation_id
+               where gm.organisation_id = ",
+        )
+        .push_bind(org)
+        .push(" and gm.date_ouverture <= current_date and (gm.date_cloture is null or gm.date_cloture > current_date)");
+        if group_id != 0 {
+            sql.push(" and gm.group_id = ").push_bind(group_id);
+        }
+        if let Some(me) = reach_of {
+            sql.push(" and gm.group_id in (select group_id from responsable_reach(")
+                .push_bind(me)
+                .push(", current_date))");
+        }
+        if !nom_low.is_empty() {
+            sql.push(" and lower(m.agent_nom) ~>=~ ")
+                .push_bind(nom_low)
+                .push(" and lower(m.agent_nom) ~<~ ")
+                .push_bind(nom_high);
+        }
+        sql.push(" offset 0) m");
+    } else if nom_low.is_empty() {
         sql.push("memberships m");
     } else {
         // OFFSET 0 keeps the planner from walking the sorted index instead.
@@ -208,6 +245,7 @@ pub async fn list_agents(
     Ok(AgentsPage {
         organisation,
         siret,
+        manager: reach_of.is_none(),
         rows,
         next,
     })

@@ -28,25 +28,30 @@ pub fn AgentsPage() -> impl IntoView {
                 get("nom"),
                 get("prenom"),
                 get("apres"),
+                get("groupe").parse::<i64>().unwrap_or(0),
             )
         },
-        |(o, q, i, n, p, a)| list_agents(o, q, i, n, p, a),
+        |(o, q, i, n, p, a, g)| list_agents(o, q, i, n, p, a, g),
     );
+    // « Sélectionner un groupe »: the groups the caller may see.
+    let groups = Resource::new(org, crate::groups::group_choices);
     view! {
         <div class="fr-container fr-my-4w">
             <Suspense fallback=crate::ui::loading>
                 {move || Suspend::new(async move {
-                    match data.await {
-                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                        Ok(page) => {
+                    match (data.await, groups.await) {
+                        (Err(e), _) | (_, Err(e)) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                        (Ok(page), Ok(groups)) => {
                             let org_id = org();
-                            let filters = ["q", "identifiant", "nom", "prenom"].map(get);
+                            let filters = ["q", "identifiant", "nom", "prenom", "groupe", "convention"].map(get);
                             let next_href = page.next.clone().map(|n| {
                                 crate::ui::query_string(&[
                                     ("q", filters[0].clone()),
                                     ("identifiant", filters[1].clone()),
                                     ("nom", filters[2].clone()),
                                     ("prenom", filters[3].clone()),
+                                    ("groupe", filters[4].clone()),
+                                    ("convention", filters[5].clone()),
                                     ("apres", n),
                                 ])
                             });
@@ -56,15 +61,26 @@ pub fn AgentsPage() -> impl IntoView {
                                 ("identifiant", filters[1].clone()),
                                 ("nom", filters[2].clone()),
                                 ("prenom", filters[3].clone()),
+                                ("groupe", filters[4].clone()),
                             ]));
+                            let chosen_group = filters[4].parse::<i64>().unwrap_or(0);
+                            let manager = page.manager;
                             let count = page.rows.len();
                             view! {
                                 <h1>"Liste des agents"</h1>
                                 <p class="fr-text--lead">{page.organisation.clone()} " — SIRET " {page.siret.clone()}</p>
+                                {(!manager).then(|| view! {
+                                    <p class="fr-text--sm">"Responsable habilitations : vous voyez les utilisateurs des groupes dont vous êtes responsable et de leurs sous-groupes."</p>
+                                })}
                                 <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left barre-actions">
-                                    <li><A href=format!("/structures/{org_id}/nouvel-agent") attr:class="fr-btn fr-icon-user-add-line fr-btn--icon-left">"Créer un utilisateur"</A></li>
-                                    <li><A href=format!("/structures/{org_id}/import") attr:class="fr-btn fr-btn--secondary fr-icon-upload-line fr-btn--icon-left">"Importer des utilisateurs"</A></li>
+                                    {manager.then(|| view! {
+                                        <li><A href=format!("/structures/{org_id}/nouvel-agent") attr:class="fr-btn fr-icon-user-add-line fr-btn--icon-left">"Créer un utilisateur"</A></li>
+                                        <li><A href=format!("/structures/{org_id}/import") attr:class="fr-btn fr-btn--secondary fr-icon-upload-line fr-btn--icon-left">"Importer des utilisateurs"</A></li>
+                                    })}
                                     <li><a href=export_href class="fr-btn fr-btn--tertiary fr-icon-download-line fr-btn--icon-left" download>"Exporter en CSV"</a></li>
+                                    {(!filters[5].is_empty()).then(|| view! {
+                                        <li><A href="/conventions" attr:class="fr-btn fr-btn--tertiary">"Retour à la liste des conventions"</A></li>
+                                    })}
                                 </ul>
                                 <Form method="GET" action="">
                                     <fieldset class="fr-fieldset filtres" aria-labelledby="titre-filtres">
@@ -73,6 +89,16 @@ pub fn AgentsPage() -> impl IntoView {
                                         <FilterField id="filtre-identifiant" name="identifiant" label="Identifiant" value=filters[1].clone()/>
                                         <FilterField id="filtre-nom" name="nom" label="Nom" value=filters[2].clone()/>
                                         <FilterField id="filtre-prenom" name="prenom" label="Prénom" value=filters[3].clone()/>
+                                        {(!filters[5].is_empty()).then(|| view! { <input type="hidden" name="convention" value=filters[5].clone()/> })}
+                                        <div class="fr-fieldset__element fr-fieldset__element--inline filtres__champ">
+                                            <div class="fr-select-group">
+                                                <label class="fr-label" for="filtre-groupe">"Sélectionner un groupe"</label>
+                                                <select class="fr-select" id="filtre-groupe" name="groupe">
+                                                    <option value="" selected=chosen_group == 0>"Tous"</option>
+                                                    {groups.into_iter().map(|g| view! { <option value=g.id selected=g.id == chosen_group>{g.label}</option> }).collect::<Vec<_>>()}
+                                                </select>
+                                            </div>
+                                        </div>
                                         <div class="fr-fieldset__element fr-fieldset__element--inline filtres__bouton">
                                             <button class="fr-btn" type="submit">"Filtrer"</button>
                                         </div>
@@ -98,6 +124,8 @@ pub fn AgentsPage() -> impl IntoView {
                                             {page.rows.into_iter().map(|r| {
                                                 let who = format!("{} {}", r.prenom, r.nom);
                                                 let fiche = format!("/structures/{org_id}/agents/{}", r.id);
+                                                // A responsable reaches the user's groups, not the fiche.
+                                                let name_href = if manager { fiche.clone() } else { format!("{fiche}/groupes") };
                                                 let open = r.statut == "Ouvert";
                                                 let period = if r.date_cloture.is_empty() {
                                                     format!("depuis le {}", r.date_ouverture)
@@ -107,7 +135,7 @@ pub fn AgentsPage() -> impl IntoView {
                                                 view! {
                                                     <tr class="agent">
                                                         <td>{r.identifier}</td>
-                                                        <td><A href=fiche.clone()>{r.nom}</A></td>
+                                                        <td><A href=name_href>{r.nom}</A></td>
                                                         <td>{r.prenom}</td>
                                                         <td class="fr-cell--multiline">{breakable_email(&r.email)}</td>
                                                         <td class="fr-cell--multiline">{if r.service.is_empty() { "—".to_string() } else { r.service }}</td>
@@ -116,7 +144,7 @@ pub fn AgentsPage() -> impl IntoView {
                                                             <span class="fr-badge fr-badge--sm" class:fr-badge--success=open>{r.statut}</span>
                                                             <br/><span class="fr-text--xs">{period}</span>
                                                         </td>
-                                                        <td class="colonne-actions"><ActionsMenu who=who fiche=fiche org_id=org_id user_id=r.id resend=resend/></td>
+                                                        <td class="colonne-actions"><ActionsMenu who=who fiche=fiche org_id=org_id user_id=r.id resend=resend manager/></td>
                                                     </tr>
                                                 }
                                             }).collect::<Vec<_>>()}
@@ -160,22 +188,30 @@ fn ActionsMenu(
     org_id: i64,
     user_id: i64,
     resend: ServerAction<ResendIdentifier>,
+    manager: bool,
 ) -> impl IntoView {
+    let groups = format!("/structures/{org_id}/agents/{user_id}/groupes");
     view! {
         <details class="menu-actions">
             <summary class="fr-btn fr-btn--sm fr-btn--tertiary" aria-label=format!("Actions pour {who}")>"Actions"</summary>
             <ul class="menu-actions__liste">
-                <li><A href=fiche.clone() attr:aria-label=format!("Modifier la fiche de {who}")>"Modifier la fiche"</A></li>
-                <li><A href=format!("{fiche}?onglet=roles") attr:aria-label=format!("Voir les rôles de {who}")>"Voir les rôles"</A></li>
-                <li>
-                    <ActionForm action=resend>
-                        <input type="hidden" name="organisation_id" value=org_id/>
-                        <input type="hidden" name="user_id" value=user_id/>
-                        <button type="submit" aria-label=format!("Renvoyer l'identifiant par mail à {who}")>
-                            "Renvoyer l'identifiant par mail"
-                        </button>
-                    </ActionForm>
-                </li>
+                {manager.then(|| view! {
+                    <li><A href=fiche.clone() attr:aria-label=format!("Modifier la fiche de {who}")>"Modifier la fiche"</A></li>
+                    <li><A href=format!("{fiche}?onglet=roles") attr:aria-label=format!("Voir les rôles de {who}")>"Voir les rôles"</A></li>
+                })}
+                <li><A href=format!("{groups}#ajouter") attr:aria-label=format!("Ajouter {who} à un groupe")>"Ajouter à un groupe"</A></li>
+                <li><A href=groups.clone() attr:aria-label=format!("Gérer l'appartenance de {who}")>"Gérer l'appartenance de l'utilisateur"</A></li>
+                {manager.then(|| view! {
+                    <li>
+                        <ActionForm action=resend>
+                            <input type="hidden" name="organisation_id" value=org_id/>
+                            <input type="hidden" name="user_id" value=user_id/>
+                            <button type="submit" aria-label=format!("Renvoyer l'identifiant par mail à {who}")>
+                                "Renvoyer l'identifiant par mail"
+                            </button>
+                        </ActionForm>
+                    </li>
+                })}
             </ul>
         </details>
     }

@@ -219,7 +219,8 @@ fn GroupForm(g: GroupDetail, save: ServerAction<SaveGroup>, name: ServerAction<S
     } else {
         "Visualiser un groupe utilisateurs"
     };
-    let create_user = format!("/structures/{org_id}/nouvel-agent?retour=groupe");
+    let responsable = RwSignal::new(g.responsable.clone());
+    let creating = RwSignal::new(false);
     let cancel_href = base.clone();
     view! {
         <h1>{title}</h1>
@@ -248,7 +249,7 @@ fn GroupForm(g: GroupDetail, save: ServerAction<SaveGroup>, name: ServerAction<S
                                 value=g.date_cloture.map(|d| d.to_string()).unwrap_or_default() error=err/>
                         </div>
                     </div>
-                    <ResponsableField value=g.responsable.clone() suggestions create_user=create_user.clone() error=err/>
+                    <ResponsableField value=responsable suggestions creating error=err/>
                     <ChoiceSelect label="Sous-groupe de" name="parent_id" hint="Facultatif : un sous-groupe ne reçoit que des rôles de son groupe parent"
                         choices=g.parents.clone() selected=g.parent_id placeholder="Aucun (groupe de niveau 1)" error=err/>
                     <ul class="fr-btns-group fr-btns-group--inline-md">
@@ -256,6 +257,7 @@ fn GroupForm(g: GroupDetail, save: ServerAction<SaveGroup>, name: ServerAction<S
                         <li><A href=cancel_href.clone() attr:class="fr-btn fr-btn--secondary">"Annuler"</A></li>
                     </ul>
                 </ActionForm>
+                {move || creating.get().then(|| view! { <CreateResponsable org_id value=responsable creating/> })}
             }.into_any()
         } else {
             view! {
@@ -273,7 +275,7 @@ fn GroupForm(g: GroupDetail, save: ServerAction<SaveGroup>, name: ServerAction<S
                         <FormAlert error=name_err/>
                         <input type="hidden" name="organisation_id" value=org_id/>
                         <input type="hidden" name="group_id" value=g.id/>
-                        <ResponsableField value=g.responsable.clone() suggestions=vec![] create_user=String::new() error=name_err/>
+                        <ResponsableField value=responsable suggestions=vec![] error=name_err/>
                         <button type="submit" class="fr-btn">"Désigner le responsable"</button>
                     </ActionForm>
                 })}
@@ -290,12 +292,13 @@ fn GroupForm(g: GroupDetail, save: ServerAction<SaveGroup>, name: ServerAction<S
 }
 
 /// « Responsable habilitations (obligatoire) »: an agent's identifiant or
-/// email, with the structure's agents suggested, and « Créer… ».
+/// email, with the structure's agents suggested; « Créer… » (when
+/// `creating` is given) opens the form that creates one on the spot.
 #[component]
 fn ResponsableField(
-    value: String,
+    value: RwSignal<String>,
     suggestions: Vec<(String, String)>,
-    create_user: String,
+    #[prop(optional)] creating: Option<RwSignal<bool>>,
     error: Signal<Option<crate::error::AppError>>,
 ) -> impl IntoView {
     let msg = Memo::new(move |_| error.get().and_then(|e| e.field("responsable")));
@@ -306,12 +309,14 @@ fn ResponsableField(
                 <span class="fr-hint-text">"Identifiant ou adresse mail d'un agent de la structure"</span>
             </label>
             <div class="champ-avec-bouton">
-                <input class="fr-input" id="champ-responsable" name="responsable" required=true value=value
+                <input class="fr-input" id="champ-responsable" name="responsable" required=true
+                    prop:value=move || value.get() on:input=move |ev| value.set(event_target_value(&ev))
                     list="agents-structure" autocomplete="off"
                     aria-invalid=move || msg.get().map(|_| "true")
                     aria-describedby=move || msg.get().map(|_| "champ-responsable-erreur")/>
-                {(!create_user.is_empty()).then(|| view! {
-                    <a href=create_user class="fr-btn fr-btn--secondary" title="Créer un utilisateur, puis revenir désigner son identifiant">"Créer…"</a>
+                {creating.map(|c| view! {
+                    <button type="button" class="fr-btn fr-btn--secondary" aria-expanded=move || c.get().to_string()
+                        aria-controls="creer-responsable" on:click=move |_| c.update(|v| *v = !*v)>"Créer…"</button>
                 })}
             </div>
             <datalist id="agents-structure">
@@ -319,6 +324,55 @@ fn ResponsableField(
             </datalist>
             {move || msg.get().map(|m| view! { <p id="champ-responsable-erreur" class="fr-error-text">{m}</p> })}
         </div>
+    }
+}
+
+/// « Créer un utilisateur » from the group form: the new agent of the
+/// structure becomes the responsable typed in the field.
+#[component]
+fn CreateResponsable(org_id: i64, value: RwSignal<String>, creating: RwSignal<bool>) -> impl IntoView {
+    let create = ServerAction::<crate::users::CreateAgent>::new();
+    let err = action_error(create);
+    let first = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(sent)) = create.value().get() {
+            value.set(sent.email.clone());
+            creating.set(false);
+        }
+    });
+    // The panel takes the focus when it opens.
+    Effect::new(move |_| {
+        if let Some(div) = first.get() {
+            use leptos::wasm_bindgen::JsCast;
+            if let Some(input) = div
+                .query_selector("input:not([type=hidden])")
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+            {
+                let _ = input.focus();
+            }
+        }
+    });
+    view! {
+        <section id="creer-responsable" class="fr-p-3w fr-mb-3w bloc-creation" aria-labelledby="titre-creer-responsable">
+            <h2 class="fr-h5" id="titre-creer-responsable">"Créer un utilisateur"</h2>
+            <p class="fr-text--sm">"Il reçoit un courriel pour choisir son mot de passe ; il devient le responsable habilitations saisi ci-dessus."</p>
+            <ActionForm action=create>
+                <FormAlert error=err/>
+                <input type="hidden" name="organisation_id" value=org_id/>
+                <div node_ref=first class="fr-grid-row fr-grid-row--gutters">
+                    <div class="fr-col-12 fr-col-md-6"><Field label="Nom" name="nom" required=true error=err/></div>
+                    <div class="fr-col-12 fr-col-md-6"><Field label="Prénom" name="prenom" required=true error=err/></div>
+                    <div class="fr-col-12 fr-col-md-6"><Field label="Adresse mail" name="email" kind="email" required=true error=err/></div>
+                    <div class="fr-col-12 fr-col-md-6"><Field label="Confirmer l'adresse mail" name="email_confirmation" kind="email" required=true error=err/></div>
+                </div>
+                <ul class="fr-btns-group fr-btns-group--inline-sm">
+                    <li><button type="submit" class="fr-btn fr-btn--sm">"Créer l'utilisateur"</button></li>
+                    <li><button type="button" class="fr-btn fr-btn--sm fr-btn--secondary" on:click=move |_| creating.set(false)>"Annuler"</button></li>
+                </ul>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -527,7 +581,7 @@ pub fn MembershipsPage() -> impl IntoView {
                                     </ScrollTable>
                                 })}
                                 {next_href.map(|h| view! { <A href=h attr:class="fr-btn fr-btn--secondary">"Page suivante"</A> })}
-                                <h2 class="fr-h4 fr-mt-4w">{if by_group { "Ajouter un utilisateur au groupe" } else { "Ajouter à un groupe" }}</h2>
+                                <h2 class="fr-h4 fr-mt-4w" id="ajouter">{if by_group { "Ajouter un utilisateur au groupe" } else { "Ajouter à un groupe" }}</h2>
                                 {move || action_ok(add).get().then(|| view! { <Success>"L'utilisateur est ajouté au groupe."</Success> })}
                                 <ActionForm action=add>
                                     <FormAlert error=add_err/>

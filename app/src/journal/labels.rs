@@ -72,6 +72,23 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "Modification des rôles d'une démarche",
     ),
     ("demarche.desactivation", "Désactivation d'une démarche"),
+    ("convention.creation", "Formalisation d'une convention"),
+    ("convention.modification", "Modification d'une convention"),
+    ("convention.cloture", "Clôture d'une convention"),
+    ("groupe.creation", "Création d'un groupe d'utilisateurs"),
+    ("groupe.modification", "Modification d'un groupe d'utilisateurs"),
+    ("groupe.cloture", "Clôture d'un groupe d'utilisateurs"),
+    (
+        "groupe.responsable",
+        "Désignation du responsable habilitations",
+    ),
+    ("groupe.role_assigne", "Rôle assigné à un groupe"),
+    ("groupe.role_retire", "Rôle retiré à un groupe"),
+    ("groupe.ajout_utilisateur", "Ajout à un groupe"),
+    (
+        "groupe.appartenance_modifiee",
+        "Modification de l'appartenance à un groupe",
+    ),
 ];
 
 /// Target types and their labels; typing one in "Cible" filters on it.
@@ -82,10 +99,15 @@ pub const TARGET_TYPES: &[(&str, &str)] = &[
     ("habilitation", "Habilitation"),
     ("demande", "Demande d'accès"),
     ("demarche", "Démarche"),
+    ("convention", "Convention"),
+    ("groupe", "Groupe d'utilisateurs"),
 ];
 
 /// Keys of before/after whose numeric value is a user id, shown as a name.
-pub const USER_KEYS: &[&str] = &["utilisateur", "gestionnaire_principal"];
+pub const USER_KEYS: &[&str] = &["utilisateur", "gestionnaire_principal", "responsable"];
+
+/// Keys whose numeric value is a user group id, shown as its name.
+pub const GROUP_KEYS: &[&str] = &["groupe", "groupe_parent"];
 
 /// Keys whose numeric value is a service (unit) id, shown as its name.
 pub const UNIT_KEYS: &[&str] = &["service"];
@@ -96,6 +118,8 @@ pub struct Names {
     pub users: HashMap<i64, String>,
     /// "CODE — Libellé".
     pub units: HashMap<i64, String>,
+    /// "CODE — Libellé".
+    pub groups: HashMap<i64, String>,
 }
 
 pub fn action_label(code: &str) -> String {
@@ -202,6 +226,12 @@ pub const FIELDS: &[(&str, &str)] = &[
         "Rôle de l'ancien gestionnaire principal après le transfert",
     ),
     ("mode", "Type de transfert"),
+    ("roles_ajoutes", "Rôles ajoutés"),
+    ("roles_retires", "Rôles retirés"),
+    ("groupe", "Groupe"),
+    ("groupe_parent", "Sous-groupe de"),
+    ("responsable", "Responsable habilitations"),
+    ("appartenances_closes", "Appartenances closes"),
 ];
 
 /// The label of a recorded key; an unknown key is shown as it is (and the
@@ -257,6 +287,7 @@ fn value_text(key: &str, v: &Value, names: &Names) -> String {
         {
             "aucun".into()
         }
+        Value::Null if key == "groupe_parent" => "aucun (groupe de niveau 1)".into(),
         Value::Null => "(vide)".into(),
         Value::Array(items) if items.is_empty() => "(aucun)".into(),
         Value::Array(items) => items
@@ -270,6 +301,10 @@ fn value_text(key: &str, v: &Value, names: &Names) -> String {
             .as_i64()
             .and_then(|id| names.users.get(&id).cloned())
             .unwrap_or_else(|| "(utilisateur supprimé)".into()),
+        Value::Number(n) if GROUP_KEYS.contains(&key) => n
+            .as_i64()
+            .and_then(|id| names.groups.get(&id).cloned())
+            .unwrap_or_else(|| "(groupe supprimé)".into()),
         Value::Number(n) if UNIT_KEYS.contains(&key) => n
             .as_i64()
             .and_then(|id| names.units.get(&id).cloned())
@@ -396,6 +431,7 @@ mod tests {
         let names = Names {
             users: HashMap::from([(7, "Marie Curie".to_string())]),
             units: HashMap::from([(3, "FACT — Facturation".to_string())]),
+            groups: HashMap::new(),
         };
         let after = json!({"utilisateur": 7, "role": "Consultation", "demande": 12,
                            "statut": "accepted", "service": 3, "invitation": 9});

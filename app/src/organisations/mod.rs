@@ -25,13 +25,18 @@ pub struct MyOrganisation {
     pub adresse: String,
     /// `primary_manager`, `org_admin`, or empty for a plain member.
     pub admin_role: String,
+    /// Responsable habilitations of an open group of the structure.
+    pub responsable: bool,
 }
 
 #[server(endpoint = "my_organisations", output = crate::json::Json)]
 pub async fn my_organisations() -> AppResult<Vec<MyOrganisation>> {
     let me = crate::session::require_user().await?;
     Ok(sqlx::query_as(
-        "select o.id, o.siret, o.nom, o.adresse, coalesce(m.admin_role, '') as admin_role
+        "select o.id, o.siret, o.nom, o.adresse, coalesce(m.admin_role, '') as admin_role,
+                exists (select 1 from user_groups g where g.responsable_id = m.user_id and g.organisation_id = o.id
+                           and g.date_ouverture <= current_date
+                           and (g.date_cloture is null or g.date_cloture > current_date)) as responsable
            from memberships m join organisations o on o.id = m.organisation_id
           where m.user_id = $1 and o.active order by o.nom",
     )

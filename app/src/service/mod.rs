@@ -183,6 +183,8 @@ pub struct UserCard {
     pub siret: String,
     pub pending: Vec<PendingRequest>,
     pub grants: Vec<HeldGrant>,
+    /// Rights held today through groups: « Consultation — groupe G1 — … ».
+    pub group_rights: Vec<String>,
 }
 
 /// A user's card for a manager of the organisation. The user must belong
@@ -245,7 +247,19 @@ pub async fn get_user_card(
     .bind(app_id)
     .fetch_all(&pool)
     .await?;
+    let group_rights: Vec<(String,)> = sqlx::query_as(
+        "select distinct r.libelle || ' — groupe ' || g.code || ' — ' || g.libelle
+           from effective_rights(current_date) e join roles r on r.id = e.role_id
+           join user_groups g on g.id = e.group_id
+          where e.user_id = $1 and e.organisation_id = $2 and e.application_id = $3 order by 1",
+    )
+    .bind(user_id)
+    .bind(organisation_id)
+    .bind(app_id)
+    .fetch_all(&pool)
+    .await?;
     Ok(UserCard {
+        group_rights: group_rights.into_iter().map(|r| r.0).collect(),
         application: info,
         user_id,
         organisation_id,
@@ -271,22 +285,40 @@ pub async fn get_user_card(
                 id,
                 role,
                 starts_on: crate::ui::date_fr(&s),
-                ends_on: e.map(|e| crate::ui::date_fr(&e)).unwrap_or_default(),
+                // Shown as the closing date: the first day it no longer holds.
+                ends_on: e
+                    .map(|e| crate::ui::date_fr(&(e + chrono::Duration::days(1))))
+                    .unwrap_or_default(),
             })
             .collect(),
     })
 }
 
 /// "Ajouter une nouvelle habilitation": a manager grants a role directly to
-/// a user of the organisation (or one who asked to join it).
+/// a user of the organisation (or one who asked to join it), from a date
+/// (today by default, never in the past) and until an optional closing
+/// date (the first day it no longer holds).
 #[server(endpoint = "add_grant", output = crate::json::Json)]
-pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppResult<i64> {
-    use crate::error::AppError;
+pub async fn add_grant(
+    user_id: i64,
+    organisation_id: i64,
+    role_id: i64,
+    #[server(default)] date_ouverture: String,
+    #[server(default)] date_cloture: String,
+) -> AppResult<i64> {
+    use crate::error::{AppError, Errors};
     use crate::mail::ssr::{enqueue, link};
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     // Nobody gives themselves a right (the database refuses it too).
     manager.not_self(crate::domain::UserId(user_id))?;
+    let today = chrono::Local::now().date_naive();
+    let mut errs = Errors::default();
+    let period = crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
+    errs.finish()?;
+    let period = period.unwrap();
+    // Rights keep their last day held (`ends_on`), the day before closing.
+    let ends_on = period.cloture.map(|c| c - chrono::Duration::days(1));
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     let target: Option<(String, String, String, String)> = sqlx::query_as(
@@ -329,16 +361,37 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
     .bind(organisation_id)
     .execute(&mut *tx)
     .await?;
-    let gid: Option<(i64,)> = sqlx::query_as(
-        "insert into grants (role_id, organisation_id, user_id, granted_by) values ($1, $2, $3, $4)
-         on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
+    // One right of a role at a time: none open over the new period.
+    let overlapping: Option<(i64,)> = sqlx::query_as(
+        "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
+            and (ends_on is null or ends_on >= starts_on)
+            and (ends_on is null or ends_on >= $4::date)
+            and ($5::date is null or starts_on <= $5) limit 1",
     )
-    .bind(role_id)
-    .bind(organisation_id)
     .bind(user_id)
-    .bind(manager.user_id())
+    .bind(organisation_id)
+    .bind(role_id)
+    .bind(period.ouverture)
+    .bind(ends_on)
     .fetch_optional(&mut *tx)
     .await?;
+    let gid: Option<(i64,)> = if overlapping.is_some() {
+        None
+    } else {
+        sqlx::query_as(
+            "insert into grants (role_id, organisation_id, user_id, granted_by, starts_on, ends_on)
+             values ($1, $2, $3, $4, $5, $6)
+             on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
+        )
+        .bind(role_id)
+        .bind(organisation_id)
+        .bind(user_id)
+        .bind(manager.user_id())
+        .bind(period.ouverture)
+        .bind(ends_on)
+        .fetch_optional(&mut *tx)
+        .await?
+    };
     let Some((gid,)) = gid else {
         return Err(AppError::invalid(
             "role_id",
@@ -349,7 +402,12 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
         &mut tx,
         &email,
         &format!("Nouvel accès à {app}"),
-        &format!("Le rôle {role} de la démarche '{app}' vous a été attribué pour la structure {org}.\n\nRetrouvez vos démarches : {}", link("/")),
+        &format!(
+            "Le rôle {role} de la démarche '{app}' vous a été attribué pour la structure {org}{}{}.\n\nRetrouvez vos démarches : {}",
+            if period.ouverture > today { format!(", à partir du {}", period.ouverture.format("%d/%m/%Y")) } else { String::new() },
+            period.cloture.map(|c| format!(", jusqu'au {} (exclu)", c.format("%d/%m/%Y"))).unwrap_or_default(),
+            link("/")
+        ),
     )
     .await?;
     crate::audit::ssr::record(
@@ -361,9 +419,10 @@ pub async fn add_grant(user_id: i64, organisation_id: i64, role_id: i64) -> AppR
             target_type: "habilitation",
             target_id: Some(gid),
             before: None,
-            after: Some(
-                serde_json::json!({"utilisateur": user_id, "role": role, "application": app}),
-            ),
+            after: Some(serde_json::json!({
+                "utilisateur": user_id, "role": role, "application": app,
+                "date_ouverture": period.ouverture, "date_cloture": period.cloture,
+            })),
         },
     )
     .await?;

@@ -1,7 +1,7 @@
 //! Screens "Utilisateurs du service" and a user's card.
 use super::*;
 use crate::requests::DecideRequest;
-use crate::ui::{action_error, FormAlert, ScrollTable, Success};
+use crate::ui::{action_error, Field, FormAlert, ScrollTable, Success};
 use leptos::form::ActionForm;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -189,14 +189,21 @@ pub fn UserCardPage() -> impl IntoView {
                                 </section>
                                 <section class="fr-card fr-p-3w fr-mb-3w">
                                     <h2 class="fr-h4">"Habilitations pour " {libelle2}</h2>
+                                    {(!c.group_rights.is_empty()).then(|| view! {
+                                        <p class="fr-mb-1w">"Par ses groupes d'utilisateurs :"</p>
+                                        <ul class="habilitations">
+                                            {c.group_rights.clone().into_iter().map(|r| view! { <li>{r}</li> }).collect::<Vec<_>>()}
+                                        </ul>
+                                        <p class="fr-mb-1w">"Attribuées directement :"</p>
+                                    })}
                                     {if c.grants.is_empty() {
                                         view! { <p>"Aucune habilitation."</p> }.into_any()
                                     } else {
                                         view! {
                                             <ul class="habilitations">
                                                 {c.grants.into_iter().map(|g| view! {
-                                                    <li>{g.role} " — depuis le " {g.starts_on}
-                                                        {(!g.ends_on.is_empty()).then(|| format!(", jusqu'au {}", g.ends_on))}</li>
+                                                    <li>{g.role} " — à partir du " {g.starts_on}
+                                                        {(!g.ends_on.is_empty()).then(|| format!(", clôturée le {}", g.ends_on))}</li>
                                                 }).collect::<Vec<_>>()}
                                             </ul>
                                         }.into_any()
@@ -212,6 +219,16 @@ pub fn UserCardPage() -> impl IntoView {
                                                 {c.application.roles.iter().map(|(id, _, l)| view! { <option value=*id>{l.clone()}</option> }).collect::<Vec<_>>()}
                                             </select>
                                             {move || add_err.get().and_then(|e| e.field("role_id")).map(|m| view! { <p class="fr-error-text">{m}</p> })}
+                                        </div>
+                                        <div class="fr-grid-row fr-grid-row--gutters">
+                                            <div class="fr-col-12 fr-col-md-6">
+                                                <Field label="Date d'ouverture" name="date_ouverture" kind="date" required=true
+                                                    hint="Aujourd'hui ou plus tard" value=chrono::Local::now().date_naive().to_string() error=add_err/>
+                                            </div>
+                                            <div class="fr-col-12 fr-col-md-6">
+                                                <Field label="Date de clôture" name="date_cloture" kind="date"
+                                                    hint="Facultative : premier jour sans ce rôle" error=add_err/>
+                                            </div>
                                         </div>
                                         <button type="submit" class="fr-btn fr-btn--secondary">"Ajouter une nouvelle habilitation"</button>
                                     </ActionForm>

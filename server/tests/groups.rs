@@ -1,0 +1,881 @@
+//! Delegated administration (CAF): conventions, user groups, their rights,
+//! dated memberships and the responsables habilitations, through the real
+//! server functions; each rule with its refusal case.
+mod common;
+use common::*;
+use reqwest::{Client, StatusCode};
+use serde_json::Value;
+
+/// A structure (AFDAS) with its manager, the operator, a second convention
+/// (Parapheur, both roles) and three agents with accounts of their own.
+struct World {
+    app: TestApp,
+    admin: Client,
+    op: Client,
+    org: String,
+    /// The convention of the services activated by default (SOFFi).
+    soffi_conv: String,
+    parapheur_conv: String,
+    soffi: String,
+    consultation: String,
+    saisie: String,
+    /// Responsable of group G.
+    resp: (i64, Client),
+    /// Responsable of group H.
+    other: (i64, Client),
+    agent: (i64, Client),
+}
+
+async fn world() -> World {
+    let app = TestApp::spawn().await;
+    let (admin, _, org_id) = app.manager_of("marie@exemple.fr", AFDAS).await;
+    let op = app.operator("operateur@exemple.fr").await;
+    let org = org_id.to_string();
+    let soffi_conv = app
+        .count(&format!(
+            "select id from conventions where organisation_id = {org_id}"
+        ))
+        .await
+        .to_string();
+    let parapheur_roles = format!(
+        "{},{}",
+        app.role_id("parapheur", "utilisateur").await,
+        app.role_id("parapheur", "administrateur").await
+    );
+    let (s, body) = app
+        .call(
+            &op,
+            "save_convention",
+            &[
+                ("siret", AFDAS),
+                ("libelle", "Convention Parapheur"),
+                ("role_ids", &parapheur_roles),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let parapheur_conv = body.as_i64().unwrap().to_string();
+    let soffi = app
+        .count("select id from applications where code = 'soffi'")
+        .await
+        .to_string();
+    let resp = app
+        .structure_account(&admin, org_id, "rh@exemple.fr", "Rose", "Responsable")
+        .await;
+    let other = app
+        .structure_account(&admin, org_id, "autre.rh@exemple.fr", "Hugo", "Autre")
+        .await;
+    let agent = app
+        .structure_account(&admin, org_id, "agent@exemple.fr", "Paul", "Agent")
+        .await;
+    World {
+        consultation: app.role_id("soffi", "consultation").await.to_string(),
+        saisie: app.role_id("soffi", "saisie").await.to_string(),
+        app,
+        admin,
+        op,
+        org,
+        soffi_conv,
+        parapheur_conv,
+        soffi,
+        resp,
+        other,
+        agent,
+    }
+}
+
+impl World {
+    async fn group(
+        &self,
+        code: &str,
+        convention: &str,
+        parent: &str,
+        responsable: &str,
+    ) -> (StatusCode, Value) {
+        self.app
+            .call(
+                &self.admin,
+                "save_group",
+                &[
+                    ("organisation_id", self.org.as_str()),
+                    ("convention_id", convention),
+                    ("code", code),
+                    ("libelle", &format!("Groupe {code}")),
+                    ("parent_id", parent),
+                    ("responsable", responsable),
+                ],
+            )
+            .await
+    }
+
+    async fn group_ok(&self, code: &str, parent: &str, responsable: &str) -> String {
+        let (s, body) = self
+            .group(code, &self.soffi_conv, parent, responsable)
+            .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body.as_i64().unwrap().to_string()
+    }
+
+    async fn roles(&self, as_: &Client, group: &str, roles: &str) -> (StatusCode, Value) {
+        self.app
+            .call(
+                as_,
+                "set_group_roles",
+                &[
+                    ("organisation_id", self.org.as_str()),
+                    ("group_id", group),
+                    ("application_id", self.soffi.as_str()),
+                    ("role_ids", roles),
+                ],
+            )
+            .await
+    }
+
+    async fn add(
+        &self,
+        as_: &Client,
+        group: &str,
+        who: &str,
+        cloture: &str,
+    ) -> (StatusCode, Value) {
+        self.app
+            .call(
+                as_,
+                "add_to_group",
+                &[
+                    ("organisation_id", self.org.as_str()),
+                    ("group_id", group),
+                    ("utilisateur", who),
+                    ("date_cloture", cloture),
+                ],
+            )
+            .await
+    }
+
+    /// « Modifier l'appartenance »: a new closing date.
+    async fn close_membership(
+        &self,
+        as_: &Client,
+        membership: &str,
+        cloture: &str,
+    ) -> (StatusCode, Value) {
+        self.app
+            .call(
+                as_,
+                "update_membership",
+                &[
+                    ("organisation_id", self.org.as_str()),
+                    ("membership_id", membership),
+                    ("date_cloture", cloture),
+                ],
+            )
+            .await
+    }
+
+    /// The operator modifies a convention.
+    async fn modify_convention(
+        &self,
+        id: &str,
+        libelle: &str,
+        ouverture: &str,
+        cloture: &str,
+        roles: &str,
+    ) -> (StatusCode, Value) {
+        self.app
+            .call(
+                &self.op,
+                "save_convention",
+                &[
+                    ("id", id),
+                    ("libelle", libelle),
+                    ("date_ouverture", ouverture),
+                    ("date_cloture", cloture),
+                    ("role_ids", roles),
+                ],
+            )
+            .await
+    }
+
+    /// « Ajouter une nouvelle habilitation » (SOFFi Consultation) to the agent.
+    async fn grant(&self, ouverture: String, cloture: String) -> (StatusCode, Value) {
+        self.app
+            .call(
+                &self.admin,
+                "add_grant",
+                &[
+                    ("organisation_id", self.org.as_str()),
+                    ("user_id", &self.agent.0.to_string()),
+                    ("role_id", self.consultation.as_str()),
+                    ("date_ouverture", &ouverture),
+                    ("date_cloture", &cloture),
+                ],
+            )
+            .await
+    }
+
+    /// The roles a user effectively holds on a day (0 = today).
+    async fn effective(&self, user: i64, in_days: i32) -> i64 {
+        self.app
+            .count(&format!(
+                "select count(distinct role_id) from effective_rights(current_date + {in_days}) where user_id = {user}"
+            ))
+            .await
+    }
+}
+
+fn day(in_days: i64) -> String {
+    (chrono::Local::now().date_naive() + chrono::Duration::days(in_days)).to_string()
+}
+
+#[tokio::test]
+async fn conventions_are_the_dated_ceiling_of_a_structure() {
+    let w = world().await;
+    let app = &w.app;
+    // Only an operator formalises, modifies and closes; bad input is
+    // reported on its field and writes nothing.
+    let before = app.count("select count(*) from conventions").await;
+    let (s, body) = app
+        .call(
+            &w.op,
+            "save_convention",
+            &[
+                ("siret", "12345678901234"),
+                ("libelle", ""),
+                ("date_cloture", &day(-1)),
+                ("role_ids", ""),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut fields = invalid_fields(&body);
+    fields.sort();
+    assert_eq!(
+        fields,
+        vec!["date_cloture", "libelle", "role_ids", "siret"],
+        "{body}"
+    );
+    let (s, body) = app
+        .call(
+            &w.op,
+            "save_convention",
+            &[
+                ("siret", SAINT_MALO),
+                ("libelle", "X"),
+                ("role_ids", &w.saisie),
+            ],
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unregistered structure: {body}"
+    );
+    assert_eq!(app.count("select count(*) from conventions").await, before);
+    let (s, _) = app
+        .call(&w.admin, "close_convention", &[("id", &w.parapheur_conv)])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The structure's manager reads its conventions; another structure's
+    // manager reads neither the list nor one of them.
+    let (s, list) = app
+        .call(&w.admin, "list_conventions", &[("organisation_id", &w.org)])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(list["rows"].as_array().unwrap().len(), 2, "{list}");
+    assert_eq!(list["operator"], false);
+    let (other, _, _) = app.manager_of("autre@exemple.fr", SAINT_MALO).await;
+    let (s, _) = app
+        .call(&other, "get_convention", &[("id", &w.parapheur_conv)])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, list) = app.call(&other, "list_conventions", &[]).await;
+    assert!(
+        list["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["siret"] == SAINT_MALO),
+        "{list}"
+    );
+    // A direct right within the Parapheur convention.
+    let (agent, _) = &w.agent;
+    let utilisateur = app.role_id("parapheur", "utilisateur").await.to_string();
+    let (s, body) = app
+        .call(
+            &w.admin,
+            "add_grant",
+            &[
+                ("organisation_id", &w.org),
+                ("user_id", &agent.to_string()),
+                ("role_id", &utilisateur),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(*agent, 0).await, 1);
+    // A convention that ends tomorrow: the right holds today, not tomorrow,
+    // with nothing run in between.
+    let (s, body) = w
+        .modify_convention(
+            &w.parapheur_conv,
+            "Convention Parapheur",
+            &day(3),
+            &day(1),
+            &utilisateur,
+        )
+        .await;
+    assert_eq!(
+        s,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "its opening is a fact now: {body}"
+    );
+    let (_, detail) = app
+        .call(&w.op, "get_convention", &[("id", &w.parapheur_conv)])
+        .await;
+    let opened = detail["date_ouverture"].as_str().unwrap().to_string();
+    let (s, body) = w
+        .modify_convention(
+            &w.parapheur_conv,
+            "Convention Parapheur",
+            &opened,
+            &day(1),
+            &utilisateur,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(*agent, 0).await, 1);
+    assert_eq!(w.effective(*agent, 1).await, 0);
+    // Removing a role from a convention stops it at once; the right is
+    // ended, never deleted.
+    let admin_role = app.role_id("parapheur", "administrateur").await.to_string();
+    let (s, body) = w
+        .modify_convention(
+            &w.parapheur_conv,
+            "Convention Parapheur",
+            &opened,
+            &day(1),
+            &admin_role,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(*agent, 0).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {agent}"
+        ))
+        .await,
+        1,
+        "history stays"
+    );
+    // The database refuses a direct right outside every open convention.
+    let direct =
+        sqlx::query("insert into grants (role_id, organisation_id, user_id) values ($1, $2, $3)")
+            .bind(utilisateur.parse::<i64>().unwrap())
+            .bind(w.org.parse::<i64>().unwrap())
+            .bind(agent)
+            .execute(&app.pool)
+            .await;
+    assert!(direct
+        .unwrap_err()
+        .to_string()
+        .contains("conventions ouvertes"));
+    // Closing: confirmed by the operator, journalled.
+    let (s, _) = app
+        .call(&w.op, "close_convention", &[("id", &w.parapheur_conv)])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (_, detail) = app
+        .call(&w.admin, "get_convention", &[("id", &w.parapheur_conv)])
+        .await;
+    assert_eq!(detail["statut"], "Clôturé");
+    assert_eq!(detail["editable"], false);
+    assert_eq!(
+        app.count("select count(*) from audit_events where action like 'convention.%'")
+            .await,
+        4
+    );
+}
+
+#[tokio::test]
+async fn groups_have_one_responsable_a_unique_code_and_no_cycle() {
+    let w = world().await;
+    let app = &w.app;
+    // The responsable is mandatory and must be an open agent of the
+    // structure.
+    let (s, body) = w.group("G1", &w.soffi_conv, "0", "").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid_fields(&body), vec!["responsable"]);
+    let outsider = app.signup_verified("dehors@exemple.fr", "Dé", "Hors").await;
+    assert!(outsider > 0);
+    let (s, body) = w.group("G1", &w.soffi_conv, "0", "dehors@exemple.fr").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid_fields(&body), vec!["responsable"]);
+    let (s, body) = w.group("G1", "0", "0", "rh@exemple.fr").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid_fields(&body), vec!["convention_id"]);
+    // Created; the code is unique in the structure, whatever its case.
+    let g = w.group_ok("g1", "0", "rh@exemple.fr").await;
+    let (s, body) = w.group("G1", &w.soffi_conv, "0", "rh@exemple.fr").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid_fields(&body), vec!["code"]);
+    // A subgroup takes its parent's convention, whatever is sent, and its
+    // niveau follows.
+    let (s, body) = w
+        .group("S1", &w.parapheur_conv, &g, "autre.rh@exemple.fr")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let sub = body.as_i64().unwrap().to_string();
+    let (_, d) = app
+        .call(
+            &w.admin,
+            "get_group",
+            &[("organisation_id", &w.org), ("id", &sub)],
+        )
+        .await;
+    assert_eq!(d["niveau"], 2);
+    assert_eq!(d["convention_id"].to_string(), w.soffi_conv);
+    let subsub = w.group_ok("S2", &sub, "rh@exemple.fr").await;
+    let (_, d) = app
+        .call(
+            &w.admin,
+            "get_group",
+            &[("organisation_id", &w.org), ("id", &subsub)],
+        )
+        .await;
+    assert_eq!(d["niveau"], 3);
+    // No cycle: G cannot become a subgroup of its own subgroup.
+    let (s, body) = app
+        .call(
+            &w.admin,
+            "save_group",
+            &[
+                ("organisation_id", &w.org),
+                ("id", &g),
+                ("code", "G1"),
+                ("libelle", "Groupe G1"),
+                ("parent_id", &subsub),
+                (
+                    "date_ouverture",
+                    &d["date_ouverture"].as_str().unwrap().to_string(),
+                ),
+                ("responsable", "rh@exemple.fr"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["parent_id"]);
+    // A responsable cannot create, modify or close a group.
+    let (s, _) = app
+        .call(
+            &w.resp.1,
+            "save_group",
+            &[
+                ("organisation_id", &w.org),
+                ("convention_id", &w.soffi_conv),
+                ("code", "R1"),
+                ("libelle", "R"),
+                ("responsable", "rh@exemple.fr"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = app
+        .call(
+            &w.resp.1,
+            "close_group",
+            &[("organisation_id", &w.org), ("group_id", &g)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The list: filters on code and on a member; a responsable sees the
+    // groups they reach only.
+    let (_, list) = app
+        .call(
+            &w.admin,
+            "list_groups",
+            &[("organisation_id", &w.org), ("code", "s")],
+        )
+        .await;
+    assert_eq!(list["rows"].as_array().unwrap().len(), 2, "{list}");
+    let (_, list) = app
+        .call(&w.other.1, "list_groups", &[("organisation_id", &w.org)])
+        .await;
+    let codes: Vec<&str> = list["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["S1", "S2"],
+        "H's responsable reaches S1 and its subgroup"
+    );
+    assert_eq!(list["manager"], false);
+    // Closing a group closes its subgroups and its memberships, not its
+    // users.
+    let (s, body) = w.add(&w.admin, &subsub, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = app
+        .call(
+            &w.admin,
+            "close_group",
+            &[("organisation_id", &w.org), ("group_id", &g)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from user_groups where organisation_id = {} and (date_cloture is null or date_cloture > current_date)",
+            w.org
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_memberships where user_id = {} and (date_cloture is null or date_cloture > current_date)",
+            w.agent.0
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from users where id = {} and date_cloture is null",
+            w.agent.0
+        ))
+        .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn group_rights_stay_within_the_convention_and_the_parent() {
+    let w = world().await;
+    let app = &w.app;
+    let g = w.group_ok("G1", "0", "rh@exemple.fr").await;
+    let sub = w.group_ok("S1", &g, "autre.rh@exemple.fr").await;
+    // Within the convention only: SOFFi is not in the Parapheur
+    // convention (the database refuses it too).
+    let (s, body) = w.group("P1", &w.parapheur_conv, "0", "rh@exemple.fr").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let p = body.as_i64().unwrap().to_string();
+    let (s, body) = w.roles(&w.admin, &p, &w.consultation).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["role_ids"]);
+    // A responsable cannot open nor change a group's rights.
+    let (s, _) = app
+        .call(
+            &w.resp.1,
+            "group_rights",
+            &[("organisation_id", &w.org), ("group_id", &g)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = w.roles(&w.resp.1, &g, &w.consultation).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A subgroup holds only roles its parent holds.
+    let (s, body) = w.roles(&w.admin, &sub, &w.consultation).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["role_ids"]);
+    let (s, body) = w
+        .roles(&w.admin, &g, &format!("{},{}", w.consultation, w.saisie))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, r) = app
+        .call(
+            &w.admin,
+            "group_rights",
+            &[("organisation_id", &w.org), ("group_id", &sub)],
+        )
+        .await;
+    assert_eq!(r["available"].as_array().unwrap().len(), 2, "{r}");
+    let (s, body) = w
+        .roles(&w.admin, &sub, &format!("{},{}", w.consultation, w.saisie))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // One journal event per change.
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'groupe.role_assigne'")
+            .await,
+        4
+    );
+    // A member of the subgroup holds its rights (tile and all).
+    let (s, body) = w.add(&w.admin, &sub, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(w.agent.0, 0).await, 2);
+    let (_, tiles) = app.call(&w.agent.1, "home_tiles", &[]).await;
+    let soffi = tiles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["code"] == "soffi")
+        .cloned();
+    assert_eq!(soffi.expect("the SOFFi tile")["held"], true);
+    // Removing a role from the parent removes it from its subgroups.
+    let (s, _) = w.roles(&w.admin, &g, &w.consultation).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(w.effective(w.agent.0, 0).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_grants where group_id = {sub} and (date_cloture is null or date_cloture > current_date)"
+        ))
+        .await,
+        1
+    );
+    // Removing it from the convention ends the groups' rights at once
+    // (after a refused attempt, which changes nothing).
+    let (s, body) = w
+        .modify_convention(
+            &w.soffi_conv,
+            "Services activés par défaut",
+            "pas une date",
+            "",
+            &w.saisie,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(w.effective(w.agent.0, 0).await, 1);
+    let (_, d) = app
+        .call(&w.op, "get_convention", &[("id", &w.soffi_conv)])
+        .await;
+    let (s, body) = w
+        .modify_convention(
+            &w.soffi_conv,
+            "Services activés par défaut",
+            d["date_ouverture"].as_str().unwrap(),
+            "",
+            &w.saisie,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(w.agent.0, 0).await, 0);
+    assert_eq!(
+        app.count("select count(*) from group_grants where date_cloture is null or date_cloture > current_date").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn memberships_are_dated_and_responsables_act_within_their_groups() {
+    let w = world().await;
+    let app = &w.app;
+    let g = w.group_ok("G1", "0", "rh@exemple.fr").await;
+    let h = w.group_ok("H1", "0", "autre.rh@exemple.fr").await;
+    let sub = w.group_ok("S1", &g, "rh@exemple.fr").await;
+    w.roles(&w.admin, &g, &w.consultation).await;
+    // A closing date in the past is refused; so is an opening in the past.
+    let (s, body) = w.add(&w.admin, &g, "agent@exemple.fr", &day(-1)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid_fields(&body), vec!["date_cloture"]);
+    // Nobody adds themselves, nor is a responsable able to add someone
+    // outside their groups.
+    let (s, _) = w.add(&w.resp.1, &g, "rh@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, _) = w.add(&w.resp.1, &g, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The manager adds the agent until tomorrow: the tile holds today, the
+    // right is gone tomorrow.
+    let (s, body) = w.add(&w.admin, &g, "agent@exemple.fr", &day(1)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let membership = body.as_i64().unwrap().to_string();
+    assert_eq!(w.effective(w.agent.0, 0).await, 1);
+    assert_eq!(w.effective(w.agent.0, 1).await, 0);
+    // Two overlapping memberships of one user in one group: refused.
+    let (s, body) = w.add(&w.admin, &g, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["date_ouverture"]);
+    // G's responsable now reaches the agent: moves them into the subgroup
+    // and changes their dates; H's responsable cannot.
+    let (s, body) = w.add(&w.resp.1, &sub, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = w.add(&w.other.1, &h, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = w.close_membership(&w.other.1, &membership, &day(0)).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = w.close_membership(&w.resp.1, &membership, &day(-2)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, body) = w.close_membership(&w.resp.1, &membership, &day(0)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        w.effective(w.agent.0, 0).await,
+        0,
+        "closed today: no right today"
+    );
+    // Users of the group: G's responsable sees them, H's does not.
+    let (s, m) = app
+        .call(
+            &w.resp.1,
+            "list_memberships",
+            &[("organisation_id", &w.org), ("group_id", &g)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(m["rows"].as_array().unwrap().len(), 1);
+    let (s, _) = app
+        .call(
+            &w.other.1,
+            "list_memberships",
+            &[("organisation_id", &w.org), ("group_id", &g)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Nobody changes their own membership, even in a group they reach.
+    let (s, body) = w.add(&w.admin, &sub, "rh@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let own = body.as_i64().unwrap().to_string();
+    let (s, _) = w.close_membership(&w.resp.1, &own, &day(0)).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // Another structure's manager reaches none of it.
+    let (other, _, _) = app.manager_of("autre@exemple.fr", SAINT_MALO).await;
+    let (s, _) = app
+        .call(&other, "list_groups", &[("organisation_id", &w.org)])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = w.add(&other, &g, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn a_responsable_names_the_responsable_of_a_subgroup_of_their_own() {
+    let w = world().await;
+    let app = &w.app;
+    let g = w.group_ok("G1", "0", "rh@exemple.fr").await;
+    let sub = w.group_ok("S1", &g, "rh@exemple.fr").await;
+    let name = |as_: &Client, group: &str, who: &str| {
+        let (org, group, who) = (w.org.clone(), group.to_string(), who.to_string());
+        let as_ = as_.clone();
+        async move {
+            app.call(
+                &as_,
+                "set_group_responsable",
+                &[
+                    ("organisation_id", org.as_str()),
+                    ("group_id", &group),
+                    ("responsable", &who),
+                ],
+            )
+            .await
+        }
+    };
+    // Not of their own top group.
+    let (s, _) = name(&w.resp.1, &g, "agent@exemple.fr").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Only a user of their groups.
+    let (s, body) = name(&w.resp.1, &sub, "agent@exemple.fr").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, _) = w.add(&w.admin, &g, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, body) = name(&w.resp.1, &sub, "agent@exemple.fr").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.count(&format!(
+            "select responsable_id from user_groups where id = {sub}"
+        ))
+        .await,
+        w.agent.0
+    );
+    // H's responsable, outside: refused.
+    let (s, _) = name(&w.other.1, &sub, "autre.rh@exemple.fr").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'groupe.responsable'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn liste_des_agents_by_group_and_for_a_responsable() {
+    let w = world().await;
+    let app = &w.app;
+    let g = w.group_ok("G1", "0", "rh@exemple.fr").await;
+    let h = w.group_ok("H1", "0", "autre.rh@exemple.fr").await;
+    let (s, _) = w.add(&w.admin, &g, "agent@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = w.add(&w.admin, &h, "rh@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK);
+    let names = |v: &Value| -> Vec<String> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["nom"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // The manager: everyone, or one group's members.
+    let (_, all) = app
+        .call(&w.admin, "list_agents", &[("organisation_id", &w.org)])
+        .await;
+    assert_eq!(names(&all).len(), 4, "{all}");
+    assert_eq!(all["manager"], true);
+    let (_, by_g) = app
+        .call(
+            &w.admin,
+            "list_agents",
+            &[("organisation_id", &w.org), ("group_id", &g)],
+        )
+        .await;
+    assert_eq!(names(&by_g), vec!["Agent"]);
+    // G's responsable sees G's users only; H's sees H's.
+    let (s, mine) = app
+        .call(&w.resp.1, "list_agents", &[("organisation_id", &w.org)])
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(names(&mine), vec!["Agent"]);
+    assert_eq!(mine["manager"], false);
+    let (_, theirs) = app
+        .call(&w.other.1, "list_agents", &[("organisation_id", &w.org)])
+        .await;
+    assert_eq!(names(&theirs), vec!["Responsable"]);
+    let (_, none) = app
+        .call(
+            &w.other.1,
+            "list_agents",
+            &[("organisation_id", &w.org), ("group_id", &g)],
+        )
+        .await;
+    assert!(names(&none).is_empty());
+    // A plain agent sees no list.
+    let (s, _) = app
+        .call(&w.agent.1, "list_agents", &[("organisation_id", &w.org)])
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn direct_rights_have_dates() {
+    let w = world().await;
+    let app = &w.app;
+    let agent = w.agent.0.to_string();
+    // Never from the past, never closed in the past.
+    let (s, body) = w.grant(day(-1), String::new()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid_fields(&body), vec!["date_ouverture"]);
+    let (s, body) = w.grant(day(0), day(-1)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(invalid_fields(&body), vec!["date_cloture"]);
+    // From the day after tomorrow, for two days.
+    let (s, body) = w.grant(day(2), day(4)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(w.agent.0, 0).await, 0);
+    assert_eq!(w.effective(w.agent.0, 2).await, 1);
+    assert_eq!(w.effective(w.agent.0, 3).await, 1);
+    assert_eq!(w.effective(w.agent.0, 4).await, 0);
+    // A second right of the same role over that period: refused.
+    let (s, body) = w.grant(day(3), String::new()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Before it, it fits.
+    let (s, body) = w.grant(day(0), day(2)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(w.agent.0, 0).await, 1);
+    assert_eq!(w.effective(w.agent.0, 1).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {agent}"
+        ))
+        .await,
+        2
+    );
+}
