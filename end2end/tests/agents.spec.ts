@@ -23,17 +23,23 @@ test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ pa
   await expect(page.getByRole("heading", { name: "Liste des agents" })).toBeVisible();
   const org = page.url().match(/structures\/(\d+)\/agents/)![1];
 
-  // The operator activates Parapheur (both levels) for the structure.
+  // The operator formalises a convention: Parapheur (both levels) for the
+  // structure; « Démarches activées » then lists it.
   const op = await person(browser);
   await logIn(op, OPERATOR);
-  await visit(op, `/operateur/structures/${org}/demarches`);
-  await expect(op.getByRole("heading", { name: "Démarches activées" })).toBeVisible();
-  const parapheur = op.locator("section.demarche[data-app=parapheur]");
+  await visit(op, `/conventions/nouvelle?structure=${org}`);
+  await expect(op.getByRole("heading", { name: "Formaliser une convention" })).toBeVisible();
+  await op.getByLabel("Libellé").fill("Convention Parapheur");
+  const parapheur = op.getByRole("group", { name: /^Parapheur/ });
   await parapheur.getByLabel("Utilisateur").check({ force: true });
   await parapheur.getByLabel("Administrateur").check({ force: true });
-  await parapheur.getByRole("button", { name: "Enregistrer Parapheur" }).click();
-  await expect(op.getByText("Les démarches de la structure ont été enregistrées.")).toBeVisible();
-  await expect(parapheur).toContainText("activée");
+  await op.getByRole("button", { name: "Formaliser la convention" }).click();
+  await expect(op.getByText("La convention est enregistrée.")).toBeVisible();
+  await expect(op.getByRole("heading", { name: "Modifier une convention" })).toBeVisible();
+  await checkA11y(op, "convention-formalisee");
+  await visit(op, `/operateur/structures/${org}/demarches`);
+  await expect(op.getByRole("heading", { name: "Démarches activées" })).toBeVisible();
+  await expect(op.locator(".liste-demarches li", { hasText: "Parapheur" })).toContainText("Utilisateur, Administrateur");
   await checkA11y(op, "operateur-demarches");
 
   // "Créer un utilisateur": a bad fiche is refused field by field.
