@@ -138,12 +138,12 @@ test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ pa
   await expect(detached).toContainText("Mutation dans une autre collectivité");
   await checkA11y(page, "journal-megalis");
 
-  // The operator's global journal has the activation of Parapheur too.
+  // The operator's global journal has the convention opening Parapheur.
   await visit(op, "/operateur/structures");
   await op.getByRole("link", { name: "Journal de la plateforme" }).click();
   await expect(op.getByRole("heading", { name: "Journal", exact: true })).toBeVisible();
-  const activation = op.locator("tr.evenement", { hasText: "Activation d'une démarche" })
+  const activation = op.locator("tr.evenement", { hasText: "Formalisation d'une convention" })
     .filter({ hasText: "MEGALIS BRETAGNE" }).first();
-  await expect(activation).toContainText("Parapheur");
-  await expect(activation).toContainText("Rôles : (aucun) → Utilisateur, Administrateur");
+  await expect(activation).toContainText("Convention Parapheur");
+  await expect(activation).toContainText("Rôles ajoutés : Parapheur — Utilisateur, Parapheur — Administrateur");
 });

@@ -47,6 +47,7 @@ test("CAF journey: convention, group, responsable, dated membership", async ({ p
   await expect(op.getByRole("heading", { name: "Formaliser une convention" })).toBeVisible();
   await hydrated(op);
   await op.getByLabel("SIRET de l'organisme partenaire").fill(ASSOCIATION);
+  await op.getByLabel("Libellé").fill("   ");
   await op.getByLabel("Date de clôture").fill(isoDay(-1));
   await op.getByRole("button", { name: "Formaliser la convention" }).click();
   await expect(op.locator("#champ-libelle-erreur")).toContainText("libellé");

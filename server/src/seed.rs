@@ -284,6 +284,60 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
     .bind(org)
     .execute(&mut *tx)
     .await?;
+    // Delegated administration at a glance: three user groups, one of
+    // them a subgroup, each with its responsable habilitations, their
+    // rights within the conventions and a few members.
+    sqlx::query(
+        "with c as (select id, libelle from conventions where organisation_id = $1),
+              who as (select id, email from users),
+              g1 as (
+                  insert into user_groups (organisation_id, convention_id, code, libelle, responsable_id)
+                  select $1, c.id, 'SOFFI-DEC', 'Déclarants SOFFi', who.id from c, who
+                   where c.libelle = 'Services activés par défaut' and who.email = 'elodie.ecuyer@demo.habilitations.fr'
+                  returning id),
+              g2 as (
+                  insert into user_groups (organisation_id, convention_id, code, libelle, responsable_id)
+                  select $1, c.id, 'PARAPHEUR', 'Circuits de signature', who.id from c, who
+                   where c.libelle = 'Convention dématérialisation 2026' and who.email = 'zoe.zimmermann@demo.habilitations.fr'
+                  returning id, convention_id)
+         insert into group_grants (group_id, role_id)
+         select g1.id, r.id from g1, roles r join applications a on a.id = r.application_id
+          where a.code = 'soffi' and r.code = 'saisie'
+         union all
+         select g2.id, r.id from g2, roles r join applications a on a.id = r.application_id
+          where a.code = 'parapheur'",
+    )
+    .bind(org)
+    .execute(&mut *tx)
+    .await?;
+    // The subgroup, within its parent's convention and rights.
+    sqlx::query(
+        "with p as (select id, convention_id from user_groups where organisation_id = $1 and code = 'PARAPHEUR'),
+              s as (
+                  insert into user_groups (organisation_id, convention_id, code, libelle, parent_id, responsable_id)
+                  select $1, p.convention_id, 'PARAPHEUR-SIG', 'Signataires délégués', p.id, u.id
+                    from p, users u where u.email = 'aline.abadie@demo.habilitations.fr'
+                  returning id)
+         insert into group_grants (group_id, role_id)
+         select s.id, r.id from s, roles r join applications a on a.id = r.application_id
+          where a.code = 'parapheur' and r.code = 'utilisateur'",
+    )
+    .bind(org)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "insert into group_memberships (group_id, organisation_id, user_id)
+         select g.id, $1, u.id from (values
+                ('SOFFI-DEC', $2), ('SOFFI-DEC', 'aline.abadie@demo.habilitations.fr'),
+                ('PARAPHEUR', 'elodie.ecuyer@demo.habilitations.fr'),
+                ('PARAPHEUR-SIG', $2)) as m (code, email)
+           join user_groups g on g.organisation_id = $1 and g.code = m.code
+           join users u on u.email = m.email",
+    )
+    .bind(org)
+    .bind(DEMO_AGENT)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "insert into grants (role_id, organisation_id, user_id, granted_by)
          select r.id, $1, $2, null from roles r join applications a on a.id = r.application_id

@@ -399,7 +399,8 @@ pub async fn save_convention(
     };
     let catalogue: Vec<(i64, i64, String)> = sqlx::query_as(
         "select r.id, r.application_id, a.libelle || ' — ' || r.libelle
-           from roles r join applications a on a.id = r.application_id where r.id = any($1)",
+           from roles r join applications a on a.id = r.application_id where r.id = any($1)
+          order by a.position, a.libelle, r.position, r.libelle",
     )
     .bind(&wanted)
     .fetch_all(&mut *tx)

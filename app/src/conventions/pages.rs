@@ -160,7 +160,7 @@ fn ConventionLine(c: ConventionRow) -> impl IntoView {
             <td><span class="fr-badge fr-badge--sm" class:fr-badge--success=open>{c.statut.clone()}</span></td>
             <td class="colonne-actions">
                 <details class="menu-actions">
-                    <summary class="fr-btn fr-btn--sm fr-btn--tertiary" aria-label=menu_label>"Choisir…"</summary>
+                    <summary class="fr-btn fr-btn--sm fr-btn--tertiary" aria-label=menu_label>"Autres actions"</summary>
                     <ul class="menu-actions__liste">
                         <li><A href=consult>"Consulter la convention"</A></li>
                         <li><A href=format!("/structures/{}/agents?convention={}", c.organisation_id, c.id)>"Utilisateurs"</A></li>
