@@ -305,6 +305,52 @@ pub async fn run(o: &Options) -> Result<(), BoxError> {
         .await,
     );
 
+    // Delegated administration: one agent's effective rights (direct and
+    // through their groups, read from `effective_rights`), the structure's
+    // groups, and the Liste des agents filtered by one group.
+    push(
+        "Habilitations effectives d'un agent (`effective_rights`)",
+        Some(10.0),
+        series(&api, "get_effective_rights", n, |i| {
+            vec![
+                ("organisation_id", org_s.clone()),
+                ("user_id", ids[(i * 7919) % ids.len()].to_string()),
+            ]
+        })
+        .await,
+    );
+    push(
+        "Groupes d'utilisateurs, première page",
+        Some(10.0),
+        series(&api, "list_groups", n, |_| first()).await,
+    );
+    let mut groups: Vec<i64> = vec![];
+    let mut after_code = String::new();
+    for _ in 0..20 {
+        let mut form = first();
+        form.push(("after", after_code.clone()));
+        let page = api.call("list_groups", &form).await?;
+        for r in page["rows"].as_array().cloned().unwrap_or_default() {
+            groups.push(r["id"].as_i64().unwrap_or_default());
+        }
+        match page["next"].as_str() {
+            Some(next) => after_code = next.to_string(),
+            None => break,
+        }
+    }
+    let by_group = if groups.is_empty() {
+        Err("la structure n'a aucun groupe d'utilisateurs".to_string())
+    } else {
+        series(&api, "list_agents", n, |i| {
+            vec![
+                ("organisation_id", org_s.clone()),
+                ("group_id", groups[(i * 7919) % groups.len()].to_string()),
+            ]
+        })
+        .await
+    };
+    push("Liste des agents filtrée par groupe", Some(10.0), by_group);
+
     // Name prefixes of 2, 3 and 4 letters and whole names, as typed.
     let mut prefixes: Vec<String> = noms
         .iter()
@@ -439,6 +485,24 @@ pub async fn run(o: &Options) -> Result<(), BoxError> {
         })
         .await,
     );
+    if !groups.is_empty() {
+        push(
+            "Page « Liste des agents » filtrée par groupe",
+            target,
+            pages(&api, n, |i| {
+                format!(
+                    "/structures/{org}/agents?groupe={}",
+                    groups[(i * 7919) % groups.len()]
+                )
+            })
+            .await,
+        );
+        push(
+            "Page « Groupes d'utilisateurs »",
+            target,
+            pages(&api, n, |_| format!("/structures/{org}/groupes")).await,
+        );
+    }
     push(
         "Page d'un agent, onglet Rôles",
         target,

@@ -16,6 +16,11 @@ pub struct Params {
     pub organisations: i64,
     pub grants: i64,
     pub events: i64,
+    /// User groups (a tenth in the big organisation; a quarter at
+    /// niveau 2 and a quarter at niveau 3).
+    pub groups: i64,
+    /// Dated group memberships.
+    pub group_memberships: i64,
     /// Agents of the benchmark organisation (the first one).
     pub big_org: i64,
     pub seed: i64,
@@ -35,6 +40,8 @@ impl Params {
             organisations: 100_000,
             grants: 2_000_000,
             events: 1_000_000,
+            groups: 200_000,
+            group_memberships: 3_000_000,
             big_org: 60_000,
             seed: 42,
             email: BENCH_EMAIL.into(),
@@ -61,6 +68,8 @@ impl Params {
                 "--organisations" => p.organisations = num()?,
                 "--grants" => p.grants = num()?,
                 "--events" => p.events = num()?,
+                "--groups" => p.groups = num()?,
+                "--group-memberships" => p.group_memberships = num()?,
                 "--big-org" => p.big_org = num()?,
                 "--seed" => p.seed = num()?,
                 "--email" => p.email = value.to_lowercase(),
@@ -89,6 +98,17 @@ impl Params {
     /// The parameters as stored in the database's comment: a run with the
     /// same ones has nothing to do.
     pub fn marker(&self) -> String {
+        format!(
+            "{} groups={} group-memberships={}",
+            self.marker_without_groups(),
+            self.groups,
+            self.group_memberships
+        )
+    }
+
+    /// The marker of a dataset generated before user groups existed: the
+    /// groups are added to it instead of generating everything again.
+    fn marker_without_groups(&self) -> String {
         format!(
             "habilitations-bench users={} organisations={} grants={} events={} big-org={} seed={} email={} operator={}",
             self.users, self.organisations, self.grants, self.events, self.big_org, self.seed,
@@ -663,6 +683,22 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
             print_logins(p);
             return Ok(());
         }
+        Some(c) if c == p.marker_without_groups() => {
+            println!("jeu de données sans groupes d'utilisateurs : ajout des groupes");
+            let options = (*pool.connect_options())
+                .clone()
+                .disable_statement_logging();
+            let mut conn = PgConnection::connect_with(&options).await?;
+            sqlx::raw_sql("set jit = off").execute(&mut conn).await?;
+            let mut tx = conn.begin().await?;
+            let mut all = steps(p);
+            all.truncate(1); // the hash functions
+            all.extend(group_steps(p));
+            run_steps(&mut tx, all).await?;
+            tx.commit().await?;
+            finish(&mut conn, p, Instant::now()).await?;
+            return Ok(());
+        }
         Some(c) if c.starts_with("habilitations-bench") => {
             return Err(format!(
                 "cette base contient déjà un autre jeu de données ({c}) : recréez-la"
@@ -683,14 +719,7 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
     let password_hash = crate::seed::hash(&p.password)?;
     let mut tx = conn.begin().await?;
     load_lists(&mut tx).await?;
-    for (label, sql) in steps(p) {
-        let t = Instant::now();
-        sqlx::raw_sql(&sql)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| format!("{label} : {e}"))?;
-        println!("{label:<40} {:>7.1} s", secs(t));
-    }
+    run_steps(&mut tx, steps(p)).await?;
     let t = Instant::now();
     special_users(&mut tx, p, &password_hash).await?;
     println!("{:<40} {:>7.1} s", "comptes du banc d'essai", secs(t));
@@ -713,23 +742,159 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
             secs(t)
         );
     }
+    // The user groups, once the accounts of the benchmark exist.
+    let mut tx = conn.begin().await?;
+    let mut groups = steps(p);
+    groups.truncate(1); // the hash functions, gone with the transaction
+    groups.extend(group_steps(p));
+    run_steps(&mut tx, groups).await?;
+    tx.commit().await?;
+    finish(&mut conn, p, total).await
+}
+
+async fn run_steps(
+    tx: &mut PgConnection,
+    steps: Vec<(&'static str, String)>,
+) -> Result<(), BoxError> {
+    for (label, sql) in steps {
+        let t = Instant::now();
+        sqlx::raw_sql(&sql)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| format!("{label} : {e}"))?;
+        println!("{label:<40} {:>7.1} s", secs(t));
+    }
+    Ok(())
+}
+
+/// Statistics, the marker, the sizes and the logins.
+async fn finish(conn: &mut PgConnection, p: &Params, total: Instant) -> Result<(), BoxError> {
+    let marker = p.marker();
     let t = Instant::now();
     sqlx::raw_sql(
-        "vacuum (analyze) users, organisations, units, memberships, grants, audit_events",
+        "vacuum (analyze) users, organisations, units, memberships, grants, audit_events,
+                          conventions, convention_roles, user_groups, group_grants, group_memberships",
     )
-    .execute(&mut conn)
+    .execute(&mut *conn)
     .await?;
     println!("{:<40} {:>7.1} s", "vacuum analyze", secs(t));
     sqlx::raw_sql(&format!(
         "do $$ begin execute format('comment on database %I is %L', current_database(), '{}'); end $$",
         marker.replace('\'', "''")
     ))
-    .execute(&mut conn)
+    .execute(&mut *conn)
     .await?;
     println!("jeu de données généré en {:.1} s ({marker})", secs(total));
-    print_sizes(&mut conn).await?;
+    print_sizes(&mut *conn).await?;
     print_logins(p);
     Ok(())
+}
+
+/// User groups on the generated structures, through the tables only (so
+/// that they can be added to a dataset made before groups existed): `G`
+/// groups, a tenth in the biggest structure and the others spread over the
+/// rest; numbered n = 1, 2… in each structure, groups 4q+2 and 4q+3 are the
+/// subgroup and sub-subgroup of 4q+1 (niveaux 2 and 3); each responsable is
+/// an agent of the structure. A block's top group holds two roles of the
+/// structure's convention, its subgroups one of those. `M` dated
+/// memberships (a tenth of them closed) of agents of the group's structure.
+/// Every row goes through the triggers (ceiling, parent, reach).
+fn group_steps(p: &Params) -> Vec<(&'static str, String)> {
+    let (g, m) = (p.groups, p.group_memberships);
+    let anchor = "date '2026-01-01'";
+    let level = |lvl: i32| {
+        format!(
+            "insert into user_groups (organisation_id, convention_id, code, libelle, parent_id, date_ouverture,
+                                      responsable_id, created_at)
+             select g.org_id, g.conv, 'G' || g.n, 'Groupe ' || g.n,
+                    (select p.id from user_groups p where p.organisation_id = g.org_id and upper(p.code) = 'G' || (g.n - 1)),
+                    {anchor} - 1500, om.user_id, {anchor} - 1500 + time '08:00'
+               from gen_g g join gen_om om on om.org_id = g.org_id and om.idx = pg_temp.rnd('responsable', g.j) % g.members
+              where g.lvl = {lvl}
+              order by g.org_id, g.n;
+             insert into group_grants (group_id, role_id, date_ouverture)
+             select distinct ug.id, gr.role_id, {anchor} - 1500
+               from gen_g g
+               join user_groups ug on ug.organisation_id = g.org_id and upper(ug.code) = 'G' || g.n
+               join gen_grn nr on nr.org_id = g.org_id
+               cross join generate_series(0, case when g.lvl = 1 then 1 else 0 end) s
+               join gen_gr gr on gr.org_id = g.org_id
+                    and gr.idx = (pg_temp.rnd('role-groupe', g.org_id * 1000003 + g.top) + s) % nr.n
+              where g.lvl = {lvl}"
+        )
+    };
+    vec![
+        (
+            "groupes : structures et agents",
+            "create temp table gen_om as
+                 select m.organisation_id as org_id, m.user_id,
+                        row_number() over (partition by m.organisation_id order by m.user_id) - 1 as idx
+                   from memberships m join users u on u.id = m.user_id
+                  where u.date_cloture is null or u.date_cloture > current_date;
+             create index on gen_om (org_id, idx);
+             create temp table gen_on as
+                 select om.org_id, count(*) as n, row_number() over (order by count(*) desc, om.org_id) as k,
+                        (select min(c.id) from conventions c where c.organisation_id = om.org_id
+                            and (c.date_cloture is null or c.date_cloture > current_date)) as conv
+                   from gen_om om group by om.org_id;
+             delete from gen_on where conv is null;
+             create index on gen_on (k);
+             -- Each structure's convention roles, numbered 0..n-1.
+             create temp table gen_gr as
+                 select o.org_id, cr.role_id, (row_number() over (partition by o.org_id order by cr.role_id) - 1)::int as idx
+                   from gen_on o join convention_roles cr on cr.convention_id = o.conv
+                  where cr.date_cloture is null or cr.date_cloture > current_date;
+             create index on gen_gr (org_id, idx);
+             create temp table gen_grn as select org_id, count(*)::int as n from gen_gr group by org_id;
+             create index on gen_grn (org_id);
+             analyze gen_om, gen_on, gen_gr, gen_grn"
+                .to_string(),
+        ),
+        (
+            "groupes : plan",
+            format!(
+                "create temp table gen_g as
+                     select x.j, o.org_id, o.conv, o.n as members,
+                            row_number() over (partition by o.org_id order by x.j) as n
+                       from (select j, case when j <= greatest({g} / 10, 1) then 1
+                                            else 2 + j % greatest((select count(*) from gen_on) - 1, 1) end as k
+                               from generate_series(1::bigint, {g}) j) x
+                       join gen_on o on o.k = x.k
+                      where exists (select 1 from gen_grn r where r.org_id = o.org_id);
+                 alter table gen_g add column lvl int, add column top bigint;
+                 update gen_g set lvl = case (n - 1) % 4 when 1 then 2 when 2 then 3 else 1 end,
+                                  top = case when (n - 1) % 4 in (1, 2) then n - (n - 1) % 4 else n end;
+                 create index on gen_g (j);
+                 create index on gen_g (lvl);
+                 analyze gen_g"
+            ),
+        ),
+        ("groupes de niveau 1 et leurs rôles", level(1)),
+        ("sous-groupes (niveau 2) et leurs rôles", level(2)),
+        ("sous-groupes (niveau 3) et leurs rôles", level(3)),
+        (
+            "appartenances aux groupes",
+            format!(
+                "create temp table gen_gid as
+                     select g.j, ug.id as group_id, g.org_id, g.members
+                       from gen_g g join user_groups ug on ug.organisation_id = g.org_id and upper(ug.code) = 'G' || g.n;
+                 create index on gen_gid (j);
+                 analyze gen_gid;
+                 insert into group_memberships (group_id, organisation_id, user_id, date_ouverture, date_cloture, created_at)
+                 select group_id, org_id, user_id, d,
+                        case when pg_temp.rnd('appartenance-close', k) % 10 = 0 then d + 1 + (pg_temp.rnd('duree-appartenance', k) % 300)::int end,
+                        d + time '09:00'
+                   from (select distinct on (gi.group_id, om.user_id) gi.group_id, gi.org_id, om.user_id, k,
+                                {anchor} - (pg_temp.rnd('debut-appartenance', k) % 1000)::int as d
+                           from generate_series(1::bigint, {m} * 13 / 10) k
+                           join gen_gid gi on gi.j = 1 + pg_temp.rnd('groupe-appartenance', k) % (select max(j) from gen_gid)
+                           join gen_om om on om.org_id = gi.org_id and om.idx = pg_temp.rnd('membre', k) % gi.members
+                          order by gi.group_id, om.user_id, k) x
+                  order by group_id, user_id
+                  limit {m}"
+            ),
+        ),
+    ]
 }
 
 /// Row counts and the size of the database.
@@ -744,10 +909,18 @@ pub async fn print_sizes(conn: &mut PgConnection) -> Result<(), BoxError> {
     )
     .fetch_one(&mut *conn)
     .await?;
+    let (groups, deepest, group_memberships, group_grants): (i64, Option<i32>, i64, i64) = sqlx::query_as(
+        "select (select count(*) from user_groups), (select max(niveau) from user_groups),
+                (select count(*) from group_memberships), (select count(*) from group_grants)",
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     println!(
         "{users} utilisateurs, {orgs} structures, {units} unités, {memberships} rattachements \
-         (le plus grand : {biggest} agents), {grants} habilitations, {events} événements du journal ; \
-         base : {size}"
+         (le plus grand : {biggest} agents), {grants} habilitations, {events} événements du journal, \
+         {groups} groupes (jusqu'au niveau {}), {group_grants} droits de groupes, \
+         {group_memberships} appartenances ; base : {size}",
+        deepest.unwrap_or(0)
     );
     Ok(())
 }

@@ -424,6 +424,11 @@ fn table(ids: &Ids) -> Vec<Row> {
             &[("organisation_id", a), ("user_id", &ids.cible)],
             ADMINS,
         ),
+        row7(
+            "get_effective_rights",
+            &[("organisation_id", a), ("user_id", &ids.cible)],
+            REACH_G,
+        ),
         row(
             "save_agent_roles",
             &[

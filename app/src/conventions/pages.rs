@@ -289,8 +289,7 @@ fn ConventionForm(
                                 value=c.date_ouverture.to_string() error=err/>
                         </div>
                         <div class="fr-col-12 fr-col-md-6">
-                            <Field label="Date de clôture" name="date_cloture" kind="date"
-                                hint="Premier jour où la convention ne vaut plus ; facultative"
+                            <Field label="Date de clôture (facultative)" name="date_cloture" kind="date"
                                 value=c.date_cloture.map(|d| d.to_string()).unwrap_or_default() error=err/>
                         </div>
                     </div>

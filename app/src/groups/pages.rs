@@ -605,7 +605,7 @@ pub fn MembershipsPage() -> impl IntoView {
                                                 value=chrono::Local::now().date_naive().to_string() error=add_err/>
                                         </div>
                                         <div class="fr-col-12 fr-col-md-6">
-                                            <Field label="Date de clôture" name="date_cloture" kind="date" hint="Facultative" error=add_err/>
+                                            <Field label="Date de clôture (facultative)" name="date_cloture" kind="date" error=add_err/>
                                         </div>
                                     </div>
                                     <button type="submit" class="fr-btn">"Ajouter au groupe"</button>

@@ -223,11 +223,10 @@ pub fn UserCardPage() -> impl IntoView {
                                         <div class="fr-grid-row fr-grid-row--gutters">
                                             <div class="fr-col-12 fr-col-md-6">
                                                 <Field label="Date d'ouverture" name="date_ouverture" kind="date" required=true
-                                                    hint="Aujourd'hui ou plus tard" value=chrono::Local::now().date_naive().to_string() error=add_err/>
+                                                    value=chrono::Local::now().date_naive().to_string() error=add_err/>
                                             </div>
                                             <div class="fr-col-12 fr-col-md-6">
-                                                <Field label="Date de clôture" name="date_cloture" kind="date"
-                                                    hint="Facultative : premier jour sans ce rôle" error=add_err/>
+                                                <Field label="Date de clôture (facultative)" name="date_cloture" kind="date" error=add_err/>
                                             </div>
                                         </div>
                                         <button type="submit" class="fr-btn fr-btn--secondary">"Ajouter une nouvelle habilitation"</button>

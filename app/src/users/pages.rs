@@ -187,7 +187,8 @@ pub fn AgentPage() -> impl IntoView {
         |(o, u, _, _, _, _)| async move {
             let agent = get_agent(o, u).await?;
             let roles = get_agent_roles(o, u).await;
-            Ok::<_, AppError>((agent, roles))
+            let effective = get_effective_rights(o, u).await;
+            Ok::<_, AppError>((agent, roles, effective))
         },
     );
     let tab = move |roles: bool, label: &'static str, id: &'static str, panel: &'static str| {
@@ -233,7 +234,7 @@ pub fn AgentPage() -> impl IntoView {
                             </Success>
                         }.into_any(),
                         Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                        Ok((a, roles_data)) => {
+                        Ok((a, roles_data, effective)) => {
                             view! {
                             <p><A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A></p>
                             <h1>{format!("{} {}", a.fiche.prenom, a.fiche.nom)}</h1>
@@ -255,6 +256,7 @@ pub fn AgentPage() -> impl IntoView {
                                 <div id="panneau-roles" class="onglets__panneau" role="tabpanel"
                                     aria-labelledby="onglet-roles" tabindex="0" hidden=move || !roles_tab.get()>
                                     <RolesTab org=org() user=a.id save=save_roles data=roles_data/>
+                                    <EffectiveRights data=effective/>
                                 </div>
                             </div>
                         }.into_any()
@@ -361,6 +363,32 @@ fn RolesTab(
                 <p>"Aucune démarche n'est activée pour cette structure."</p>
             }.into_any(),
             Ok(apps) => view! { <RolesForm org user apps save/> }.into_any(),
+        }}
+    }
+}
+
+/// « Habilitations effectives aujourd'hui »: direct rights and those of
+/// the agent's groups, as every reader sees them.
+#[component]
+fn EffectiveRights(data: crate::error::AppResult<Vec<EffectiveRight>>) -> impl IntoView {
+    view! {
+        <h3 class="fr-h5 fr-mt-4w">"Habilitations effectives aujourd'hui"</h3>
+        {match data {
+            Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+            Ok(rows) if rows.is_empty() => view! { <p>"Aucune habilitation effective."</p> }.into_any(),
+            Ok(rows) => view! {
+                <ScrollTable label="Habilitations effectives">
+                    <table>
+                        <caption>"Habilitations effectives"</caption>
+                        <thead><tr><th scope="col">"Démarche"</th><th scope="col">"Rôle"</th><th scope="col">"Origine"</th></tr></thead>
+                        <tbody>
+                            {rows.into_iter().map(|r| view! {
+                                <tr class="habilitation-effective"><td>{r.application}</td><td>{r.role}</td><td>{r.origine}</td></tr>
+                            }).collect::<Vec<_>>()}
+                        </tbody>
+                    </table>
+                </ScrollTable>
+            }.into_any(),
         }}
     }
 }

@@ -16,6 +16,59 @@ pub struct AgentAppRole {
     pub current: Option<i64>,
 }
 
+/// A right the agent holds today, whatever its source.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EffectiveRight {
+    pub application: String,
+    pub role: String,
+    /// « Attribuée directement » or « Groupe CODE — Libellé ».
+    pub origine: String,
+}
+
+/// « Habilitations effectives »: what the agent holds today in the
+/// structure, read from `effective_rights` (direct rights and those of
+/// their groups, within the open conventions). For the structure's
+/// managers, and for a responsable habilitations who reaches the agent.
+#[server(endpoint = "get_effective_rights", output = crate::json::Json)]
+pub async fn get_effective_rights(
+    organisation_id: i64,
+    user_id: i64,
+) -> AppResult<Vec<EffectiveRight>> {
+    use crate::domain::{OrganisationId, UserId};
+    use crate::error::AppError;
+    let me = crate::session::require_user().await?;
+    let org = OrganisationId(organisation_id);
+    let pool = crate::state::pool();
+    let mut conn = pool.acquire().await?;
+    match me.manager_of(org).await {
+        Ok(_) => {}
+        Err(AppError::Forbidden)
+            if crate::groups::ssr::user_in_reach_of(&mut conn, me.id(), org, UserId(user_id)).await? => {}
+        Err(e) => return Err(e),
+    }
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "select a.libelle, r.libelle,
+                coalesce('Groupe ' || g.code || ' — ' || g.libelle, 'Attribuée directement')
+           from effective_rights(current_date) e
+           join roles r on r.id = e.role_id join applications a on a.id = e.application_id
+           left join user_groups g on g.id = e.group_id
+          where e.user_id = $1 and e.organisation_id = $2
+          order by a.position, a.libelle, r.position, r.libelle, 3",
+    )
+    .bind(user_id)
+    .bind(org)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(application, role, origine)| EffectiveRight {
+            application,
+            role,
+            origine,
+        })
+        .collect())
+}
+
 /// The agent's rights in the organisation, application by application.
 #[server(endpoint = "get_agent_roles", output = crate::json::Json)]
 pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Vec<AgentAppRole>> {
