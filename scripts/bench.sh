@@ -5,6 +5,7 @@
 # over HTTP, which prints a Markdown table.
 #
 #   scripts/bench.sh [--users N] [--organisations N] [--grants N] [--events N]
+#                    [--groups N] [--group-memberships N]
 #                    [--big-org N] [--seed N] [--requests N] [--clients N]
 #   scripts/bench.sh --sizes
 #
@@ -14,12 +15,14 @@
 # brotli), then the 20 biggest items of the WebAssembly (twiggy top).
 #
 # Defaults: 1 000 000 users, 100 000 organisations, 2 000 000 grants,
-# 1 000 000 journal events, one organisation of 60 000 agents, seed 42,
+# 1 000 000 journal events, 200 000 user groups (nested 3 deep) with
+# 3 000 000 dated memberships, one organisation of 60 000 agents, seed 42,
 # 300 timed requests per measure, 8 concurrent clients.
 # DATABASE_URL, if set, names the database to use instead of the private one.
 source "$(dirname "$0")/lib.sh"
 
 USERS=1000000 ORGS=100000 GRANTS=2000000 EVENTS=1000000 BIG=60000 SEED=42
+USER_GROUPS=200000 GROUP_MEMBERSHIPS=3000000
 REQUESTS=300 CLIENTS=8
 if [ "${1:-}" = "--sizes" ]; then
     ensure_system_packages
@@ -57,6 +60,8 @@ while [ $# -gt 0 ]; do
         --organisations) ORGS=$2 ;;
         --grants) GRANTS=$2 ;;
         --events) EVENTS=$2 ;;
+        --groups) USER_GROUPS=$2 ;;
+        --group-memberships) GROUP_MEMBERSHIPS=$2 ;;
         --big-org) BIG=$2 ;;
         --seed) SEED=$2 ;;
         --requests) REQUESTS=$2 ;;
@@ -105,10 +110,11 @@ else
 fi
 SERVER=.data/bench/server
 
-say "Jeu de données ($USERS utilisateurs, $ORGS structures, $GRANTS habilitations, $EVENTS événements)"
+say "Jeu de données ($USERS utilisateurs, $ORGS structures, $GRANTS habilitations, $EVENTS événements, $USER_GROUPS groupes, $GROUP_MEMBERSHIPS appartenances)"
 GEN_LOG=.data/bench/generate.log
 "$SERVER" generate --users "$USERS" --organisations "$ORGS" --grants "$GRANTS" \
-    --events "$EVENTS" --big-org "$BIG" --seed "$SEED" | tee "$GEN_LOG"
+    --events "$EVENTS" --groups "$USER_GROUPS" --group-memberships "$GROUP_MEMBERSHIPS" \
+    --big-org "$BIG" --seed "$SEED" | tee "$GEN_LOG"
 
 PORT=$(free_port)
 export LEPTOS_SITE_ADDR="127.0.0.1:$PORT" HAB_PUBLIC_URL="http://127.0.0.1:$PORT"

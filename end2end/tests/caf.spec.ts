@@ -128,7 +128,7 @@ test("CAF journey: convention, group, responsable, dated membership", async ({ p
   await visit(page, `/structures/${org}/agents`);
   const line = page.locator("tr.agent", { hasText: agent.email.toLowerCase() });
   await line.locator("summary", { hasText: "Actions" }).click();
-  await line.getByRole("link", { name: `Ajouter ${agent.prenom} ${agent.nom} à un groupe` }).click();
+  await line.getByRole("link", { name: `Ajouter à un groupe : ${agent.prenom} ${agent.nom}` }).click();
   await expect(page.getByRole("heading", { name: "Gérer l'appartenance de l'utilisateur" })).toBeVisible();
   await hydrated(page);
   await page.getByLabel("Groupe", { exact: false }).selectOption({ label: "CDAP T1 — Cdap T1" });
@@ -163,7 +163,7 @@ test("CAF journey: convention, group, responsable, dated membership", async ({ p
   await visit(rose, `/structures/${org}/groupes/${group}/utilisateurs`);
   await expect(rose.getByRole("heading", { name: "Utilisateurs du groupe" })).toBeVisible();
   const membership = rose.locator("tr.appartenance", { hasText: agent.nom });
-  await membership.getByLabel(`Date de clôture pour ${agent.prenom} ${agent.nom}`, { exact: false }).fill(isoDay(1));
+  await membership.getByRole("textbox", { name: `Date de clôture pour ${agent.prenom} ${agent.nom}` }).fill(isoDay(1));
   await membership.getByRole("button", { name: /Enregistrer la date de clôture/ }).click();
   await expect(rose.getByText("L'appartenance est enregistrée.")).toBeVisible();
   await expect(rose.locator("tr.appartenance", { hasText: agent.nom })).toContainText("Ouvert");

@@ -199,8 +199,8 @@ fn ActionsMenu(
                     <li><A href=fiche.clone() attr:aria-label=format!("Modifier la fiche de {who}")>"Modifier la fiche"</A></li>
                     <li><A href=format!("{fiche}?onglet=roles") attr:aria-label=format!("Voir les rôles de {who}")>"Voir les rôles"</A></li>
                 })}
-                <li><A href=format!("{groups}#ajouter") attr:aria-label=format!("Ajouter {who} à un groupe")>"Ajouter à un groupe"</A></li>
-                <li><A href=groups.clone() attr:aria-label=format!("Gérer l'appartenance de {who}")>"Gérer l'appartenance de l'utilisateur"</A></li>
+                <li><A href=format!("{groups}#ajouter") attr:aria-label=format!("Ajouter à un groupe : {who}")>"Ajouter à un groupe"</A></li>
+                <li><A href=groups.clone() attr:aria-label=format!("Gérer l'appartenance de l'utilisateur : {who}")>"Gérer l'appartenance de l'utilisateur"</A></li>
                 {manager.then(|| view! {
                     <li>
                         <ActionForm action=resend>

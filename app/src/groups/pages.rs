@@ -238,14 +238,14 @@ fn GroupForm(g: GroupDetail, save: ServerAction<SaveGroup>, name: ServerAction<S
                         <ChoiceSelect label="Convention" name="convention_id" hint="Les rôles du groupe viennent de cette convention"
                             choices=g.conventions.clone() selected=g.convention_id placeholder="Choisir une convention" error=err/>
                     })}
-                    <div class="fr-grid-row fr-grid-row--gutters">
+                    <div class="fr-grid-row fr-grid-row--gutters fr-mb-3w">
                         <div class="fr-col-12 fr-col-md-6">
                             <Field label="Code" name="code" required=true hint="Unique dans la structure" value=g.code.clone() error=err/>
                             <Field label="Libellé" name="libelle" required=true value=g.libelle.clone() error=err/>
                         </div>
                         <div class="fr-col-12 fr-col-md-6">
                             <Field label="Date d'ouverture" name="date_ouverture" kind="date" required=true value=g.date_ouverture.to_string() error=err/>
-                            <Field label="Date de clôture" name="date_cloture" kind="date" hint="Facultative"
+                            <Field label="Date de clôture (facultative)" name="date_cloture" kind="date"
                                 value=g.date_cloture.map(|d| d.to_string()).unwrap_or_default() error=err/>
                         </div>
                     </div>
@@ -476,7 +476,7 @@ fn RightsEditor(r: GroupRights, org_id: i64, group_id: i64, save: ServerAction<S
         </dl>
         {(!r.open).then(|| view! { <p class="fr-alert fr-alert--info fr-alert--sm">"Ce groupe est clôturé : ses droits ne se modifient plus."</p> })}
         <Form method="GET" action="">
-            <div class="fr-select-group champ-avec-bouton">
+            <div class="fr-select-group champ-avec-bouton fr-mb-3w">
                 <label class="fr-label" for="choix-service">"Services"</label>
                 <select class="fr-select" id="choix-service" name="service">
                     {services.into_iter().map(|s| view! { <option value=s.id selected=s.id == app_id>{s.label}</option> }).collect::<Vec<_>>()}
