@@ -690,13 +690,14 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
                 .disable_statement_logging();
             let mut conn = PgConnection::connect_with(&options).await?;
             sqlx::raw_sql("set jit = off").execute(&mut conn).await?;
+            let total = Instant::now();
             let mut tx = conn.begin().await?;
             let mut all = steps(p);
             all.truncate(1); // the hash functions
             all.extend(group_steps(p));
             run_steps(&mut tx, all).await?;
             tx.commit().await?;
-            finish(&mut conn, p, Instant::now()).await?;
+            finish(&mut conn, p, total).await?;
             return Ok(());
         }
         Some(c) if c.starts_with("habilitations-bench") => {
@@ -797,7 +798,8 @@ async fn finish(conn: &mut PgConnection, p: &Params, total: Instant) -> Result<(
 /// subgroup and sub-subgroup of 4q+1 (niveaux 2 and 3); each responsable is
 /// an agent of the structure. A block's top group holds two roles of the
 /// structure's convention, its subgroups one of those. `M` dated
-/// memberships (a tenth of them closed) of agents of the group's structure.
+/// memberships (a tenth of them closed) of agents of the group's structure,
+/// two in five in the big structure's groups.
 /// Every row goes through the triggers (ceiling, parent, reach).
 fn group_steps(p: &Params) -> Vec<(&'static str, String)> {
     let (g, m) = (p.groups, p.group_memberships);
@@ -886,8 +888,13 @@ fn group_steps(p: &Params) -> Vec<(&'static str, String)> {
                         d + time '09:00'
                    from (select distinct on (gi.group_id, om.user_id) gi.group_id, gi.org_id, om.user_id, k,
                                 {anchor} - (pg_temp.rnd('debut-appartenance', k) % 1000)::int as d
-                           from generate_series(1::bigint, {m} * 13 / 10) k
-                           join gen_gid gi on gi.j = 1 + pg_temp.rnd('groupe-appartenance', k) % (select max(j) from gen_gid)
+                           from generate_series(1::bigint, {m} * 2) k
+                           -- Two in five in the big structure's groups (the
+                           -- first tenth): the small ones' few agents could not
+                           -- fill their groups with distinct people.
+                           join gen_gid gi on gi.j = 1 + pg_temp.rnd('groupe-appartenance', k)
+                                % case when pg_temp.rnd('grande-structure', k) % 5 < 2 then greatest({g} / 10, 1)
+                                       else (select max(j) from gen_gid) end
                            join gen_om om on om.org_id = gi.org_id and om.idx = pg_temp.rnd('membre', k) % gi.members
                           order by gi.group_id, om.user_id, k) x
                   order by group_id, user_id

@@ -75,8 +75,13 @@ pub fn GroupsPage() -> impl IntoView {
                             view! {
                                 <ConventionBanner convention=page.convention.as_ref().map(|c| c.1.clone()) organisation=page.organisation.clone()/>
                                 <ul class="fr-btns-group fr-btns-group--inline-md barre-actions">
-                                    {manager.then(|| view! { <li><A href=new_href attr:class="fr-btn fr-icon-add-line fr-btn--icon-left">"Créer un groupe"</A></li> })}
-                                    <li><A href=format!("/conventions?organisation={org_id}") attr:class="fr-btn fr-btn--tertiary">"Retour à la liste des conventions"</A></li>
+                                    {manager.then(|| view! {
+                                        <li><A href=new_href attr:class="fr-btn fr-icon-add-line fr-btn--icon-left">"Créer un groupe"</A></li>
+                                        <li><A href=format!("/conventions?organisation={org_id}") attr:class="fr-btn fr-btn--tertiary">"Retour à la liste des conventions"</A></li>
+                                    })}
+                                    {(!manager).then(|| view! {
+                                        <li><A href=format!("/structures/{org_id}/agents") attr:class="fr-btn fr-btn--tertiary">"Utilisateurs de mes groupes"</A></li>
+                                    })}
                                 </ul>
                                 <Form method="GET" action="">
                                     {(cid != 0).then(|| view! { <input type="hidden" name="convention" value=cid/> })}

@@ -44,9 +44,14 @@ pub async fn home_tiles() -> AppResult<Vec<Tile>> {
          ),
          -- The démarches the user administers: those activated for an
          -- organisation they manage (with or without a right of their own).
+         -- (The conventions are read directly: through the view, the
+         -- semi-join on the managed organisations cannot reach them. An
+         -- operator administers every démarche: nothing to read.)
          used as (
-             select distinct oa.application_id from organisation_applications oa
-              where oa.organisation_id in (select organisation_id from managed_orgs)
+             select distinct cr.application_id from conventions c join convention_roles cr on cr.convention_id = c.id
+              where not $2 and c.organisation_id in (select organisation_id from managed_orgs)
+                and c.date_ouverture <= current_date and (c.date_cloture is null or c.date_cloture > current_date)
+                and cr.date_ouverture <= current_date and (cr.date_cloture is null or cr.date_cloture > current_date)
          )
          select a.code, a.libelle, a.description,
                 a.id in (select application_id from held) as held,
