@@ -350,6 +350,18 @@ pub async fn run(o: &Options) -> Result<(), BoxError> {
         .await
     };
     push("Liste des agents filtrée par groupe", Some(10.0), by_group);
+    // « Utilisateurs du service »: every (person, structure) holding a right
+    // on the démarche or waiting for one, in name order. It computes every
+    // holder before the first page (known to be slow with groups: few
+    // requests).
+    push(
+        "Utilisateurs du service SOFFi, première page (20 requêtes)",
+        Some(25.0),
+        series(&api, "list_service_users", n.min(20), |_| {
+            vec![("application", "soffi".to_string())]
+        })
+        .await,
+    );
 
     // Name prefixes of 2, 3 and 4 letters and whole names, as typed.
     let mut prefixes: Vec<String> = noms
