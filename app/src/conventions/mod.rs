@@ -651,6 +651,40 @@ pub mod ssr {
         Ok(ended)
     }
 
+    /// CAF's Afas rule: the per-user profiles of an application whose
+    /// catalogue names a « Habiliter » role are given, changed or withdrawn
+    /// only by an operator or by someone who holds that role in the
+    /// structure today (through a group: an administrator holds no business
+    /// role by default). Returns the message for the first application of
+    /// `role_ids` the manager may not administer.
+    pub async fn profiles_refused(
+        conn: &mut PgConnection,
+        manager: &crate::session::OrgManager,
+        role_ids: &[i64],
+    ) -> Result<Option<String>, sqlx::Error> {
+        if manager.is_operator() || role_ids.is_empty() {
+            return Ok(None);
+        }
+        let row: Option<(String, String)> = sqlx::query_as(
+            "select a.libelle, h.libelle from applications a
+               join roles h on h.id = a.habiliter_role_id
+              where a.id in (select application_id from roles where id = any($1))
+                and not exists (select 1 from effective_rights(current_date) e
+                                 where e.user_id = $2 and e.organisation_id = $3 and e.role_id = a.habiliter_role_id)
+              order by a.position limit 1",
+        )
+        .bind(role_ids)
+        .bind(manager.user_id())
+        .bind(manager.organisation_id())
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map(|(app, role)| {
+            format!(
+                "Pour administrer les profils {app} d'un utilisateur, il faut appartenir à un groupe qui détient le rôle « {role} » de {app}."
+            )
+        }))
+    }
+
     /// True when the organisation may hand out the role.
     pub async fn within_ceiling(
         conn: &mut PgConnection,

@@ -290,6 +290,11 @@ pub async fn decide_request(
     .execute(&mut *tx)
     .await?;
     let mut grant_id = None;
+    if accept {
+        if let Some(m) = crate::conventions::ssr::profiles_refused(&mut tx, &manager, &[role_id]).await? {
+            return Err(AppError::Conflict(m));
+        }
+    }
     if accept
         && !crate::conventions::ssr::within_ceiling(&mut tx, org.into(), role_id.into()).await?
     {

@@ -346,6 +346,9 @@ pub async fn add_grant(
         crate::domain::UserId(user_id),
         rank.and_then(|r| r.0).as_deref(),
     )?;
+    if let Some(m) = crate::conventions::ssr::profiles_refused(&mut tx, &manager, &[role_id]).await? {
+        return Err(AppError::invalid("role_id", m));
+    }
     if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id(), role_id.into())
         .await?
     {

@@ -195,6 +195,17 @@ pub async fn save_agent_roles(
     .bind(manager.organisation_id())
     .fetch_all(&mut *tx)
     .await?;
+    // The profiles given or withdrawn: those of an application with a
+    // « Habiliter » role need its holder.
+    let changed: Vec<i64> = wanted
+        .iter()
+        .copied()
+        .filter(|w| !held.iter().any(|h| h.1 == *w))
+        .chain(held.iter().map(|h| h.1).filter(|h| !wanted.contains(h)))
+        .collect();
+    if let Some(m) = crate::conventions::ssr::profiles_refused(&mut tx, &manager, &changed).await? {
+        return Err(AppError::invalid("role_ids", m));
+    }
     // Rights no longer wanted end in one statement, then one event each.
     let ending: Vec<i64> = held
         .iter()
