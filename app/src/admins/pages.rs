@@ -60,7 +60,7 @@ pub fn OperatorOrganisationsPage() -> impl IntoView {
     view! {
         <div class="fr-container fr-my-4w">
             <h1>"Administration des structures"</h1>
-            <ul class="fr-btns-group fr-btns-group--inline-md barre-actions">
+            <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left barre-actions">
                 <li><A href="/conventions" attr:class="fr-btn fr-btn--secondary fr-icon-file-text-line fr-btn--icon-left">"Consulter les conventions"</A></li>
                 <li><A href="/conventions/nouvelle" attr:class="fr-btn fr-btn--secondary fr-icon-add-line fr-btn--icon-left">"Formaliser une convention"</A></li>
                 <li><A href="/operateur/journal" attr:class="fr-btn fr-btn--tertiary fr-icon-file-text-line fr-btn--icon-left">"Journal de la plateforme"</A></li>

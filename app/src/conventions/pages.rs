@@ -95,7 +95,7 @@ pub fn ConventionsPage() -> impl IntoView {
                             let etat = filters[2].clone();
                             view! {
                                 {page.operator.then(|| view! {
-                                    <ul class="fr-btns-group fr-btns-group--inline-md barre-actions">
+                                    <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left barre-actions">
                                         <li><A href=new_href attr:class="fr-btn fr-icon-add-line fr-btn--icon-left">"Formaliser une convention"</A></li>
                                     </ul>
                                 })}

@@ -74,7 +74,7 @@ pub fn GroupsPage() -> impl IntoView {
                             let manager = page.manager;
                             view! {
                                 <ConventionBanner convention=page.convention.as_ref().map(|c| c.1.clone()) organisation=page.organisation.clone()/>
-                                <ul class="fr-btns-group fr-btns-group--inline-md barre-actions">
+                                <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left barre-actions">
                                     {manager.then(|| view! {
                                         <li><A href=new_href attr:class="fr-btn fr-icon-add-line fr-btn--icon-left">"Créer un groupe"</A></li>
                                         <li><A href=format!("/conventions?organisation={org_id}") attr:class="fr-btn fr-btn--tertiary">"Retour à la liste des conventions"</A></li>
