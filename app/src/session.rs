@@ -294,9 +294,21 @@ impl Authenticated {
         }
     }
 
+    /// For the lists a responsable habilitations reads too (« Liste des
+    /// agents », « Groupes »): true for a manager of the structure (or the
+    /// operator), false for the responsable of one of its open groups,
+    /// `Forbidden` for anyone else.
+    pub async fn manages_or_reaches(&self, organisation_id: OrganisationId) -> AppResult<bool> {
+        match self.manager_of(organisation_id).await {
+            Ok(_) => Ok(true),
+            Err(AppError::Forbidden) if self.is_responsable_in(organisation_id).await? => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// True when the caller is the responsable of an open group of the
-    /// structure (what « Liste des agents » and « Groupes » show them).
-    pub async fn is_responsable_in(&self, organisation_id: OrganisationId) -> AppResult<bool> {
+    /// structure.
+    async fn is_responsable_in(&self, organisation_id: OrganisationId) -> AppResult<bool> {
         let row: Option<(i64,)> = sqlx::query_as(
             "select r.group_id from responsable_reach($1, current_date) r
                join memberships m on m.user_id = $1 and m.organisation_id = r.organisation_id

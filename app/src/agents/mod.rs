@@ -70,15 +70,10 @@ pub async fn list_agents(
     #[server(default)] after: String,
     #[server(default)] group_id: i64,
 ) -> AppResult<AgentsPage> {
-    use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let org = crate::domain::OrganisationId(organisation_id);
     // A responsable habilitations sees the users of the groups they reach.
-    let reach_of = match me.manager_of(org).await {
-        Ok(_) => None,
-        Err(AppError::Forbidden) if me.is_responsable_in(org).await? => Some(me.id()),
-        Err(e) => return Err(e),
-    };
+    let reach_of = (!me.manages_or_reaches(org).await?).then(|| me.id());
     let pool = crate::state::pool();
     let (organisation, siret): (String, String) =
         sqlx::query_as("select nom, siret from organisations where id = $1")

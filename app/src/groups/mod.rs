@@ -89,11 +89,7 @@ pub async fn list_groups(
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let org = OrganisationId(organisation_id);
-    let manager = match me.manager_of(org).await {
-        Ok(_) => true,
-        Err(AppError::Forbidden) if me.is_responsable_in(org).await? => false,
-        Err(e) => return Err(e),
-    };
+    let manager = me.manages_or_reaches(org).await?;
     let pool = crate::state::pool();
     let (organisation, siret): (String, String) =
         sqlx::query_as("select nom, siret from organisations where id = $1")
@@ -1063,14 +1059,9 @@ pub async fn update_membership(
 #[server(endpoint = "group_choices", output = crate::json::Json)]
 pub async fn group_choices(organisation_id: i64) -> AppResult<Vec<Choice>> {
     use crate::domain::OrganisationId;
-    use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let org = OrganisationId(organisation_id);
-    let manager = match me.manager_of(org).await {
-        Ok(_) => true,
-        Err(AppError::Forbidden) if me.is_responsable_in(org).await? => false,
-        Err(e) => return Err(e),
-    };
+    let manager = me.manages_or_reaches(org).await?;
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "select g.id, g.code || ' — ' || g.libelle || coalesce(' (sous-groupe de ' || p.code || ')', '')
            from user_groups g left join user_groups p on p.id = g.parent_id
