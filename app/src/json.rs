@@ -48,9 +48,12 @@ mod tests {
 
     #[test]
     fn round_trip_and_invalid_text() {
-        let bytes = <JsonText as Encodes<Vec<String>>>::encode(&vec!["Élodie".to_string()]).unwrap();
+        let bytes =
+            <JsonText as Encodes<Vec<String>>>::encode(&vec!["Élodie".to_string()]).unwrap();
         let back: Vec<String> = <JsonText as Decodes<Vec<String>>>::decode(bytes).unwrap();
         assert_eq!(back, vec!["Élodie".to_string()]);
-        assert!(<JsonText as Decodes<Vec<String>>>::decode(Bytes::from_static(b"[\"\xff\"]")).is_err());
+        assert!(
+            <JsonText as Decodes<Vec<String>>>::decode(Bytes::from_static(b"[\"\xff\"]")).is_err()
+        );
     }
 }

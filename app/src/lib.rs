@@ -87,6 +87,7 @@ lazy_pages! {
     GroupRoute => groups::GroupPage,
     GroupRightsRoute => groups::GroupRightsPage,
     MembershipsRoute => groups::MembershipsPage,
+    DecisionsRoute => requests::DecisionsPage,
 }
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -164,6 +165,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/structures/:org/groupes/:group/habilitations") view={Lazy::<GroupRightsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/groupes/:group/utilisateurs") view={Lazy::<MembershipsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/agents/:user/groupes") view={Lazy::<MembershipsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/structures/:org/demandes") view={Lazy::<DecisionsRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

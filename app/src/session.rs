@@ -289,9 +289,45 @@ impl Authenticated {
         }
         match self.manager_of(organisation_id).await {
             Ok(m) => Ok(GroupActor::Manager(m)),
-            Err(AppError::Forbidden) => Ok(GroupActor::Responsable(self.group_manager_of(group_id).await?)),
+            Err(AppError::Forbidden) => Ok(GroupActor::Responsable(
+                self.group_manager_of(group_id).await?,
+            )),
             Err(e) => Err(e),
         }
+    }
+
+    /// Who acts on one person's account (« Modifier un utilisateur »,
+    /// closing it): a manager of the structure, else a responsable
+    /// habilitations, through a group of theirs the person is an open or
+    /// future member of. `users::ssr` checks the rest of the reach (ranks,
+    /// the person's own responsabilities). Anyone else: `Forbidden`.
+    pub async fn account_actor(
+        &self,
+        organisation_id: impl Into<OrganisationId>,
+        user_id: UserId,
+    ) -> AppResult<GroupActor> {
+        let organisation_id = organisation_id.into();
+        match self.manager_of(organisation_id).await {
+            Ok(m) => return Ok(GroupActor::Manager(m)),
+            Err(AppError::Forbidden) => {}
+            Err(e) => return Err(e),
+        }
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select gm.group_id from group_memberships gm
+              where gm.user_id = $3 and gm.organisation_id = $2
+                and (gm.date_cloture is null or gm.date_cloture > current_date)
+                and gm.group_id in (select group_id from responsable_reach($1, current_date) where organisation_id = $2)
+              order by gm.group_id limit 1",
+        )
+        .bind(self.id)
+        .bind(organisation_id)
+        .bind(user_id)
+        .fetch_optional(&pool())
+        .await?;
+        let (group,) = row.ok_or(AppError::Forbidden)?;
+        Ok(GroupActor::Responsable(
+            self.group_manager_of(GroupId(group)).await?,
+        ))
     }
 
     /// For the lists a responsable habilitations reads too (« Liste des
@@ -355,6 +391,87 @@ impl GroupActor {
             ))
         } else {
             Ok(())
+        }
+    }
+}
+
+/// Who changes people's accounts and writes in the journal: a manager of
+/// the structure (or the operator) or a responsable habilitations. The
+/// write paths on accounts (`users::ssr`) take one, so both go through the
+/// same rules; a responsable's reach is checked in the database by them.
+pub trait Acting {
+    fn user_id(&self) -> UserId;
+    fn organisation_id(&self) -> OrganisationId;
+    /// The operator of the platform (who may change any non-operator account).
+    fn is_operator(&self) -> bool {
+        false
+    }
+    /// The responsable's capability, when the actor is one.
+    fn responsable(&self) -> Option<&GroupManager> {
+        None
+    }
+    /// Ranks are respected (see `OrgManager::outranks`); a responsable
+    /// never acts on an administrator of the structure.
+    fn outranks(&self, target: UserId, target_role: Option<&str>) -> AppResult<()>;
+    /// An event made by this actor in their structure.
+    fn event<'a>(
+        &self,
+        action: &'a str,
+        target_type: &'a str,
+        target_id: Option<i64>,
+        before: Option<serde_json::Value>,
+        after: Option<serde_json::Value>,
+    ) -> crate::audit::ssr::Event<'a> {
+        crate::audit::ssr::Event {
+            actor_id: Some(self.user_id().get()),
+            organisation_id: Some(self.organisation_id().get()),
+            action,
+            target_type,
+            target_id,
+            before,
+            after,
+        }
+    }
+}
+
+impl Acting for OrgManager {
+    fn user_id(&self) -> UserId {
+        self.user_id
+    }
+    fn organisation_id(&self) -> OrganisationId {
+        self.organisation_id
+    }
+    fn is_operator(&self) -> bool {
+        self.rank == Rank::Operator
+    }
+    fn outranks(&self, target: UserId, target_role: Option<&str>) -> AppResult<()> {
+        OrgManager::outranks(self, target, target_role)
+    }
+}
+
+impl Acting for GroupActor {
+    fn user_id(&self) -> UserId {
+        GroupActor::user_id(self)
+    }
+    fn organisation_id(&self) -> OrganisationId {
+        GroupActor::organisation_id(self)
+    }
+    fn is_operator(&self) -> bool {
+        matches!(self, GroupActor::Manager(m) if m.is_operator())
+    }
+    fn responsable(&self) -> Option<&GroupManager> {
+        match self {
+            GroupActor::Manager(_) => None,
+            GroupActor::Responsable(r) => Some(r),
+        }
+    }
+    fn outranks(&self, target: UserId, target_role: Option<&str>) -> AppResult<()> {
+        match self {
+            GroupActor::Manager(m) => m.outranks(target, target_role),
+            GroupActor::Responsable(_) if target_role.is_some() => Err(AppError::Conflict(
+                "Un responsable habilitations ne modifie ni ne clôture le compte d'un administrateur de la structure.".into(),
+            )),
+            GroupActor::Responsable(_) => Ok(()),
         }
     }
 }

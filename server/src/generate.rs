@@ -916,12 +916,13 @@ pub async fn print_sizes(conn: &mut PgConnection) -> Result<(), BoxError> {
     )
     .fetch_one(&mut *conn)
     .await?;
-    let (groups, deepest, group_memberships, group_grants): (i64, Option<i32>, i64, i64) = sqlx::query_as(
-        "select (select count(*) from user_groups), (select max(niveau) from user_groups),
+    let (groups, deepest, group_memberships, group_grants): (i64, Option<i32>, i64, i64) =
+        sqlx::query_as(
+            "select (select count(*) from user_groups), (select max(niveau) from user_groups),
                 (select count(*) from group_memberships), (select count(*) from group_grants)",
-    )
-    .fetch_one(&mut *conn)
-    .await?;
+        )
+        .fetch_one(&mut *conn)
+        .await?;
     println!(
         "{users} utilisateurs, {orgs} structures, {units} unités, {memberships} rattachements \
          (le plus grand : {biggest} agents), {grants} habilitations, {events} événements du journal, \

@@ -37,18 +37,68 @@ const USERS: usize = 5;
 
 #[derive(Clone, Debug)]
 enum Op {
-    CreateConvention { actor: Actor, roles: u8, cloture: Option<u8> },
-    ModifyConvention { actor: Actor, conv: usize, roles: u8 },
-    CloseConvention { actor: Actor, conv: usize },
-    CreateGroup { actor: Actor, conv: usize, parent: Option<usize>, resp: usize },
-    CloseGroup { actor: Actor, group: usize },
-    SetGroupRoles { actor: Actor, group: usize, roles: u8 },
-    SetResponsable { actor: Actor, group: usize, user: usize },
-    AddMember { actor: Actor, group: usize, user: usize, start: u8, cloture: Option<u8> },
-    CloseMember { actor: Actor, membership: usize, in_days: u8 },
-    DirectGrant { actor: Actor, user: usize, role: usize, start: u8, cloture: Option<u8> },
-    Request { user: usize, role: usize, decider: Actor, accept: bool },
-    Advance { days: u8 },
+    CreateConvention {
+        actor: Actor,
+        roles: u8,
+        cloture: Option<u8>,
+    },
+    ModifyConvention {
+        actor: Actor,
+        conv: usize,
+        roles: u8,
+    },
+    CloseConvention {
+        actor: Actor,
+        conv: usize,
+    },
+    CreateGroup {
+        actor: Actor,
+        conv: usize,
+        parent: Option<usize>,
+        resp: usize,
+    },
+    CloseGroup {
+        actor: Actor,
+        group: usize,
+    },
+    SetGroupRoles {
+        actor: Actor,
+        group: usize,
+        roles: u8,
+    },
+    SetResponsable {
+        actor: Actor,
+        group: usize,
+        user: usize,
+    },
+    AddMember {
+        actor: Actor,
+        group: usize,
+        user: usize,
+        start: u8,
+        cloture: Option<u8>,
+    },
+    CloseMember {
+        actor: Actor,
+        membership: usize,
+        in_days: u8,
+    },
+    DirectGrant {
+        actor: Actor,
+        user: usize,
+        role: usize,
+        start: u8,
+        cloture: Option<u8>,
+    },
+    Request {
+        user: usize,
+        role: usize,
+        decider: Actor,
+        accept: bool,
+    },
+    Advance {
+        days: u8,
+    },
 }
 
 fn actor() -> impl Strategy<Value = Actor> {
@@ -139,7 +189,9 @@ async fn fixture() -> Fixture {
     for (a, r) in ROLE_CODES {
         let role = app.role_id(a, r).await;
         let app_id = app
-            .count(&format!("select application_id from roles where id = {role}"))
+            .count(&format!(
+                "select application_id from roles where id = {role}"
+            ))
             .await;
         roles.push((role, app_id));
     }
@@ -217,7 +269,12 @@ impl Run<'_> {
         }
     }
 
-    async fn call(&self, a: Actor, endpoint: &str, form: &[(&str, &str)]) -> (StatusCode, serde_json::Value) {
+    async fn call(
+        &self,
+        a: Actor,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, serde_json::Value) {
         let cookie = &self.f.cookies[&self.email(a)];
         let resp = self
             .client
@@ -230,11 +287,17 @@ impl Run<'_> {
             .unwrap();
         let s = resp.status();
         let text = resp.text().await.unwrap();
-        (s, serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)))
+        (
+            s,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 
     async fn today(&self) -> NaiveDate {
-        let (d,): (NaiveDate,) = sqlx::query_as("select current_date").fetch_one(&self.app.pool).await.unwrap();
+        let (d,): (NaiveDate,) = sqlx::query_as("select current_date")
+            .fetch_one(&self.app.pool)
+            .await
+            .unwrap();
         d
     }
 
@@ -267,11 +330,12 @@ impl Run<'_> {
         let Some(uid) = self.user_id(a) else {
             return BTreeSet::new();
         };
-        let rows: Vec<(i64,)> = sqlx::query_as("select group_id from responsable_reach($1, current_date)")
-            .bind(uid)
-            .fetch_all(&self.app.pool)
-            .await
-            .unwrap();
+        let rows: Vec<(i64,)> =
+            sqlx::query_as("select group_id from responsable_reach($1, current_date)")
+                .bind(uid)
+                .fetch_all(&self.app.pool)
+                .await
+                .unwrap();
         rows.into_iter().map(|r| r.0).collect()
     }
 
@@ -320,11 +384,26 @@ impl Run<'_> {
                 self.advance(days as i64).await;
                 return Ok(());
             }
-            Op::CreateConvention { actor, roles, cloture } => {
+            Op::CreateConvention {
+                actor,
+                roles,
+                cloture,
+            } => {
                 let r = self.roles_of(roles, None);
-                let c = cloture.map(|c| self.day(today, c as i64)).unwrap_or_default();
+                let c = cloture
+                    .map(|c| self.day(today, c as i64))
+                    .unwrap_or_default();
                 let (s, b) = self
-                    .call(actor, "save_convention", &[("siret", AFDAS), ("libelle", "Convention"), ("role_ids", &r), ("date_cloture", &c)])
+                    .call(
+                        actor,
+                        "save_convention",
+                        &[
+                            ("siret", AFDAS),
+                            ("libelle", "Convention"),
+                            ("role_ids", &r),
+                            ("date_cloture", &c),
+                        ],
+                    )
                     .await;
                 if s.is_success() {
                     self.conventions.push(b.as_i64().unwrap());
@@ -332,26 +411,51 @@ impl Run<'_> {
                 (s, actor == Actor::Operator, b)
             }
             Op::ModifyConvention { actor, conv, roles } => {
-                let Some(c) = Self::pick(&self.conventions, conv) else { return Ok(()) };
-                let (o,): (NaiveDate,) = sqlx::query_as("select date_ouverture from conventions where id = $1")
-                    .bind(c)
-                    .fetch_one(&self.app.pool)
-                    .await
-                    .unwrap();
+                let Some(c) = Self::pick(&self.conventions, conv) else {
+                    return Ok(());
+                };
+                let (o,): (NaiveDate,) =
+                    sqlx::query_as("select date_ouverture from conventions where id = $1")
+                        .bind(c)
+                        .fetch_one(&self.app.pool)
+                        .await
+                        .unwrap();
                 let r = self.roles_of(roles, None);
                 let (s, b) = self
-                    .call(actor, "save_convention", &[("id", &c.to_string()), ("libelle", "Convention"), ("date_ouverture", &o.to_string()), ("role_ids", &r)])
+                    .call(
+                        actor,
+                        "save_convention",
+                        &[
+                            ("id", &c.to_string()),
+                            ("libelle", "Convention"),
+                            ("date_ouverture", &o.to_string()),
+                            ("role_ids", &r),
+                        ],
+                    )
                     .await;
                 (s, actor == Actor::Operator, b)
             }
             Op::CloseConvention { actor, conv } => {
-                let Some(c) = Self::pick(&self.conventions, conv) else { return Ok(()) };
-                let (s, b) = self.call(actor, "close_convention", &[("id", &c.to_string())]).await;
+                let Some(c) = Self::pick(&self.conventions, conv) else {
+                    return Ok(());
+                };
+                let (s, b) = self
+                    .call(actor, "close_convention", &[("id", &c.to_string())])
+                    .await;
                 (s, actor == Actor::Operator, b)
             }
-            Op::CreateGroup { actor, conv, parent, resp } => {
-                let Some(c) = Self::pick(&self.conventions, conv) else { return Ok(()) };
-                let p = parent.and_then(|p| Self::pick(&self.groups, p)).unwrap_or(0);
+            Op::CreateGroup {
+                actor,
+                conv,
+                parent,
+                resp,
+            } => {
+                let Some(c) = Self::pick(&self.conventions, conv) else {
+                    return Ok(());
+                };
+                let p = parent
+                    .and_then(|p| Self::pick(&self.groups, p))
+                    .unwrap_or(0);
                 let code = format!("G{}", self.groups.len() + 1);
                 let (s, b) = self
                     .call(
@@ -373,45 +477,87 @@ impl Run<'_> {
                 (s, manager(actor), b)
             }
             Op::CloseGroup { actor, group } => {
-                let Some(g) = Self::pick(&self.groups, group) else { return Ok(()) };
-                let (s, b) = self.call(actor, "close_group", &[("organisation_id", &org), ("group_id", &g.to_string())]).await;
+                let Some(g) = Self::pick(&self.groups, group) else {
+                    return Ok(());
+                };
+                let (s, b) = self
+                    .call(
+                        actor,
+                        "close_group",
+                        &[("organisation_id", &org), ("group_id", &g.to_string())],
+                    )
+                    .await;
                 (s, manager(actor), b)
             }
-            Op::SetGroupRoles { actor, group, roles } => {
-                let Some(g) = Self::pick(&self.groups, group) else { return Ok(()) };
+            Op::SetGroupRoles {
+                actor,
+                group,
+                roles,
+            } => {
+                let Some(g) = Self::pick(&self.groups, group) else {
+                    return Ok(());
+                };
                 let app_id = self.f.roles[(roles as usize) % ROLES].1;
                 let r = self.roles_of(roles, Some(app_id));
                 let (s, b) = self
                     .call(
                         actor,
                         "set_group_roles",
-                        &[("organisation_id", &org), ("group_id", &g.to_string()), ("application_id", &app_id.to_string()), ("role_ids", &r)],
+                        &[
+                            ("organisation_id", &org),
+                            ("group_id", &g.to_string()),
+                            ("application_id", &app_id.to_string()),
+                            ("role_ids", &r),
+                        ],
                     )
                     .await;
                 (s, manager(actor), b)
             }
             Op::SetResponsable { actor, group, user } => {
-                let Some(g) = Self::pick(&self.groups, group) else { return Ok(()) };
-                let (parent,): (Option<i64>,) = sqlx::query_as("select parent_id from user_groups where id = $1")
-                    .bind(g)
-                    .fetch_one(&self.app.pool)
-                    .await
-                    .unwrap();
+                let Some(g) = Self::pick(&self.groups, group) else {
+                    return Ok(());
+                };
+                let (parent,): (Option<i64>,) =
+                    sqlx::query_as("select parent_id from user_groups where id = $1")
+                        .bind(g)
+                        .fetch_one(&self.app.pool)
+                        .await
+                        .unwrap();
                 let reach = self.reach(actor).await;
                 let may = manager(actor)
-                    || (parent.is_some_and(|p| reach.contains(&p)) && Some(self.f.users[user]) != self.user_id(actor));
+                    || (parent.is_some_and(|p| reach.contains(&p))
+                        && Some(self.f.users[user]) != self.user_id(actor));
                 let (s, b) = self
-                    .call(actor, "set_group_responsable", &[("organisation_id", &org), ("group_id", &g.to_string()), ("responsable", &user_email(user))])
+                    .call(
+                        actor,
+                        "set_group_responsable",
+                        &[
+                            ("organisation_id", &org),
+                            ("group_id", &g.to_string()),
+                            ("responsable", &user_email(user)),
+                        ],
+                    )
                     .await;
                 (s, may, b)
             }
-            Op::AddMember { actor, group, user, start, cloture } => {
-                let Some(g) = Self::pick(&self.groups, group) else { return Ok(()) };
+            Op::AddMember {
+                actor,
+                group,
+                user,
+                start,
+                cloture,
+            } => {
+                let Some(g) = Self::pick(&self.groups, group) else {
+                    return Ok(());
+                };
                 let target = self.f.users[user];
                 let reach = self.reach(actor).await;
                 let may = Some(target) != self.user_id(actor)
-                    && (manager(actor) || (reach.contains(&g) && self.member_of_any(target, &reach).await));
-                let c = cloture.map(|c| self.day(today, start as i64 + c as i64)).unwrap_or_default();
+                    && (manager(actor)
+                        || (reach.contains(&g) && self.member_of_any(target, &reach).await));
+                let c = cloture
+                    .map(|c| self.day(today, start as i64 + c as i64))
+                    .unwrap_or_default();
                 let (s, b) = self
                     .call(
                         actor,
@@ -430,27 +576,46 @@ impl Run<'_> {
                 }
                 (s, may, b)
             }
-            Op::CloseMember { actor, membership, in_days } => {
-                let Some(m) = Self::pick(&self.memberships, membership) else { return Ok(()) };
-                let (g, u): (i64, i64) = sqlx::query_as("select group_id, user_id from group_memberships where id = $1")
-                    .bind(m)
-                    .fetch_one(&self.app.pool)
-                    .await
-                    .unwrap();
+            Op::CloseMember {
+                actor,
+                membership,
+                in_days,
+            } => {
+                let Some(m) = Self::pick(&self.memberships, membership) else {
+                    return Ok(());
+                };
+                let (g, u): (i64, i64) =
+                    sqlx::query_as("select group_id, user_id from group_memberships where id = $1")
+                        .bind(m)
+                        .fetch_one(&self.app.pool)
+                        .await
+                        .unwrap();
                 let reach = self.reach(actor).await;
                 let may = Some(u) != self.user_id(actor) && (manager(actor) || reach.contains(&g));
                 let (s, b) = self
                     .call(
                         actor,
                         "update_membership",
-                        &[("organisation_id", &org), ("membership_id", &m.to_string()), ("date_cloture", &self.day(today, in_days as i64))],
+                        &[
+                            ("organisation_id", &org),
+                            ("membership_id", &m.to_string()),
+                            ("date_cloture", &self.day(today, in_days as i64)),
+                        ],
                     )
                     .await;
                 (s, may, b)
             }
-            Op::DirectGrant { actor, user, role, start, cloture } => {
+            Op::DirectGrant {
+                actor,
+                user,
+                role,
+                start,
+                cloture,
+            } => {
                 let target = self.f.users[user];
-                let c = cloture.map(|c| self.day(today, start as i64 + c as i64)).unwrap_or_default();
+                let c = cloture
+                    .map(|c| self.day(today, start as i64 + c as i64))
+                    .unwrap_or_default();
                 let (s, b) = self
                     .call(
                         actor,
@@ -466,23 +631,43 @@ impl Run<'_> {
                     .await;
                 (s, manager(actor) && Some(target) != self.user_id(actor), b)
             }
-            Op::Request { user, role, decider, accept } => {
+            Op::Request {
+                user,
+                role,
+                decider,
+                accept,
+            } => {
                 let requester = Actor::User(user);
                 let (s, b) = self
-                    .call(requester, "request_access", &[("organisation_id", &org), ("role_id", &self.f.roles[role].0.to_string())])
+                    .call(
+                        requester,
+                        "request_access",
+                        &[
+                            ("organisation_id", &org),
+                            ("role_id", &self.f.roles[role].0.to_string()),
+                        ],
+                    )
                     .await;
                 if !s.is_success() {
                     // Refused for its content (not in the ceiling, held
                     // already, pending already): nothing written.
                     if self.digest().await != before {
-                        return Err(format!("{op:?}: the request was refused ({s}) but the database changed"));
+                        return Err(format!(
+                            "{op:?}: the request was refused ({s}) but the database changed"
+                        ));
                     }
                     return Ok(());
                 }
                 let id = b.as_i64().unwrap().to_string();
                 let before = self.digest().await;
                 let decision = if accept { "accepter" } else { "refuser" };
-                let (s, b) = self.call(decider, "decide_request", &[("id", &id), ("decision", decision)]).await;
+                let (s, b) = self
+                    .call(
+                        decider,
+                        "decide_request",
+                        &[("id", &id), ("decision", decision)],
+                    )
+                    .await;
                 let may = manager(decider) && decider != requester;
                 return self.judge(op, s, may, b, &before).await;
             }
@@ -490,17 +675,32 @@ impl Run<'_> {
         self.judge(op, status, allowed, body, &before).await
     }
 
-    async fn judge(&self, op: &Op, s: StatusCode, allowed: bool, body: serde_json::Value, before: &str) -> Result<(), String> {
-        let counter = if s.is_success() { &self.stats.accepted } else { &self.stats.refused };
+    async fn judge(
+        &self,
+        op: &Op,
+        s: StatusCode,
+        allowed: bool,
+        body: serde_json::Value,
+        before: &str,
+    ) -> Result<(), String> {
+        let counter = if s.is_success() {
+            &self.stats.accepted
+        } else {
+            &self.stats.refused
+        };
         counter.fetch_add(1, Ordering::Relaxed);
         if s.is_success() && !allowed {
-            return Err(format!("{op:?} went through although the rules refuse it to its actor: {body}"));
+            return Err(format!(
+                "{op:?} went through although the rules refuse it to its actor: {body}"
+            ));
         }
         if s.is_server_error() {
             return Err(format!("{op:?}: server error {s} {body}"));
         }
         if !s.is_success() && self.digest().await != before {
-            return Err(format!("{op:?} was refused ({s} {body}) but the database changed"));
+            return Err(format!(
+                "{op:?} was refused ({s} {body}) but the database changed"
+            ));
         }
         Ok(())
     }
@@ -509,7 +709,10 @@ impl Run<'_> {
     /// as much (triggers off: no rule looks at a uniform shift).
     async fn advance(&mut self, days: i64) {
         let mut tx = self.app.pool.begin().await.unwrap();
-        sqlx::query("set local session_replication_role = replica").execute(&mut *tx).await.unwrap();
+        sqlx::query("set local session_replication_role = replica")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         for (table, cols) in [
             ("users", &["date_ouverture", "date_cloture"][..]),
             ("conventions", &["date_ouverture", "date_cloture"]),
@@ -519,7 +722,11 @@ impl Run<'_> {
             ("group_memberships", &["date_ouverture", "date_cloture"]),
             ("grants", &["starts_on", "ends_on"]),
         ] {
-            let set = cols.iter().map(|c| format!("{c} = {c} - {days}")).collect::<Vec<_>>().join(", ");
+            let set = cols
+                .iter()
+                .map(|c| format!("{c} = {c} - {days}"))
+                .collect::<Vec<_>>()
+                .join(", ");
             // The exclusion constraints are checked row by row: the
             // earliest period first moves away from the next one, never
             // onto it.
@@ -557,7 +764,9 @@ impl Run<'_> {
                 self.stats.group_rights_seen.fetch_add(1, Ordering::Relaxed);
             }
             if got.len() != rows.len() {
-                return Err(format!("after {after:?}: effective_rights({d}) has duplicates"));
+                return Err(format!(
+                    "after {after:?}: effective_rights({d}) has duplicates"
+                ));
             }
             if got != expected {
                 let extra: Vec<_> = got.difference(&expected).collect();
@@ -571,8 +780,13 @@ impl Run<'_> {
                 if !open(gg.2, gg.3, d) {
                     continue;
                 }
-                let Some(parent) = snap.groups.get(&gg.0).and_then(|g| g.parent) else { continue };
-                let held = snap.group_grants.iter().any(|p| p.0 == parent && p.1 == gg.1 && open(p.2, p.3, d));
+                let Some(parent) = snap.groups.get(&gg.0).and_then(|g| g.parent) else {
+                    continue;
+                };
+                let held = snap
+                    .group_grants
+                    .iter()
+                    .any(|p| p.0 == parent && p.1 == gg.1 && open(p.2, p.3, d));
                 if !held {
                     return Err(format!("after {after:?}: on {d}, group {} holds role {} that its parent {parent} does not", gg.0, gg.1));
                 }
@@ -588,7 +802,9 @@ impl Run<'_> {
         .await
         .unwrap();
         if own > 0 {
-            return Err(format!("after {after:?}: someone gave themselves a right, a group or a decision"));
+            return Err(format!(
+                "after {after:?}: someone gave themselves a right, a group or a decision"
+            ));
         }
         Ok(())
     }
@@ -629,11 +845,21 @@ type Dated = (NaiveDate, Option<NaiveDate>);
 
 impl Snapshot {
     async fn read(pool: &sqlx::PgPool) -> Snapshot {
-        let orgs: Vec<(i64, bool)> = sqlx::query_as("select id, active from organisations").fetch_all(pool).await.unwrap();
+        let orgs: Vec<(i64, bool)> = sqlx::query_as("select id, active from organisations")
+            .fetch_all(pool)
+            .await
+            .unwrap();
         let users: Vec<(i64, NaiveDate, Option<NaiveDate>)> =
-            sqlx::query_as("select id, date_ouverture, date_cloture from users").fetch_all(pool).await.unwrap();
-        let conventions: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)> =
-            sqlx::query_as("select id, organisation_id, date_ouverture, date_cloture from conventions").fetch_all(pool).await.unwrap();
+            sqlx::query_as("select id, date_ouverture, date_cloture from users")
+                .fetch_all(pool)
+                .await
+                .unwrap();
+        let conventions: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
+            "select id, organisation_id, date_ouverture, date_cloture from conventions",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
         let groups: Vec<(i64, i64, i64, Option<i64>, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
             "select id, organisation_id, convention_id, parent_id, date_ouverture, date_cloture from user_groups",
         )
@@ -643,38 +869,67 @@ impl Snapshot {
         Snapshot {
             orgs: orgs.into_iter().collect(),
             users: users.into_iter().map(|(id, o, c)| (id, (o, c))).collect(),
-            conventions: conventions.into_iter().map(|(id, org, o, c)| (id, (org, o, c))).collect(),
-            convention_roles: sqlx::query_as("select convention_id, role_id, date_ouverture, date_cloture from convention_roles")
-                .fetch_all(pool)
-                .await
-                .unwrap(),
+            conventions: conventions
+                .into_iter()
+                .map(|(id, org, o, c)| (id, (org, o, c)))
+                .collect(),
+            convention_roles: sqlx::query_as(
+                "select convention_id, role_id, date_ouverture, date_cloture from convention_roles",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap(),
             groups: groups
                 .into_iter()
-                .map(|(id, org, convention, parent, o, c)| (id, Group { org, convention, parent, o, c }))
+                .map(|(id, org, convention, parent, o, c)| {
+                    (
+                        id,
+                        Group {
+                            org,
+                            convention,
+                            parent,
+                            o,
+                            c,
+                        },
+                    )
+                })
                 .collect(),
-            group_grants: sqlx::query_as("select group_id, role_id, date_ouverture, date_cloture from group_grants")
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-            memberships: sqlx::query_as("select group_id, user_id, date_ouverture, date_cloture from group_memberships")
-                .fetch_all(pool)
-                .await
-                .unwrap(),
-            grants: sqlx::query_as("select id, user_id, organisation_id, role_id, starts_on, ends_on from grants")
-                .fetch_all(pool)
-                .await
-                .unwrap(),
+            group_grants: sqlx::query_as(
+                "select group_id, role_id, date_ouverture, date_cloture from group_grants",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+            memberships: sqlx::query_as(
+                "select group_id, user_id, date_ouverture, date_cloture from group_memberships",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap(),
+            grants: sqlx::query_as(
+                "select id, user_id, organisation_id, role_id, starts_on, ends_on from grants",
+            )
+            .fetch_all(pool)
+            .await
+            .unwrap(),
         }
     }
 
     fn user_open(&self, user: i64, d: NaiveDate) -> bool {
-        self.users.get(&user).is_some_and(|(o, c): &Dated| open(*o, *c, d))
+        self.users
+            .get(&user)
+            .is_some_and(|(o, c): &Dated| open(*o, *c, d))
     }
 
     /// The role is listed, on `d`, by convention `conv`, itself open on `d`.
     fn convention_lists(&self, conv: i64, role: i64, d: NaiveDate) -> bool {
-        self.conventions.get(&conv).is_some_and(|(_, o, c)| open(*o, *c, d))
-            && self.convention_roles.iter().any(|cr| cr.0 == conv && cr.1 == role && open(cr.2, cr.3, d))
+        self.conventions
+            .get(&conv)
+            .is_some_and(|(_, o, c)| open(*o, *c, d))
+            && self
+                .convention_roles
+                .iter()
+                .any(|cr| cr.0 == conv && cr.1 == role && open(cr.2, cr.3, d))
     }
 
     /// SPEC "Rights": direct grants ∪ grants of the groups the user is a
@@ -694,7 +949,11 @@ impl Snapshot {
         }
         for &(group, user, mo, mc) in &self.memberships {
             let g = &self.groups[&group];
-            if !open(mo, mc, d) || !open(g.o, g.c, d) || !self.orgs[&g.org] || !self.user_open(user, d) {
+            if !open(mo, mc, d)
+                || !open(g.o, g.c, d)
+                || !self.orgs[&g.org]
+                || !self.user_open(user, d)
+            {
                 continue;
             }
             for &(gg, role, o, c) in &self.group_grants {
@@ -709,9 +968,19 @@ impl Snapshot {
 
 #[test]
 fn delegation_keeps_its_rules_under_random_operations() {
-    let cases: u32 = std::env::var("HAB_PROPERTY_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
-    let steps: usize = std::env::var("HAB_PROPERTY_STEPS").ok().and_then(|v| v.parse().ok()).unwrap_or(400);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let cases: u32 = std::env::var("HAB_PROPERTY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
+    let steps: usize = std::env::var("HAB_PROPERTY_STEPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(400);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let f = rt.block_on(fixture());
     let stats = Stats::default();
     let mut runner = TestRunner::new(Config {
@@ -757,9 +1026,21 @@ fn delegation_keeps_its_rules_under_random_operations() {
         "{done} opérations aléatoires vérifiées ({cases} suites de {steps}) : {accepted} acceptées, {refused} refusées ; \
          des droits par groupe comptaient après {seen} d'entre elles"
     );
-    assert!(done >= cases as usize * steps, "{done} operations run, fewer than {cases} × {steps}");
+    assert!(
+        done >= cases as usize * steps,
+        "{done} operations run, fewer than {cases} × {steps}"
+    );
     // The sequences exercise the rules both ways.
-    assert!(accepted * 6 >= done, "too few operations went through: {accepted} of {done}");
-    assert!(refused * 6 >= done, "too few operations were refused: {refused} of {done}");
-    assert!(seen * 10 >= done, "rights through groups rarely existed: {seen} of {done}");
+    assert!(
+        accepted * 6 >= done,
+        "too few operations went through: {accepted} of {done}"
+    );
+    assert!(
+        refused * 6 >= done,
+        "too few operations were refused: {refused} of {done}"
+    );
+    assert!(
+        seen * 10 >= done,
+        "rights through groups rarely existed: {seen} of {done}"
+    );
 }

@@ -894,18 +894,31 @@ async fn afas_profiles_need_the_habiliter_role() {
         .call(
             &w.op,
             "save_convention",
-            &[("siret", AFDAS), ("libelle", "Convention AFAS"), ("role_ids", &afas.join(","))],
+            &[
+                ("siret", AFDAS),
+                ("libelle", "Convention AFAS"),
+                ("role_ids", &afas.join(",")),
+            ],
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let conv = body.as_i64().unwrap().to_string();
     let give = |as_: &Client, role: &str| {
-        let (org, agent, role, as_) = (w.org.clone(), w.agent.0.to_string(), role.to_string(), as_.clone());
+        let (org, agent, role, as_) = (
+            w.org.clone(),
+            w.agent.0.to_string(),
+            role.to_string(),
+            as_.clone(),
+        );
         async move {
             app.call(
                 &as_,
                 "add_grant",
-                &[("organisation_id", org.as_str()), ("user_id", &agent), ("role_id", &role)],
+                &[
+                    ("organisation_id", org.as_str()),
+                    ("user_id", &agent),
+                    ("role_id", &role),
+                ],
             )
             .await
         }
@@ -914,7 +927,14 @@ async fn afas_profiles_need_the_habiliter_role() {
     let (s, body) = give(&w.admin, &afas[0]).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert!(body.to_string().contains("Habiliter"), "{body}");
-    assert_eq!(app.count(&format!("select count(*) from grants where user_id = {}", w.agent.0)).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {}",
+            w.agent.0
+        ))
+        .await,
+        0
+    );
     // Other applications are not concerned.
     let (s, body) = give(&w.admin, &w.consultation).await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -922,12 +942,20 @@ async fn afas_profiles_need_the_habiliter_role() {
     let (s, body) = w.group("AFAS-HAB", &conv, "0", "rh@exemple.fr").await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let g = body.as_i64().unwrap().to_string();
-    let afas_app = app.count("select id from applications where code = 'afas'").await.to_string();
+    let afas_app = app
+        .count("select id from applications where code = 'afas'")
+        .await
+        .to_string();
     let (s, body) = app
         .call(
             &w.admin,
             "set_group_roles",
-            &[("organisation_id", w.org.as_str()), ("group_id", &g), ("application_id", &afas_app), ("role_ids", &afas[2])],
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("group_id", &g),
+                ("application_id", &afas_app),
+                ("role_ids", &afas[2]),
+            ],
         )
         .await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -938,7 +966,9 @@ async fn afas_profiles_need_the_habiliter_role() {
     // Withdrawing it from the Rôles tab needs the role too: once the
     // manager leaves the group, the profile stays.
     let m = app
-        .count(&format!("select id from group_memberships where group_id = {g}"))
+        .count(&format!(
+            "select id from group_memberships where group_id = {g}"
+        ))
         .await
         .to_string();
     let (s, body) = w.close_membership(&w.op, &m, &day(0)).await;
@@ -947,7 +977,11 @@ async fn afas_profiles_need_the_habiliter_role() {
         .call(
             &w.admin,
             "save_agent_roles",
-            &[("organisation_id", w.org.as_str()), ("user_id", &w.agent.0.to_string()), ("role_ids", &w.consultation)],
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("user_id", &w.agent.0.to_string()),
+                ("role_ids", &w.consultation),
+            ],
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
@@ -957,6 +991,415 @@ async fn afas_profiles_need_the_habiliter_role() {
             w.agent.0, afas[0]
         ))
         .await,
+        1
+    );
+}
+
+/// « Modifier un utilisateur » with a complete fiche.
+async fn update_fiche(
+    app: &TestApp,
+    as_: &Client,
+    org: &str,
+    user: i64,
+    email: &str,
+    nom: &str,
+    cloture: &str,
+) -> (StatusCode, Value) {
+    app.call(
+        as_,
+        "update_agent",
+        &[
+            ("organisation_id", org),
+            ("user_id", &user.to_string()),
+            ("civilite", "M"),
+            ("nom", nom),
+            ("prenom", "Prénom"),
+            ("email", email),
+            ("email_confirmation", email),
+            ("date_cloture", cloture),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_responsable_creates_modifies_and_closes_the_users_of_their_groups() {
+    let w = world().await;
+    let app = &w.app;
+    let g = w.group_ok("G1", "0", "rh@exemple.fr").await;
+    let h = w.group_ok("H1", "0", "autre.rh@exemple.fr").await;
+    let (s, body) = w.roles(&w.admin, &g, &w.consultation).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let create = |as_: &Client, email: &str, group: &str, unit: &str| {
+        let (org, email, group, unit, as_) = (
+            w.org.clone(),
+            email.to_string(),
+            group.to_string(),
+            unit.to_string(),
+            as_.clone(),
+        );
+        async move {
+            let mut form = agent_form(&org, &email, "Nina", "Nouvelle");
+            form.push(("group_id", &group));
+            form.push(("unit_id", &unit));
+            app.call(&as_, "create_agent", &form).await
+        }
+    };
+    // A responsable creates only into one of their groups, at structure level.
+    let (s, body) = create(&w.resp.1, "nina@exemple.fr", "0", "0").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["group_id"]);
+    let (s, _) = create(&w.resp.1, "nina@exemple.fr", &h, "0").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = create(&w.resp.1, "nina@exemple.fr", &g, "7").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["unit_id"]);
+    // A plain agent creates nobody.
+    let (s, _) = create(&w.agent.1, "nina@exemple.fr", &g, "0").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.count("select count(*) from users where email = 'nina@exemple.fr'")
+            .await,
+        0
+    );
+    // Into G: the account, its attachment and its membership, at once.
+    let (s, body) = create(&w.resp.1, "nina@exemple.fr", &g, "0").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["groupe"], "G1 — Groupe G1");
+    let nina = app.user_id("nina@exemple.fr").await;
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_memberships where user_id = {nina} and group_id = {g} and added_by = {}",
+            w.resp.0
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        w.effective(nina, 0).await,
+        1,
+        "the group's role counts at once"
+    );
+    // The fiche: G's responsable reads and modifies it, H's cannot, nor can
+    // G's responsable reach someone outside their groups.
+    let (s, body) = app
+        .call(
+            &w.resp.1,
+            "get_agent",
+            &[("organisation_id", &w.org), ("user_id", &nina.to_string())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["manager"], false);
+    assert_eq!(body["editable"], true);
+    assert_eq!(body["units"].as_array().unwrap().len(), 0);
+    let (s, _) = app
+        .call(
+            &w.other.1,
+            "get_agent",
+            &[("organisation_id", &w.org), ("user_id", &nina.to_string())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, body) = update_fiche(
+        app,
+        &w.resp.1,
+        &w.org,
+        nina,
+        "nina@exemple.fr",
+        "Nouvel-Nom",
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from users where id = {nina} and nom = 'Nouvel-Nom'"
+        ))
+        .await,
+        1
+    );
+    let (s, _) = update_fiche(
+        app,
+        &w.other.1,
+        &w.org,
+        nina,
+        "nina@exemple.fr",
+        "Autre",
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = update_fiche(
+        app,
+        &w.resp.1,
+        &w.org,
+        w.agent.0,
+        "agent@exemple.fr",
+        "Autre",
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // In G, the structure's manager and H's responsable stay out of reach.
+    let (s, body) = w.add(&w.op, &g, "marie@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let marie = app.user_id("marie@exemple.fr").await;
+    let (s, _) = update_fiche(
+        app,
+        &w.resp.1,
+        &w.org,
+        marie,
+        "marie@exemple.fr",
+        "Prise",
+        &day(0),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    let (s, body) = w.add(&w.admin, &g, "autre.rh@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = update_fiche(
+        app,
+        &w.resp.1,
+        &w.org,
+        w.other.0,
+        "autre.rh@exemple.fr",
+        "Prise",
+        &day(0),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Nor themselves.
+    let (s, body) = w.add(&w.admin, &g, "rh@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = update_fiche(app, &w.resp.1, &w.org, w.resp.0, "rh@exemple.fr", "Moi", "").await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.count("select count(*) from users where date_cloture is not null")
+            .await,
+        0
+    );
+    // Closing today: no right today, the journal names the responsable.
+    let (s, body) = update_fiche(
+        app,
+        &w.resp.1,
+        &w.org,
+        nina,
+        "nina@exemple.fr",
+        "Nouvel-Nom",
+        &day(0),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(nina, 0).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from audit_events where action = 'utilisateur.cloture' and target_id = {nina} and actor_id = {}",
+            w.resp.0
+        ))
+        .await,
+        1
+    );
+    // An address that already has an account: the group waits in the
+    // invitation and is joined when its owner accepts.
+    let (elsewhere, _, _) = app.manager_of("ailleurs@exemple.fr", SAINT_MALO).await;
+    let (s, body) = create(&w.resp.1, "ailleurs@exemple.fr", &g, "0").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let ailleurs = app.user_id("ailleurs@exemple.fr").await;
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_memberships where user_id = {ailleurs}"
+        ))
+        .await,
+        0
+    );
+    app.accept_join(&elsewhere, w.org.parse().unwrap()).await;
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_memberships where user_id = {ailleurs} and group_id = {g} and added_by = {}",
+            w.resp.0
+        ))
+        .await,
+        1
+    );
+    assert_eq!(w.effective(ailleurs, 0).await, 1);
+}
+
+#[tokio::test]
+async fn a_responsable_decides_requests_for_the_roles_of_their_groups() {
+    let w = world().await;
+    let app = &w.app;
+    let g = w.group_ok("G1", "0", "rh@exemple.fr").await;
+    let h = w.group_ok("H1", "0", "autre.rh@exemple.fr").await;
+    let (s, body) = w.roles(&w.admin, &g, &w.consultation).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = w.roles(&w.admin, &h, &w.saisie).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // A person with an account of their own asks for SOFFi Consultation.
+    let asker = app
+        .signup_verified("demandeur@exemple.fr", "Dora", "Demandeur")
+        .await;
+    let asker_c = app.login("demandeur@exemple.fr").await;
+    let ask = |role: &str| {
+        let (org, role, c) = (w.org.clone(), role.to_string(), asker_c.clone());
+        async move {
+            let (s, body) = app
+                .call(
+                    &c,
+                    "request_access",
+                    &[("organisation_id", org.as_str()), ("role_id", &role)],
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+            body.as_i64().unwrap().to_string()
+        }
+    };
+    let h_mails = app.mail_count("autre.rh@exemple.fr").await;
+    let req = ask(&w.consultation).await;
+    // G's responsable is told, with the link to « Demandes à traiter ».
+    let (_, mail) = app
+        .last_mail("rh@exemple.fr")
+        .await
+        .expect("a mail to G's responsable");
+    assert!(
+        mail.contains(&format!("/structures/{}/demandes", w.org)),
+        "{mail}"
+    );
+    assert_eq!(
+        app.mail_count("autre.rh@exemple.fr").await,
+        h_mails,
+        "H does not hold the role"
+    );
+    // Who sees it: G's responsable and the manager, not H's responsable.
+    let listed = |c: &Client| {
+        let (org, c) = (w.org.clone(), c.clone());
+        async move {
+            let (s, body) = app
+                .call(
+                    &c,
+                    "requests_to_decide",
+                    &[("organisation_id", org.as_str())],
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+            body
+        }
+    };
+    let page = listed(&w.resp.1).await;
+    assert_eq!(page["manager"], false);
+    assert_eq!(page["rows"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        page["rows"][0]["groups"][0]["id"]
+            .as_i64()
+            .unwrap()
+            .to_string(),
+        g
+    );
+    assert_eq!(
+        listed(&w.other.1).await["rows"].as_array().unwrap().len(),
+        0
+    );
+    assert_eq!(listed(&w.admin).await["rows"].as_array().unwrap().len(), 1);
+    let (s, _) = app
+        .call(
+            &w.agent.1,
+            "requests_to_decide",
+            &[("organisation_id", w.org.as_str())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let decide = |c: &Client, decision: &str, group: &str| {
+        let (c, decision, group, req) = (
+            c.clone(),
+            decision.to_string(),
+            group.to_string(),
+            req.clone(),
+        );
+        async move {
+            app.call(
+                &c,
+                "decide_request",
+                &[
+                    ("id", req.as_str()),
+                    ("decision", &decision),
+                    ("group_id", &group),
+                ],
+            )
+            .await
+        }
+    };
+    // H's responsable: neither through H (it does not hold the role) nor
+    // without a group; nor through G, which is not theirs.
+    let (s, _) = decide(&w.other.1, "accepter", &h).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = decide(&w.other.1, "refuser", "0").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = decide(&w.other.1, "accepter", &g).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    // G's responsable accepts without a group: they must choose one.
+    let (s, body) = decide(&w.resp.1, "accepter", "0").await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["group_id"]);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from access_requests where id = {req} and status = 'pending'"
+        ))
+        .await,
+        1
+    );
+    // Through G: the requester joins G, no direct grant is made.
+    let (s, body) = decide(&w.resp.1, "accepter", &g).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_memberships where user_id = {asker} and group_id = {g} and added_by = {}",
+            w.resp.0
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {asker}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(w.effective(asker, 0).await, 1);
+    // Decided once: a second decision is refused.
+    let (s, _) = decide(&w.admin, "refuser", "0").await;
+    assert_eq!(s, StatusCode::CONFLICT);
+    // The manager accepts into a group only if it holds the role.
+    let req2 = ask(&w.saisie).await;
+    let (s, body) = app
+        .call(
+            &w.admin,
+            "decide_request",
+            &[
+                ("id", req2.as_str()),
+                ("decision", "accepter"),
+                ("group_id", &g),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["group_id"]);
+    // H's responsable refuses it (H holds Saisie).
+    let (s, body) = app
+        .call(
+            &w.other.1,
+            "decide_request",
+            &[
+                ("id", req2.as_str()),
+                ("decision", "refuser"),
+                ("comment", "Non"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.count(&format!("select count(*) from access_requests where id = {req2} and status = 'refused' and decided_by = {}", w.other.0))
+            .await,
         1
     );
 }

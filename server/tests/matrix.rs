@@ -231,10 +231,31 @@ fn table(ids: &Ids) -> Vec<Row> {
             &[("id", &ids.request)],
             [Unauth, Ok, Hidden, Hidden, Hidden, Hidden, Hidden],
         ),
-        row(
+        // The request is for a role G holds: G's responsable decides it,
+        // accepting only into one of their groups.
+        row7(
             "decide_request",
             &[("id", &ids.request), ("decision", "accepter")],
-            [Unauth, Hidden, Ok, Hidden, Ok],
+            [Unauth, Hidden, Ok, Hidden, Ok, Invalid, Hidden],
+        ),
+        row7(
+            "decide_request",
+            &[
+                ("id", &ids.request),
+                ("decision", "accepter"),
+                ("group_id", &ids.group_g),
+            ],
+            [Unauth, Hidden, Ok, Hidden, Ok, Ok, Hidden],
+        ),
+        row7(
+            "decide_request",
+            &[("id", &ids.request), ("decision", "refuser")],
+            [Unauth, Hidden, Ok, Hidden, Ok, Ok, Hidden],
+        ),
+        row7(
+            "requests_to_decide",
+            &[("organisation_id", a)],
+            RESPONSABLES,
         ),
         row("list_service_users", &[("application", "soffi")], SIGNED_IN),
         row(
@@ -383,12 +404,14 @@ fn table(ids: &Ids) -> Vec<Row> {
             &[("organisation_id", a), ("user_id", &ids.cible)],
             ADMINS,
         ),
-        row(
+        // The target is in G: its responsable reads and changes the fiche.
+        row7(
             "get_agent",
             &[("organisation_id", a), ("user_id", &ids.cible)],
-            ADMINS,
+            REACH_G,
         ),
-        row(
+        // A responsable creates people only into one of their groups.
+        row7(
             "create_agent",
             &[
                 ("organisation_id", a),
@@ -397,9 +420,21 @@ fn table(ids: &Ids) -> Vec<Row> {
                 ("email", "nathan.neuf@exemple.fr"),
                 ("email_confirmation", "nathan.neuf@exemple.fr"),
             ],
-            ADMINS,
+            [Unauth, Forbid, Ok, Forbid, Ok, Invalid, Invalid],
         ),
-        row("update_agent", &agent_fiche, ADMINS),
+        row7(
+            "create_agent",
+            &[
+                ("organisation_id", a),
+                ("nom", "Neuf"),
+                ("prenom", "Nathan"),
+                ("email", "nathan.neuf@exemple.fr"),
+                ("email_confirmation", "nathan.neuf@exemple.fr"),
+                ("group_id", &ids.group_g),
+            ],
+            REACH_G,
+        ),
+        row7("update_agent", &agent_fiche, REACH_G),
         row(
             "set_agent_unit",
             &[

@@ -73,8 +73,8 @@ pub fn AgentsPage() -> impl IntoView {
                                     <p class="fr-text--sm">"Responsable habilitations : vous voyez les utilisateurs des groupes dont vous êtes responsable et de leurs sous-groupes."</p>
                                 })}
                                 <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left barre-actions">
+                                    <li><A href=format!("/structures/{org_id}/nouvel-agent") attr:class="fr-btn fr-icon-user-add-line fr-btn--icon-left">"Créer un utilisateur"</A></li>
                                     {manager.then(|| view! {
-                                        <li><A href=format!("/structures/{org_id}/nouvel-agent") attr:class="fr-btn fr-icon-user-add-line fr-btn--icon-left">"Créer un utilisateur"</A></li>
                                         <li><A href=format!("/structures/{org_id}/import") attr:class="fr-btn fr-btn--secondary fr-icon-upload-line fr-btn--icon-left">"Importer des utilisateurs"</A></li>
                                     })}
                                     <li><a href=export_href class="fr-btn fr-btn--tertiary fr-icon-download-line fr-btn--icon-left" download>"Exporter en CSV"</a></li>
@@ -124,8 +124,6 @@ pub fn AgentsPage() -> impl IntoView {
                                             {page.rows.into_iter().map(|r| {
                                                 let who = format!("{} {}", r.prenom, r.nom);
                                                 let fiche = format!("/structures/{org_id}/agents/{}", r.id);
-                                                // A responsable reaches the user's groups, not the fiche.
-                                                let name_href = if manager { fiche.clone() } else { format!("{fiche}/groupes") };
                                                 let open = r.statut == "Ouvert";
                                                 let period = if r.date_cloture.is_empty() {
                                                     format!("depuis le {}", r.date_ouverture)
@@ -135,7 +133,7 @@ pub fn AgentsPage() -> impl IntoView {
                                                 view! {
                                                     <tr class="agent">
                                                         <td>{r.identifier}</td>
-                                                        <td><A href=name_href>{r.nom}</A></td>
+                                                        <td><A href=fiche.clone()>{r.nom}</A></td>
                                                         <td>{r.prenom}</td>
                                                         <td class="fr-cell--multiline">{breakable_email(&r.email)}</td>
                                                         <td class="fr-cell--multiline">{if r.service.is_empty() { "—".to_string() } else { r.service }}</td>
@@ -195,8 +193,8 @@ fn ActionsMenu(
         <details class="menu-actions">
             <summary class="fr-btn fr-btn--sm fr-btn--tertiary" aria-label=format!("Actions pour {who}")>"Actions"</summary>
             <ul class="menu-actions__liste">
+                <li><A href=fiche.clone() attr:aria-label=format!("Modifier la fiche de {who}")>"Modifier la fiche"</A></li>
                 {manager.then(|| view! {
-                    <li><A href=fiche.clone() attr:aria-label=format!("Modifier la fiche de {who}")>"Modifier la fiche"</A></li>
                     <li><A href=format!("{fiche}?onglet=roles") attr:aria-label=format!("Voir les rôles de {who}")>"Voir les rôles"</A></li>
                 })}
                 <li><A href=format!("{groups}#ajouter") attr:aria-label=format!("Ajouter à un groupe : {who}")>"Ajouter à un groupe"</A></li>

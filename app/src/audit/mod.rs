@@ -14,51 +14,6 @@ pub mod ssr {
         pub after: Option<serde_json::Value>,
     }
 
-    impl crate::session::OrgManager {
-        /// An event made by this manager in their organisation.
-        pub fn event<'a>(
-            &self,
-            action: &'a str,
-            target_type: &'a str,
-            target_id: Option<i64>,
-            before: Option<serde_json::Value>,
-            after: Option<serde_json::Value>,
-        ) -> Event<'a> {
-            Event {
-                actor_id: Some(self.user_id().get()),
-                organisation_id: Some(self.organisation_id().get()),
-                action,
-                target_type,
-                target_id,
-                before,
-                after,
-            }
-        }
-    }
-
-    impl crate::session::GroupActor {
-        /// An event made by this manager or responsable in the group's
-        /// structure.
-        pub fn event<'a>(
-            &self,
-            action: &'a str,
-            target_type: &'a str,
-            target_id: Option<i64>,
-            before: Option<serde_json::Value>,
-            after: Option<serde_json::Value>,
-        ) -> Event<'a> {
-            Event {
-                actor_id: Some(self.user_id().get()),
-                organisation_id: Some(self.organisation_id().get()),
-                action,
-                target_type,
-                target_id,
-                before,
-                after,
-            }
-        }
-    }
-
     pub async fn record(conn: &mut PgConnection, e: Event<'_>) -> Result<(), sqlx::Error> {
         let ip = crate::session::client_ip().await;
         sqlx::query(

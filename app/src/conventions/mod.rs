@@ -177,17 +177,19 @@ pub async fn list_conventions(
     let rows: Vec<ConventionRow> = rows
         .into_iter()
         .take(CONVENTIONS_PAGE_SIZE as usize)
-        .map(|(id, organisation_id, organisation, siret, libelle, o, c, roles)| ConventionRow {
-            id,
-            organisation_id,
-            organisation,
-            siret,
-            libelle,
-            date_ouverture: o,
-            date_cloture: c,
-            statut: crate::domain::statut(o, c, today).into(),
-            roles,
-        })
+        .map(
+            |(id, organisation_id, organisation, siret, libelle, o, c, roles)| ConventionRow {
+                id,
+                organisation_id,
+                organisation,
+                siret,
+                libelle,
+                date_ouverture: o,
+                date_cloture: c,
+                statut: crate::domain::statut(o, c, today).into(),
+                roles,
+            },
+        )
         .collect();
     Ok(ConventionList {
         next: more.then(|| rows.last().map(|r| r.id)).flatten(),
@@ -335,7 +337,10 @@ pub async fn save_convention(
     let mut errs = Errors::default();
     let libelle = libelle.split_whitespace().collect::<Vec<_>>().join(" ");
     if libelle.is_empty() || libelle.chars().count() > 200 {
-        errs.add("libelle", "Saisissez le libellé de la convention (200 caractères au plus).");
+        errs.add(
+            "libelle",
+            "Saisissez le libellé de la convention (200 caractères au plus).",
+        );
     }
     let period = if id == 0 {
         crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today)
@@ -344,7 +349,10 @@ pub async fn save_convention(
     };
     let wanted = errs.check("role_ids", parse_ids(&role_ids));
     if wanted.as_ref().is_some_and(|w| w.is_empty()) {
-        errs.add("role_ids", "Cochez au moins un rôle que la structure pourra attribuer.");
+        errs.add(
+            "role_ids",
+            "Cochez au moins un rôle que la structure pourra attribuer.",
+        );
     }
     let siret = if id == 0 {
         errs.check("siret", crate::domain::Siret::parse(&siret))
@@ -356,7 +364,10 @@ pub async fn save_convention(
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     // The structure, locked: its ceiling changes in this transaction.
-    let (org, before): (i64, Option<(String, chrono::NaiveDate, Option<chrono::NaiveDate>)>) = if id == 0 {
+    let (org, before): (
+        i64,
+        Option<(String, chrono::NaiveDate, Option<chrono::NaiveDate>)>,
+    ) = if id == 0 {
         let row: Option<(i64,)> =
             sqlx::query_as("select id from organisations where siret = $1 for update")
                 .bind(siret.as_ref().map(|s| s.as_str()))
@@ -406,7 +417,10 @@ pub async fn save_convention(
     .fetch_all(&mut *tx)
     .await?;
     if catalogue.len() != wanted.len() {
-        return Err(AppError::invalid("role_ids", "Un des rôles choisis n'existe pas."));
+        return Err(AppError::invalid(
+            "role_ids",
+            "Un des rôles choisis n'existe pas.",
+        ));
     }
     let ceiling_before = ssr::ceiling_today(&mut tx, crate::domain::OrganisationId(org)).await?;
     let convention_id = match before {
@@ -454,8 +468,16 @@ pub async fn save_convention(
     .fetch_all(&mut *tx)
     .await?;
     let listed: Vec<i64> = listed.into_iter().map(|r| r.0).collect();
-    let removed: Vec<i64> = listed.iter().copied().filter(|r| !wanted.contains(r)).collect();
-    let added: Vec<i64> = wanted.iter().copied().filter(|r| !listed.contains(r)).collect();
+    let removed: Vec<i64> = listed
+        .iter()
+        .copied()
+        .filter(|r| !wanted.contains(r))
+        .collect();
+    let added: Vec<i64> = wanted
+        .iter()
+        .copied()
+        .filter(|r| !listed.contains(r))
+        .collect();
     // Closed from today (a row not yet open holds for no day).
     sqlx::query(
         "update convention_roles set date_cloture = greatest(date_ouverture, current_date)
@@ -475,7 +497,8 @@ pub async fn save_convention(
     .bind(period.cloture)
     .execute(&mut *tx)
     .await?;
-    let ended = ssr::apply_ceiling(&mut tx, crate::domain::OrganisationId(org), &ceiling_before).await?;
+    let ended =
+        ssr::apply_ceiling(&mut tx, crate::domain::OrganisationId(org), &ceiling_before).await?;
     let names = |ids: &[i64]| -> Vec<String> {
         catalogue
             .iter()
@@ -554,7 +577,8 @@ pub async fn close_convention(id: i64) -> AppResult<()> {
     .bind(id)
     .execute(&mut *tx)
     .await?;
-    let ended = ssr::apply_ceiling(&mut tx, crate::domain::OrganisationId(org), &ceiling_before).await?;
+    let ended =
+        ssr::apply_ceiling(&mut tx, crate::domain::OrganisationId(org), &ceiling_before).await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
@@ -634,7 +658,11 @@ pub mod ssr {
         before: &[i64],
     ) -> Result<u64, sqlx::Error> {
         let after = ceiling_today(&mut *conn, organisation_id).await?;
-        let left: Vec<i64> = before.iter().copied().filter(|r| !after.contains(r)).collect();
+        let left: Vec<i64> = before
+            .iter()
+            .copied()
+            .filter(|r| !after.contains(r))
+            .collect();
         if left.is_empty() {
             return Ok(0);
         }

@@ -195,12 +195,22 @@ pub fn ConventionPage() -> impl IntoView {
         if let Some(Ok(cid)) = save.value().get() {
             if id() == 0 {
                 let navigate = leptos_router::hooks::use_navigate();
-                navigate(&format!("/conventions/{cid}?enregistree=1"), Default::default());
+                navigate(
+                    &format!("/conventions/{cid}?enregistree=1"),
+                    Default::default(),
+                );
             }
         }
     });
     let data = Resource::new(
-        move || (id(), structure(), save.version().get(), close.version().get()),
+        move || {
+            (
+                id(),
+                structure(),
+                save.version().get(),
+                close.version().get(),
+            )
+        },
         |(i, s, _, _)| get_convention(i, s),
     );
     view! {

@@ -122,6 +122,9 @@ mod tests {
         assert_eq!(statut(today, None, today), "Ouvert");
         assert_eq!(statut(today, Some(today), today), "Clôturé");
         assert_eq!(statut(d("2026-12-01"), None, today), "À venir");
-        assert_eq!(statut(d("2026-01-01"), Some(d("2026-12-01")), today), "Ouvert");
+        assert_eq!(
+            statut(d("2026-01-01"), Some(d("2026-12-01")), today),
+            "Ouvert"
+        );
     }
 }

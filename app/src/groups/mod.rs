@@ -14,6 +14,8 @@ mod pages;
 pub use pages::*;
 
 use crate::error::AppResult;
+#[cfg(feature = "ssr")]
+use crate::session::Acting;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -55,11 +57,18 @@ pub const GROUPS_PAGE_SIZE: i64 = 50;
 /// A group's code: trimmed, upper-cased, 1 to 30 letters, digits, spaces,
 /// '-', '_' or '.', starting with a letter or a digit.
 pub fn parse_group_code(raw: &str) -> Result<String, String> {
-    let code = raw.split_whitespace().collect::<Vec<_>>().join(" ").to_uppercase();
+    let code = raw
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_uppercase();
     if code.is_empty() {
         return Err("Saisissez le code du groupe.".into());
     }
-    let first_ok = code.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let first_ok = code
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphanumeric());
     if code.len() > 30
         || !first_ok
         || !code
@@ -100,15 +109,27 @@ pub async fn list_groups(
         None
     } else {
         Some(
-            sqlx::query_as("select id, libelle from conventions where id = $1 and organisation_id = $2")
-                .bind(convention_id)
-                .bind(org)
-                .fetch_optional(&pool)
-                .await?
-                .ok_or(AppError::NotFound)?,
+            sqlx::query_as(
+                "select id, libelle from conventions where id = $1 and organisation_id = $2",
+            )
+            .bind(convention_id)
+            .bind(org)
+            .fetch_optional(&pool)
+            .await?
+            .ok_or(AppError::NotFound)?,
         )
     };
-    type Row = (i64, String, String, i32, String, String, NaiveDate, Option<NaiveDate>, String);
+    type Row = (
+        i64,
+        String,
+        String,
+        i32,
+        String,
+        String,
+        NaiveDate,
+        Option<NaiveDate>,
+        String,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "select g.id, g.code, g.libelle, g.niveau, coalesce(p.code || ' — ' || p.libelle, ''), c.libelle,
                 g.date_ouverture, g.date_cloture, r.prenom || ' ' || r.nom || ' (' || r.identifier || ')'
@@ -144,18 +165,20 @@ pub async fn list_groups(
     let rows: Vec<GroupRow> = rows
         .into_iter()
         .take(GROUPS_PAGE_SIZE as usize)
-        .map(|(id, code, libelle, niveau, parent, convention, o, c, responsable)| GroupRow {
-            id,
-            code,
-            libelle,
-            niveau,
-            parent,
-            convention,
-            date_ouverture: o,
-            date_cloture: c,
-            statut: crate::domain::statut(o, c, today).into(),
-            responsable,
-        })
+        .map(
+            |(id, code, libelle, niveau, parent, convention, o, c, responsable)| GroupRow {
+                id,
+                code,
+                libelle,
+                niveau,
+                parent,
+                convention,
+                date_ouverture: o,
+                date_cloture: c,
+                statut: crate::domain::statut(o, c, today).into(),
+                responsable,
+            },
+        )
         .collect();
     Ok(GroupList {
         organisation_id,
@@ -232,7 +255,19 @@ pub async fn get_group(
         .bind(org)
         .fetch_one(&pool)
         .await?;
-    type Head = (i64, String, String, String, i64, String, i32, NaiveDate, Option<NaiveDate>, String, String);
+    type Head = (
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        i32,
+        NaiveDate,
+        Option<NaiveDate>,
+        String,
+        String,
+    );
     let head: Head = if id == 0 {
         let conv: Option<(i64, String)> = sqlx::query_as(
             "select id, libelle from conventions where id = $1 and organisation_id = $2",
@@ -242,7 +277,19 @@ pub async fn get_group(
         .fetch_optional(&pool)
         .await?;
         let (cid, cl) = conv.unwrap_or((0, String::new()));
-        (cid, cl, String::new(), String::new(), 0, String::new(), 1, today, None, String::new(), String::new())
+        (
+            cid,
+            cl,
+            String::new(),
+            String::new(),
+            0,
+            String::new(),
+            1,
+            today,
+            None,
+            String::new(),
+            String::new(),
+        )
     } else {
         sqlx::query_as(
             "select g.convention_id, c.libelle, g.code, g.libelle, coalesce(g.parent_id, 0),
@@ -259,11 +306,27 @@ pub async fn get_group(
         .await?
         .ok_or(AppError::NotFound)?
     };
-    let (cid, convention, code, libelle, parent_id, parent, niveau, o, c, responsable, responsable_nom) = head;
+    let (
+        cid,
+        convention,
+        code,
+        libelle,
+        parent_id,
+        parent,
+        niveau,
+        o,
+        c,
+        responsable,
+        responsable_nom,
+    ) = head;
     // A responsable names the responsable of a subgroup of their own
     // group: they reach its parent.
     let may_name_responsable = manager
-        || (parent_id != 0 && me.group_manager_of(crate::domain::GroupId(parent_id)).await.is_ok());
+        || (parent_id != 0
+            && me
+                .group_manager_of(crate::domain::GroupId(parent_id))
+                .await
+                .is_ok());
     let (conventions, parents, suggestions) = if manager {
         let conventions: Vec<(i64, String)> = sqlx::query_as(
             "select id, libelle from conventions where organisation_id = $1
@@ -291,7 +354,11 @@ pub async fn get_group(
         .bind(org)
         .fetch_all(&pool)
         .await?;
-        let choice = |v: Vec<(i64, String)>| v.into_iter().map(|(id, label)| Choice { id, label }).collect::<Vec<_>>();
+        let choice = |v: Vec<(i64, String)>| {
+            v.into_iter()
+                .map(|(id, label)| Choice { id, label })
+                .collect::<Vec<_>>()
+        };
         (choice(conventions), choice(parents), suggestions)
     } else {
         (vec![], vec![], vec![])
@@ -344,7 +411,10 @@ pub async fn save_group(
     let code = errs.check("code", parse_group_code(&code));
     let libelle = libelle.split_whitespace().collect::<Vec<_>>().join(" ");
     if libelle.is_empty() || libelle.chars().count() > 200 {
-        errs.add("libelle", "Saisissez le libellé du groupe (200 caractères au plus).");
+        errs.add(
+            "libelle",
+            "Saisissez le libellé du groupe (200 caractères au plus).",
+        );
     }
     let period = if id == 0 {
         crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today)
@@ -352,7 +422,10 @@ pub async fn save_group(
         crate::domain::Period::parse(&mut errs, &date_ouverture, &date_cloture, today)
     };
     if responsable.trim().is_empty() {
-        errs.add("responsable", "Désignez le responsable habilitations du groupe (obligatoire).");
+        errs.add(
+            "responsable",
+            "Désignez le responsable habilitations du groupe (obligatoire).",
+        );
     }
     errs.finish()?;
     let (code, period) = (code.unwrap(), period.unwrap());
@@ -360,7 +433,12 @@ pub async fn save_group(
     let mut tx = pool.begin().await?;
     let responsable_id = ssr::agent_of(&mut tx, org, &responsable)
         .await?
-        .ok_or_else(|| AppError::invalid("responsable", "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail."))?;
+        .ok_or_else(|| {
+            AppError::invalid(
+                "responsable",
+                "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
+            )
+        })?;
     let before: Option<serde_json::Value> = if id == 0 {
         None
     } else {
@@ -394,7 +472,13 @@ pub async fn save_group(
         .bind(org)
         .fetch_optional(&mut *tx)
         .await?;
-        row.ok_or_else(|| AppError::invalid("parent_id", "Ce groupe parent n'existe pas dans la structure."))?.0
+        row.ok_or_else(|| {
+            AppError::invalid(
+                "parent_id",
+                "Ce groupe parent n'existe pas dans la structure.",
+            )
+        })?
+        .0
     } else if id != 0 {
         let (c,): (i64,) = sqlx::query_as("select convention_id from user_groups where id = $1")
             .bind(id)
@@ -410,7 +494,13 @@ pub async fn save_group(
         .bind(org)
         .fetch_optional(&mut *tx)
         .await?;
-        row.ok_or_else(|| AppError::invalid("convention_id", "Choisissez une convention ouverte de la structure."))?.0
+        row.ok_or_else(|| {
+            AppError::invalid(
+                "convention_id",
+                "Choisissez une convention ouverte de la structure.",
+            )
+        })?
+        .0
     };
     let saved: Result<(i64,), sqlx::Error> = if id == 0 {
         sqlx::query_as(
@@ -453,7 +543,11 @@ pub async fn save_group(
     crate::audit::ssr::record(
         &mut tx,
         manager.event(
-            if id == 0 { "groupe.creation" } else { "groupe.modification" },
+            if id == 0 {
+                "groupe.creation"
+            } else {
+                "groupe.modification"
+            },
             "groupe",
             Some(group_id),
             before,
@@ -497,7 +591,12 @@ pub async fn set_group_responsable(
     let (parent, old) = row.ok_or(AppError::NotFound)?;
     let new = ssr::agent_of(&mut tx, org, &responsable)
         .await?
-        .ok_or_else(|| AppError::invalid("responsable", "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail."))?;
+        .ok_or_else(|| {
+            AppError::invalid(
+                "responsable",
+                "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
+            )
+        })?;
     if let GroupActor::Responsable(_) = &actor {
         // Only for a subgroup of a group they reach (not their own top group).
         let Some(parent) = parent else {
@@ -626,13 +725,18 @@ pub async fn load_group_rights(
     .bind(manager.organisation_id())
     .fetch_optional(&pool)
     .await?;
-    let (organisation, convention, code, libelle, cid, parent_id, open) = head.ok_or(AppError::NotFound)?;
+    let (organisation, convention, code, libelle, cid, parent_id, open) =
+        head.ok_or(AppError::NotFound)?;
     let parent: String = match parent_id {
-        Some(p) => sqlx::query_as::<_, (String,)>("select code || ' — ' || libelle from user_groups where id = $1")
+        Some(p) => {
+            sqlx::query_as::<_, (String,)>(
+                "select code || ' — ' || libelle from user_groups where id = $1",
+            )
             .bind(p)
             .fetch_one(&pool)
             .await?
-            .0,
+            .0
+        }
         None => String::new(),
     };
     let services: Vec<(i64, String)> = sqlx::query_as(
@@ -666,14 +770,20 @@ pub async fn load_group_rights(
     .bind(parent_id)
     .fetch_all(&pool)
     .await?;
-    let choice = |(id, label, ..): &(i64, String, bool, bool)| Choice { id: *id, label: label.clone() };
+    let choice = |(id, label, ..): &(i64, String, bool, bool)| Choice {
+        id: *id,
+        label: label.clone(),
+    };
     Ok(GroupRights {
         organisation,
         convention,
         code,
         libelle,
         parent,
-        services: services.into_iter().map(|(id, label)| Choice { id, label }).collect(),
+        services: services
+            .into_iter()
+            .map(|(id, label)| Choice { id, label })
+            .collect(),
         application_id,
         assigned: roles.iter().filter(|r| r.2).map(choice).collect(),
         available: roles.iter().filter(|r| !r.2 && r.3).map(choice).collect(),
@@ -695,7 +805,8 @@ pub async fn set_group_roles(
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
-    let wanted = crate::conventions::parse_ids(&role_ids).map_err(|m| AppError::invalid("role_ids", m))?;
+    let wanted =
+        crate::conventions::parse_ids(&role_ids).map_err(|m| AppError::invalid("role_ids", m))?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     let row: Option<(i64,)> = sqlx::query_as(
@@ -714,8 +825,14 @@ pub async fn set_group_roles(
             .bind(application_id)
             .fetch_all(&mut *tx)
             .await?;
-    if wanted.iter().any(|w| !app_roles.iter().any(|(id, _)| id == w)) {
-        return Err(AppError::invalid("role_ids", "Un des rôles choisis n'appartient pas à ce service."));
+    if wanted
+        .iter()
+        .any(|w| !app_roles.iter().any(|(id, _)| id == w))
+    {
+        return Err(AppError::invalid(
+            "role_ids",
+            "Un des rôles choisis n'appartient pas à ce service.",
+        ));
     }
     let held: Vec<(i64, i64)> = sqlx::query_as(
         "select gg.id, gg.role_id from group_grants gg join roles r on r.id = gg.role_id
@@ -726,7 +843,13 @@ pub async fn set_group_roles(
     .bind(application_id)
     .fetch_all(&mut *tx)
     .await?;
-    let libelle = |rid: i64| app_roles.iter().find(|r| r.0 == rid).map(|r| r.1.clone()).unwrap_or_default();
+    let libelle = |rid: i64| {
+        app_roles
+            .iter()
+            .find(|r| r.0 == rid)
+            .map(|r| r.1.clone())
+            .unwrap_or_default()
+    };
     for (gid, rid) in held.iter().filter(|(_, r)| !wanted.contains(r)) {
         sqlx::query("update group_grants set date_cloture = greatest(date_ouverture, current_date) where id = $1")
             .bind(gid)
@@ -820,17 +943,25 @@ pub async fn list_memberships(
     let me = crate::session::require_user().await?;
     let org = OrganisationId(organisation_id);
     if (group_id == 0) == (user_id == 0) {
-        return Err(AppError::invalid("group_id", "Choisissez un groupe ou un utilisateur."));
+        return Err(AppError::invalid(
+            "group_id",
+            "Choisissez un groupe ou un utilisateur.",
+        ));
     }
     let manager = if group_id != 0 {
-        matches!(me.group_actor(org, GroupId(group_id)).await?, GroupActor::Manager(_))
+        matches!(
+            me.group_actor(org, GroupId(group_id)).await?,
+            GroupActor::Manager(_)
+        )
     } else {
         match me.manager_of(org).await {
             Ok(_) => true,
             Err(AppError::Forbidden) => {
                 let pool = crate::state::pool();
                 let mut conn = pool.acquire().await?;
-                if !ssr::user_in_reach_of(&mut conn, me.id(), org, crate::domain::UserId(user_id)).await? {
+                if !ssr::user_in_reach_of(&mut conn, me.id(), org, crate::domain::UserId(user_id))
+                    .await?
+                {
                     return Err(AppError::Forbidden);
                 }
                 false
@@ -859,7 +990,19 @@ pub async fn list_memberships(
         .await?
         .ok_or(AppError::NotFound)?
     };
-    type Row = (i64, i64, String, String, String, i64, String, String, NaiveDate, Option<NaiveDate>, bool);
+    type Row = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        i64,
+        String,
+        String,
+        NaiveDate,
+        Option<NaiveDate>,
+        bool,
+    );
     let rows: Vec<Row> = sqlx::query_as(
         "select m.id, u.id, u.identifier, u.nom, u.prenom, g.id, g.code || ' — ' || g.libelle,
                 coalesce(p.code || ' — ' || p.libelle, ''), m.date_ouverture, m.date_cloture,
@@ -888,20 +1031,22 @@ pub async fn list_memberships(
     let rows: Vec<MemberRow> = rows
         .into_iter()
         .take(MEMBERS_PAGE_SIZE as usize)
-        .map(|(mid, uid, identifier, nom, prenom, gid, group, parent, o, c, reach)| MemberRow {
-            membership_id: mid,
-            user_id: uid,
-            identifier,
-            nom,
-            prenom,
-            group_id: gid,
-            group,
-            parent,
-            date_ouverture: o,
-            date_cloture: c,
-            statut: crate::domain::statut(o, c, today).into(),
-            editable: reach && uid != me.id().get() && c.is_none_or(|c| c > today),
-        })
+        .map(
+            |(mid, uid, identifier, nom, prenom, gid, group, parent, o, c, reach)| MemberRow {
+                membership_id: mid,
+                user_id: uid,
+                identifier,
+                nom,
+                prenom,
+                group_id: gid,
+                group,
+                parent,
+                date_ouverture: o,
+                date_cloture: c,
+                statut: crate::domain::statut(o, c, today).into(),
+                editable: reach && uid != me.id().get() && c.is_none_or(|c| c > today),
+            },
+        )
         .collect();
     Ok(Members {
         organisation,
@@ -933,24 +1078,29 @@ pub async fn add_to_group(
     let actor = me.group_actor(org, GroupId(group_id)).await?;
     let today = chrono::Local::now().date_naive();
     let mut errs = Errors::default();
-    let period = crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
+    let period =
+        crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
     errs.finish()?;
     let period = period.unwrap();
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     let user = if user_id != 0 {
-        let row: Option<(i64,)> =
-            sqlx::query_as("select user_id from memberships where user_id = $1 and organisation_id = $2")
-                .bind(user_id)
-                .bind(org)
-                .fetch_optional(&mut *tx)
-                .await?;
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select user_id from memberships where user_id = $1 and organisation_id = $2",
+        )
+        .bind(user_id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
         row.map(|r| r.0)
     } else {
         ssr::agent_of(&mut tx, org, &utilisateur).await?
     };
     let Some(user) = user else {
-        return Err(AppError::invalid("utilisateur", "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail."));
+        return Err(AppError::invalid(
+            "utilisateur",
+            "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
+        ));
     };
     actor.not_self(UserId(user))?;
     if let GroupActor::Responsable(r) = &actor {
@@ -958,30 +1108,14 @@ pub async fn add_to_group(
             return Err(AppError::Forbidden);
         }
     }
-    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
-        "insert into group_memberships (group_id, organisation_id, user_id, date_ouverture, date_cloture, added_by)
-         values ($1, $2, $3, $4, $5, $6) returning id",
-    )
-    .bind(group_id)
-    .bind(org)
-    .bind(user)
-    .bind(period.ouverture)
-    .bind(period.cloture)
-    .bind(actor.user_id())
-    .fetch_one(&mut *tx)
-    .await;
-    let (mid,) = inserted.map_err(ssr::group_error)?;
-    crate::audit::ssr::record(
+    let mid = ssr::join(
         &mut tx,
-        actor.event(
-            "groupe.ajout_utilisateur",
-            "utilisateur",
-            Some(user),
-            None,
-            Some(serde_json::json!({
-                "groupe": group_id, "date_ouverture": period.ouverture, "date_cloture": period.cloture,
-            })),
-        ),
+        actor.user_id(),
+        org,
+        GroupId(group_id),
+        UserId(user),
+        period.ouverture,
+        period.cloture,
     )
     .await?;
     tx.commit().await?;
@@ -1017,10 +1151,16 @@ pub async fn update_membership(
     actor.not_self(UserId(user))?;
     let today = chrono::Local::now().date_naive();
     if old_c.is_some_and(|c| c <= today) {
-        return Err(AppError::Conflict("Cette appartenance est close : elle ne se modifie plus.".into()));
+        return Err(AppError::Conflict(
+            "Cette appartenance est close : elle ne se modifie plus.".into(),
+        ));
     }
     let mut errs = Errors::default();
-    let ouverture = if date_ouverture.trim().is_empty() { old_o.to_string() } else { date_ouverture };
+    let ouverture = if date_ouverture.trim().is_empty() {
+        old_o.to_string()
+    } else {
+        date_ouverture
+    };
     let period = crate::domain::Period::parse(&mut errs, &ouverture, &date_cloture, today);
     errs.finish()?;
     let period = period.unwrap();
@@ -1031,13 +1171,15 @@ pub async fn update_membership(
         ));
     }
     let mut tx = pool.begin().await?;
-    sqlx::query("update group_memberships set date_ouverture = $2, date_cloture = $3 where id = $1")
-        .bind(membership_id)
-        .bind(period.ouverture)
-        .bind(period.cloture)
-        .execute(&mut *tx)
-        .await
-        .map_err(ssr::group_error)?;
+    sqlx::query(
+        "update group_memberships set date_ouverture = $2, date_cloture = $3 where id = $1",
+    )
+    .bind(membership_id)
+    .bind(period.ouverture)
+    .bind(period.cloture)
+    .execute(&mut *tx)
+    .await
+    .map_err(ssr::group_error)?;
     crate::audit::ssr::record(
         &mut tx,
         actor.event(
@@ -1074,12 +1216,15 @@ pub async fn group_choices(organisation_id: i64) -> AppResult<Vec<Choice>> {
     .bind(me.id())
     .fetch_all(&crate::state::pool())
     .await?;
-    Ok(rows.into_iter().map(|(id, label)| Choice { id, label }).collect())
+    Ok(rows
+        .into_iter()
+        .map(|(id, label)| Choice { id, label })
+        .collect())
 }
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::domain::{OrganisationId, UserId};
+    use crate::domain::{GroupId, OrganisationId, UserId};
     use crate::error::AppError;
     use crate::session::GroupManager;
     use sqlx::PgConnection;
@@ -1151,6 +1296,50 @@ pub mod ssr {
         .fetch_optional(conn)
         .await?;
         Ok(row.is_some())
+    }
+
+    /// `user` joins the group for the period, added by `added_by` (never
+    /// themselves: the database refuses it too), with its journal event.
+    /// The database checks the rest: the group open, the user attached to
+    /// the structure, no overlapping membership.
+    pub async fn join(
+        conn: &mut PgConnection,
+        added_by: UserId,
+        org: OrganisationId,
+        group: GroupId,
+        user: UserId,
+        ouverture: chrono::NaiveDate,
+        cloture: Option<chrono::NaiveDate>,
+    ) -> Result<i64, AppError> {
+        let (mid,): (i64,) = sqlx::query_as(
+            "insert into group_memberships (group_id, organisation_id, user_id, date_ouverture, date_cloture, added_by)
+             values ($1, $2, $3, $4, $5, $6) returning id",
+        )
+        .bind(group)
+        .bind(org)
+        .bind(user)
+        .bind(ouverture)
+        .bind(cloture)
+        .bind(added_by)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(group_error)?;
+        crate::audit::ssr::record(
+            conn,
+            crate::audit::ssr::Event {
+                actor_id: Some(added_by.get()),
+                organisation_id: Some(org.get()),
+                action: "groupe.ajout_utilisateur",
+                target_type: "utilisateur",
+                target_id: Some(user.get()),
+                before: None,
+                after: Some(serde_json::json!({
+                    "groupe": group.get(), "date_ouverture": ouverture, "date_cloture": cloture,
+                })),
+            },
+        )
+        .await?;
+        Ok(mid)
     }
 
     /// The database's refusals on groups, as field errors in French.

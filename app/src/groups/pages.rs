@@ -2,7 +2,9 @@
 //! « Habilitations du groupe », « Utilisateurs du groupe » and « Gérer
 //! l'appartenance de l'utilisateur ».
 use super::*;
-use crate::ui::{action_error, action_ok, date_fr, Field, FilterField, FormAlert, ScrollTable, Success};
+use crate::ui::{
+    action_error, action_ok, date_fr, Field, FilterField, FormAlert, ScrollTable, Success,
+};
 use leptos::form::ActionForm;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::use_query_map;
@@ -45,7 +47,17 @@ pub fn GroupsPage() -> impl IntoView {
     let close = ServerAction::<CloseGroup>::new();
     let close_err = action_error(close);
     let data = Resource::new(
-        move || (org(), convention(), get("code"), get("libelle"), get("utilisateur"), get("apres"), close.version().get()),
+        move || {
+            (
+                org(),
+                convention(),
+                get("code"),
+                get("libelle"),
+                get("utilisateur"),
+                get("apres"),
+                close.version().get(),
+            )
+        },
         |(o, c, code, l, u, a, _)| list_groups(o, c, code, l, u, a),
     );
     view! {
@@ -123,7 +135,12 @@ pub fn GroupsPage() -> impl IntoView {
 }
 
 #[component]
-fn GroupLine(g: GroupRow, org_id: i64, manager: bool, close: ServerAction<CloseGroup>) -> impl IntoView {
+fn GroupLine(
+    g: GroupRow,
+    org_id: i64,
+    manager: bool,
+    close: ServerAction<CloseGroup>,
+) -> impl IntoView {
     let base = format!("/structures/{org_id}/groupes/{}", g.id);
     let open = g.statut == "Ouvert";
     let closable = manager && g.statut != "Clôturé";
@@ -185,12 +202,23 @@ pub fn GroupPage() -> impl IntoView {
         if let Some(Ok(gid)) = save.value().get() {
             if id() == 0 {
                 let navigate = leptos_router::hooks::use_navigate();
-                navigate(&format!("/structures/{}/groupes/{gid}?enregistre=1", org()), Default::default());
+                navigate(
+                    &format!("/structures/{}/groupes/{gid}?enregistre=1", org()),
+                    Default::default(),
+                );
             }
         }
     });
     let data = Resource::new(
-        move || (org(), id(), convention(), save.version().get(), name.version().get()),
+        move || {
+            (
+                org(),
+                id(),
+                convention(),
+                save.version().get(),
+                name.version().get(),
+            )
+        },
         |(o, i, c, _, _)| get_group(o, i, c),
     );
     view! {
@@ -208,7 +236,11 @@ pub fn GroupPage() -> impl IntoView {
 }
 
 #[component]
-fn GroupForm(g: GroupDetail, save: ServerAction<SaveGroup>, name: ServerAction<SetGroupResponsable>) -> impl IntoView {
+fn GroupForm(
+    g: GroupDetail,
+    save: ServerAction<SaveGroup>,
+    name: ServerAction<SetGroupResponsable>,
+) -> impl IntoView {
     let err = action_error(save);
     let name_err = action_error(name);
     let saved = action_ok(save);
@@ -335,7 +367,11 @@ fn ResponsableField(
 /// « Créer un utilisateur » from the group form: the new agent of the
 /// structure becomes the responsable typed in the field.
 #[component]
-fn CreateResponsable(org_id: i64, value: RwSignal<String>, creating: RwSignal<bool>) -> impl IntoView {
+fn CreateResponsable(
+    org_id: i64,
+    value: RwSignal<String>,
+    creating: RwSignal<bool>,
+) -> impl IntoView {
     let create = ServerAction::<crate::users::CreateAgent>::new();
     let err = action_error(create);
     let first = NodeRef::<leptos::html::Div>::new();
@@ -437,7 +473,12 @@ pub fn GroupRightsPage() -> impl IntoView {
 }
 
 #[component]
-fn RightsEditor(r: GroupRights, org_id: i64, group_id: i64, save: ServerAction<SetGroupRoles>) -> impl IntoView {
+fn RightsEditor(
+    r: GroupRights,
+    org_id: i64,
+    group_id: i64,
+    save: ServerAction<SetGroupRoles>,
+) -> impl IntoView {
     let err = action_error(save);
     let saved = action_ok(save);
     let initial_assigned = r.assigned.clone();
@@ -446,9 +487,15 @@ fn RightsEditor(r: GroupRights, org_id: i64, group_id: i64, save: ServerAction<S
     let available = RwSignal::new(r.available.clone());
     let picked_left = RwSignal::new(Vec::<i64>::new());
     let picked_right = RwSignal::new(Vec::<i64>::new());
-    let move_items = move |from: RwSignal<Vec<Choice>>, to: RwSignal<Vec<Choice>>, picked: RwSignal<Vec<i64>>| {
+    let move_items = move |from: RwSignal<Vec<Choice>>,
+                           to: RwSignal<Vec<Choice>>,
+                           picked: RwSignal<Vec<i64>>| {
         let ids = picked.get();
-        let moving: Vec<Choice> = from.get().into_iter().filter(|c| ids.contains(&c.id)).collect();
+        let moving: Vec<Choice> = from
+            .get()
+            .into_iter()
+            .filter(|c| ids.contains(&c.id))
+            .collect();
         from.update(|v| v.retain(|c| !ids.contains(&c.id)));
         to.update(|v| {
             v.extend(moving);
@@ -456,10 +503,20 @@ fn RightsEditor(r: GroupRights, org_id: i64, group_id: i64, save: ServerAction<S
         });
         picked.set(vec![]);
     };
-    let joined = move || assigned.get().iter().map(|c| c.id.to_string()).collect::<Vec<_>>().join(",");
+    let joined = move || {
+        assigned
+            .get()
+            .iter()
+            .map(|c| c.id.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
     let selected_ids = |ev: &leptos::ev::Event| -> Vec<i64> {
         use leptos::wasm_bindgen::JsCast;
-        let Some(sel) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok()) else {
+        let Some(sel) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        else {
             return vec![];
         };
         let opts = sel.selected_options();
@@ -543,12 +600,27 @@ pub fn MembershipsPage() -> impl IntoView {
     let add = ServerAction::<AddToGroup>::new();
     let update = ServerAction::<UpdateMembership>::new();
     let data = Resource::new(
-        move || (org(), group(), user(), after(), add.version().get(), update.version().get()),
+        move || {
+            (
+                org(),
+                group(),
+                user(),
+                after(),
+                add.version().get(),
+                update.version().get(),
+            )
+        },
         |(o, g, u, a, _, _)| list_memberships(o, g, u, a),
     );
     let choices = Resource::new(
         move || (org(), group()),
-        |(o, g)| async move { if g == 0 { group_choices(o).await } else { Ok(vec![]) } },
+        |(o, g)| async move {
+            if g == 0 {
+                group_choices(o).await
+            } else {
+                Ok(vec![])
+            }
+        },
     );
     let add_err = action_error(add);
     let update_err = action_error(update);
@@ -625,7 +697,12 @@ pub fn MembershipsPage() -> impl IntoView {
 }
 
 #[component]
-fn MemberLine(r: MemberRow, by_group: bool, org_id: i64, update: ServerAction<UpdateMembership>) -> impl IntoView {
+fn MemberLine(
+    r: MemberRow,
+    by_group: bool,
+    org_id: i64,
+    update: ServerAction<UpdateMembership>,
+) -> impl IntoView {
     let open = r.statut == "Ouvert";
     let who = if by_group {
         format!("{} {} ({})", r.prenom, r.nom, r.identifier)
@@ -633,7 +710,11 @@ fn MemberLine(r: MemberRow, by_group: bool, org_id: i64, update: ServerAction<Up
         r.group.clone()
     };
     let input_id = format!("cloture-{}", r.membership_id);
-    let (who_link, label_text, button_label) = (who.clone(), format!("Date de clôture pour {who}"), format!("Enregistrer la date de clôture pour {who}"));
+    let (who_link, label_text, button_label) = (
+        who.clone(),
+        format!("Date de clôture pour {who}"),
+        format!("Enregistrer la date de clôture pour {who}"),
+    );
     view! {
         <tr class="appartenance">
             <td class="fr-cell--multiline">

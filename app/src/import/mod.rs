@@ -441,7 +441,7 @@ pub mod ssr {
             None => {
                 // The same write path as "Créer un utilisateur": a new
                 // account, or an invitation to an existing one.
-                crate::users::ssr::invite(&mut sp, m, org_nom, &agent, unit).await?;
+                crate::users::ssr::invite(&mut sp, m, org_nom, &agent, unit, None).await?;
                 "invitation"
             }
             Some((uid, _, _)) => {

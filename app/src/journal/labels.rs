@@ -76,7 +76,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("convention.modification", "Modification d'une convention"),
     ("convention.cloture", "Clôture d'une convention"),
     ("groupe.creation", "Création d'un groupe d'utilisateurs"),
-    ("groupe.modification", "Modification d'un groupe d'utilisateurs"),
+    (
+        "groupe.modification",
+        "Modification d'un groupe d'utilisateurs",
+    ),
     ("groupe.cloture", "Clôture d'un groupe d'utilisateurs"),
     (
         "groupe.responsable",

@@ -3,7 +3,8 @@
 //! so that each shape gets its own plan (checked with EXPLAIN on 400 000
 //! events: a few milliseconds for a page, filtered or not).
 use super::labels::{
-    changes, entry_label, refs, target_type_label, target_type_named, Names, GROUP_KEYS, UNIT_KEYS, USER_KEYS,
+    changes, entry_label, refs, target_type_label, target_type_named, Names, GROUP_KEYS, UNIT_KEYS,
+    USER_KEYS,
 };
 use super::JournalRow;
 use crate::domain::like_prefix;

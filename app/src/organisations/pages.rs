@@ -44,11 +44,14 @@ pub fn StructuresPage() -> impl IntoView {
                                             " " <A href=format!("/structures/{}/services", o.id) attr:class="fr-link fr-ml-2w">"Services"</A>
                                             " " <A href=format!("/conventions?organisation={}", o.id) attr:class="fr-link fr-ml-2w">"Conventions"</A>
                                             " " <A href=format!("/structures/{}/groupes", o.id) attr:class="fr-link fr-ml-2w">"Groupes"</A>
+                                            " " <A href=format!("/structures/{}/demandes", o.id) attr:class="fr-link fr-ml-2w">"Demandes à traiter"</A>
                                             " " <A href=format!("/structures/{}/journal", o.id) attr:class="fr-link fr-ml-2w">"Journal"</A>
                                         })}
                                         {(o.admin_role.is_empty() && o.responsable).then(|| view! {
                                             " " <span class="fr-badge fr-badge--info fr-badge--sm">"Responsable habilitations"</span>
                                             " " <A href=format!("/structures/{}/groupes", o.id) attr:class="fr-link fr-ml-2w">"Mes groupes d'utilisateurs"</A>
+                                            " " <A href=format!("/structures/{}/agents", o.id) attr:class="fr-link fr-ml-2w">"Mes utilisateurs"</A>
+                                            " " <A href=format!("/structures/{}/demandes", o.id) attr:class="fr-link fr-ml-2w">"Demandes à traiter"</A>
                                         })}
                                     </li>
                                 }).collect::<Vec<_>>()}

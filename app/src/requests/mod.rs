@@ -28,6 +28,119 @@ pub fn status_label(s: &str) -> &'static str {
     }
 }
 
+/// One pending request, as « Demandes d'accès à traiter » shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RequestToDecide {
+    pub id: i64,
+    pub demandeur: String,
+    pub email: String,
+    pub application: String,
+    pub role: String,
+    pub created_at: String,
+    pub message: String,
+    /// The open groups holding the role today that the caller may put the
+    /// requester in (for a responsable, those of their reach).
+    pub groups: Vec<crate::groups::Choice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingRequests {
+    pub organisation: String,
+    /// A manager may also accept with a direct grant (no group).
+    pub manager: bool,
+    pub rows: Vec<RequestToDecide>,
+    /// More are pending than are shown (the oldest come first).
+    pub more: bool,
+}
+
+/// The pending requests the caller decides in a structure, oldest first:
+/// all of them for a manager; for a responsable habilitations, those for a
+/// role one of the groups they reach holds today.
+#[server(endpoint = "requests_to_decide", output = crate::json::Json)]
+pub async fn requests_to_decide(organisation_id: i64) -> AppResult<PendingRequests> {
+    use crate::domain::OrganisationId;
+    const SHOWN: i64 = 200;
+    let me = crate::session::require_user().await?;
+    let org = OrganisationId(organisation_id);
+    let manager = me.manages_or_reaches(org).await?;
+    let pool = crate::state::pool();
+    // The groups holding a role today that the caller may add people to.
+    let holders: Vec<(i64, String, i64)> = sqlx::query_as(
+        "select g.id, g.code || ' — ' || g.libelle, gg.role_id
+           from user_groups g join group_grants gg on gg.group_id = g.id
+          where g.organisation_id = $1
+            and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
+            and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)
+            and ($2 or g.id in (select group_id from responsable_reach($3, current_date)))
+          order by upper(g.code)",
+    )
+    .bind(org)
+    .bind(manager)
+    .bind(me.id())
+    .fetch_all(&pool)
+    .await?;
+    let roles: Vec<i64> = holders.iter().map(|h| h.2).collect();
+    type Row = (
+        i64,
+        String,
+        String,
+        String,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        String,
+        i64,
+    );
+    let mut rows: Vec<Row> = sqlx::query_as(
+        "select a.id, u.prenom || ' ' || u.nom, u.email, ap.libelle, r.libelle, a.created_at, a.message, a.role_id
+           from access_requests a join users u on u.id = a.requester_id
+           join roles r on r.id = a.role_id join applications ap on ap.id = r.application_id
+          where a.organisation_id = $1 and a.status = 'pending' and ($2 or a.role_id = any($3))
+          order by a.created_at, a.id limit $4",
+    )
+    .bind(org)
+    .bind(manager)
+    .bind(&roles)
+    .bind(SHOWN + 1)
+    .fetch_all(&pool)
+    .await?;
+    let more = rows.len() as i64 > SHOWN;
+    rows.truncate(SHOWN as usize);
+    let (organisation,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
+        .bind(org)
+        .fetch_one(&pool)
+        .await?;
+    Ok(PendingRequests {
+        organisation,
+        manager,
+        more,
+        rows: rows
+            .into_iter()
+            .map(
+                |(id, demandeur, email, application, role, at, message, role_id)| RequestToDecide {
+                    id,
+                    demandeur,
+                    email,
+                    application,
+                    role,
+                    created_at: at
+                        .with_timezone(&chrono::Local)
+                        .format("%d/%m/%Y %H:%M")
+                        .to_string(),
+                    message,
+                    groups: holders
+                        .iter()
+                        .filter(|h| h.2 == role_id)
+                        .map(|h| crate::groups::Choice {
+                            id: h.0,
+                            label: h.1.clone(),
+                        })
+                        .collect(),
+                },
+            )
+            .collect(),
+    })
+}
+
 #[server(endpoint = "request_access", output = crate::json::Json)]
 pub async fn request_access(
     organisation_id: i64,
@@ -109,31 +222,47 @@ pub async fn request_access(
             .bind(me.id())
             .fetch_one(&mut *tx)
             .await?;
-    let managers: Vec<(String,)> = sqlx::query_as(
-        "select u.email from memberships m join users u on u.id = m.user_id
-          where m.organisation_id = $1 and m.admin_role is not null and u.id <> $2
-            and (u.date_cloture is null or u.date_cloture > current_date)",
+    // The managers, and the responsables habilitations of the open groups
+    // holding the role today (a subgroup's roles are its parent's too, so
+    // the responsables above are among them).
+    let managers: Vec<(String, bool)> = sqlx::query_as(
+        "select u.email, bool_or(m.admin_role is not null) from memberships m join users u on u.id = m.user_id
+          where m.organisation_id = $1 and u.id <> $2
+            and (u.date_cloture is null or u.date_cloture > current_date)
+            and (m.admin_role is not null
+                 or exists (select 1 from user_groups g join group_grants gg on gg.group_id = g.id
+                             where g.responsable_id = u.id and g.organisation_id = $1 and gg.role_id = $3
+                               and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
+                               and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)))
+          group by u.email",
     )
     .bind(organisation_id)
     .bind(me.id())
+    .bind(role_id)
     .fetch_all(&mut *tx)
     .await?;
-    let url = link(&format!(
+    let manager_url = link(&format!(
         "/demarches/{app_code}/utilisateurs/{}?structure={organisation_id}",
         me.id()
     ));
+    let responsable_url = link(&format!("/structures/{organisation_id}/demandes"));
     let extra = if message.is_empty() {
         String::new()
     } else {
         format!("\n\nSon message : « {message} »")
     };
-    for (email,) in managers {
+    for (email, is_manager) in managers {
+        let url = if is_manager {
+            &manager_url
+        } else {
+            &responsable_url
+        };
         enqueue(
             &mut tx,
             &email,
             &format!("Demande d'accès à {app_libelle}"),
             &format!(
-                "{prenom} {nom} vous demande l'accès à la démarche '{app_libelle}' (rôle {role_libelle}) pour la structure {org_nom} dont vous êtes gestionnaire.{extra}\n\nPour accepter ou refuser la demande, connectez-vous : {url}"
+                "{prenom} {nom} vous demande l'accès à la démarche '{app_libelle}' (rôle {role_libelle}) pour la structure {org_nom}, dont vous administrez les accès.{extra}\n\nPour accepter ou refuser la demande, connectez-vous : {url}"
             ),
         )
         .await?;
@@ -234,9 +363,12 @@ pub async fn decide_request(
     id: i64,
     decision: String,
     #[server(default)] comment: String,
+    #[server(default)] group_id: i64,
 ) -> AppResult<()> {
+    use crate::domain::{GroupId, OrganisationId, UserId};
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};
+    use crate::session::GroupActor;
     let me = crate::session::require_user().await?;
     let accept = match decision.as_str() {
         "accepter" => true,
@@ -266,8 +398,75 @@ pub async fn decide_request(
     let Some((requester, org, role_id, status)) = row else {
         return Err(AppError::NotFound);
     };
-    // Checked before anything about the request is revealed.
-    let manager = me.manager_of(org).await.map_err(|_| AppError::NotFound)?;
+    // Checked before anything about the request is revealed: a manager of
+    // the structure, or a responsable habilitations of a group holding the
+    // role today (through the group they choose, when accepting).
+    let organisation = OrganisationId(org);
+    let holds_role = |g: i64| async move {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select g.id from user_groups g join group_grants gg on gg.group_id = g.id
+              where g.id = $1 and g.organisation_id = $2 and gg.role_id = $3
+                and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
+                and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)",
+        )
+        .bind(g)
+        .bind(org)
+        .bind(role_id)
+        .fetch_optional(&crate::state::pool())
+        .await?;
+        Ok::<_, AppError>(row.is_some())
+    };
+    let manager = match me.manager_of(organisation).await {
+        Ok(m) => GroupActor::Manager(m),
+        Err(AppError::Forbidden) if group_id != 0 => {
+            let r = me
+                .group_manager_of(GroupId(group_id))
+                .await
+                .map_err(|_| AppError::NotFound)?;
+            if r.organisation_id() != organisation || !holds_role(group_id).await? {
+                return Err(AppError::NotFound);
+            }
+            GroupActor::Responsable(r)
+        }
+        Err(AppError::Forbidden) => {
+            // A responsable refuses without choosing a group; one of the
+            // groups they reach must hold the role.
+            let row: Option<(i64,)> = sqlx::query_as(
+                "select r.group_id from responsable_reach($1, current_date) r
+                   join group_grants gg on gg.group_id = r.group_id and gg.role_id = $3
+                  where r.organisation_id = $2
+                    and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)
+                  limit 1",
+            )
+            .bind(me.id())
+            .bind(org)
+            .bind(role_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (g,) = row.ok_or(AppError::NotFound)?;
+            let r = me
+                .group_manager_of(GroupId(g))
+                .await
+                .map_err(|_| AppError::NotFound)?;
+            if accept {
+                return Err(AppError::invalid(
+                    "group_id",
+                    "Choisissez le groupe dans lequel le demandeur reçoit ce rôle.",
+                ));
+            }
+            GroupActor::Responsable(r)
+        }
+        Err(e) => return Err(e),
+    };
+    let group = (group_id != 0).then_some(GroupId(group_id));
+    if let (Some(g), GroupActor::Manager(_)) = (group, &manager) {
+        if !holds_role(g.get()).await? {
+            return Err(AppError::invalid(
+                "group_id",
+                "Ce groupe ne détient pas aujourd'hui le rôle demandé : choisissez-en un autre.",
+            ));
+        }
+    }
     // Nobody decides their own request (the database refuses it too).
     if requester == manager.user_id().get() {
         return Err(AppError::Conflict(
@@ -290,8 +489,12 @@ pub async fn decide_request(
     .execute(&mut *tx)
     .await?;
     let mut grant_id = None;
-    if accept {
-        if let Some(m) = crate::conventions::ssr::profiles_refused(&mut tx, &manager, &[role_id]).await? {
+    let mut membership_id = None;
+    if accept && group.is_none() {
+        let GroupActor::Manager(m) = &manager else {
+            return Err(AppError::Internal);
+        };
+        if let Some(m) = crate::conventions::ssr::profiles_refused(&mut tx, m, &[role_id]).await? {
             return Err(AppError::Conflict(m));
         }
     }
@@ -308,6 +511,24 @@ pub async fn decide_request(
             .bind(org)
             .execute(&mut *tx)
             .await?;
+    }
+    if let (true, Some(g)) = (accept, group) {
+        // The requester joins the chosen group from today: the right comes
+        // with the group's, and ends with it.
+        let today = chrono::Local::now().date_naive();
+        membership_id = Some(
+            crate::groups::ssr::join(
+                &mut tx,
+                manager.user_id(),
+                organisation,
+                g,
+                UserId(requester),
+                today,
+                None,
+            )
+            .await?,
+        );
+    } else if accept {
         let g: Option<(i64,)> = sqlx::query_as(
             "insert into grants (role_id, organisation_id, user_id, granted_by) values ($1, $2, $3, $4)
              on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
@@ -360,7 +581,7 @@ pub async fn decide_request(
             target_type: "demande",
             target_id: Some(id),
             before: Some(serde_json::json!({"statut": "pending"})),
-            after: Some(serde_json::json!({"statut": new_status, "commentaire": comment, "habilitation": grant_id})),
+            after: Some(serde_json::json!({"statut": new_status, "commentaire": comment, "habilitation": grant_id, "groupe": group.map(|g| g.get()), "appartenance": membership_id})),
         },
     )
     .await?;

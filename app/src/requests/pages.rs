@@ -133,3 +133,95 @@ pub fn MyRequestsPage() -> impl IntoView {
         </div>
     }
 }
+
+/// « Demandes d'accès à traiter »: the pending requests of a structure the
+/// caller decides (a manager: all; a responsable habilitations: those for
+/// a role their groups hold). Accepting puts the requester in the group
+/// chosen (or, for a manager, gives the right directly).
+#[component]
+pub fn DecisionsPage() -> impl IntoView {
+    let org = crate::ui::id_param("org");
+    let decide = ServerAction::<DecideRequest>::new();
+    let err = action_error(decide);
+    let data = Resource::new(
+        move || (org(), decide.version().get()),
+        |(o, _)| requests_to_decide(o),
+    );
+    view! {
+        <div class="fr-container fr-my-4w">
+            <h1>"Demandes d'accès à traiter"</h1>
+            {move || matches!(decide.value().get(), Some(Ok(_))).then(|| view! {
+                <Success>"La décision est enregistrée et le demandeur en est informé par courriel."</Success>
+            })}
+            <FormAlert error=err/>
+            <Suspense fallback=crate::ui::loading>
+                {move || Suspend::new(async move {
+                    match data.await {
+                        Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
+                        Ok(page) => {
+                            let manager = page.manager;
+                            let count = page.rows.len();
+                            view! {
+                                <p class="fr-text--lead">{page.organisation.clone()}</p>
+                                <p>{if manager {
+                                    "Acceptez une demande en plaçant le demandeur dans un groupe qui détient le rôle, ou en lui attribuant le rôle directement."
+                                } else {
+                                    "Responsable habilitations : vous traitez les demandes portant sur un rôle que détiennent vos groupes. L'accepter place le demandeur dans le groupe choisi."
+                                }}</p>
+                                <p class="fr-text--bold" role="status">
+                                    {match count { 0 => "Aucune demande en attente".to_string(), 1 => "1 demande en attente".to_string(), n => format!("{n} demandes en attente") }}
+                                    {page.more.then_some(" (les plus anciennes d'abord)")}
+                                </p>
+                                {page.rows.into_iter().map(|r| {
+                                    let select_id = format!("groupe-{}", r.id);
+                                    let comment_id = format!("commentaire-{}", r.id);
+                                    let title_id = format!("demande-{}", r.id);
+                                    let no_group = r.groups.is_empty();
+                                    view! {
+                                        <section class="fr-card fr-p-3w fr-mb-3w demande-a-traiter" aria-labelledby=title_id.clone()>
+                                            <h2 class="fr-h5" id=title_id.clone()>{format!("{} — {} : {}", r.demandeur, r.application, r.role)}</h2>
+                                            <p class="fr-mb-1w">{r.email.clone()} " — demandé le " {r.created_at.clone()}</p>
+                                            {(!r.message.is_empty()).then(|| view! { <p class="fr-mb-1w">"Message : « " {r.message.clone()} " »"</p> })}
+                                            <ActionForm action=decide>
+                                                <input type="hidden" name="id" value=r.id/>
+                                                <div class="fr-grid-row fr-grid-row--gutters">
+                                                    <div class="fr-col-12 fr-col-md-6">
+                                                        <div class="fr-select-group">
+                                                            <label class="fr-label" for=select_id.clone()>"Groupe d'utilisateurs"
+                                                                <span class="fr-hint-text">"Pour accepter : le demandeur en devient membre dès aujourd'hui."</span>
+                                                            </label>
+                                                            <select class="fr-select" id=select_id name="group_id">
+                                                                {if manager {
+                                                                    view! { <option value="0" selected>"Aucun : attribuer le rôle directement"</option> }.into_any()
+                                                                } else if no_group {
+                                                                    view! { <option value="0" selected>"Aucun de vos groupes ne détient ce rôle"</option> }.into_any()
+                                                                } else {
+                                                                    ().into_any()
+                                                                }}
+                                                                {r.groups.into_iter().map(|g| view! { <option value=g.id>{g.label}</option> }).collect::<Vec<_>>()}
+                                                            </select>
+                                                        </div>
+                                                    </div>
+                                                    <div class="fr-col-12 fr-col-md-6">
+                                                        <div class="fr-input-group">
+                                                            <label class="fr-label" for=comment_id.clone()>"Commentaire (facultatif)"</label>
+                                                            <textarea class="fr-input" id=comment_id name="comment" rows="2" maxlength="1000"></textarea>
+                                                        </div>
+                                                    </div>
+                                                </div>
+                                                <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left">
+                                                    <li><button type="submit" name="decision" value="accepter" class="fr-btn fr-icon-check-line fr-btn--icon-left">"Accepter"</button></li>
+                                                    <li><button type="submit" name="decision" value="refuser" class="fr-btn fr-btn--secondary fr-icon-close-line fr-btn--icon-left">"Refuser"</button></li>
+                                                </ul>
+                                            </ActionForm>
+                                        </section>
+                                    }
+                                }).collect::<Vec<_>>()}
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}

@@ -314,7 +314,8 @@ pub async fn add_grant(
     manager.not_self(crate::domain::UserId(user_id))?;
     let today = chrono::Local::now().date_naive();
     let mut errs = Errors::default();
-    let period = crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
+    let period =
+        crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
     errs.finish()?;
     let period = period.unwrap();
     // Rights keep their last day held (`ends_on`), the day before closing.
@@ -346,7 +347,9 @@ pub async fn add_grant(
         crate::domain::UserId(user_id),
         rank.and_then(|r| r.0).as_deref(),
     )?;
-    if let Some(m) = crate::conventions::ssr::profiles_refused(&mut tx, &manager, &[role_id]).await? {
+    if let Some(m) =
+        crate::conventions::ssr::profiles_refused(&mut tx, &manager, &[role_id]).await?
+    {
         return Err(AppError::invalid("role_id", m));
     }
     if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id(), role_id.into())

@@ -4,6 +4,8 @@ mod pages;
 pub use pages::*;
 
 use crate::error::AppResult;
+#[cfg(feature = "ssr")]
+use crate::session::Acting;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 

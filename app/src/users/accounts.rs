@@ -2,17 +2,19 @@
 //! and the CSV import alike: invite (create an account, or invite an
 //! existing one to join), update a fiche (with its closing and reopening),
 //! request and confirm a change of email, answer an invitation. Each
-//! privileged path takes the `OrgManager` capability.
-use crate::domain::{Agent, OrganisationId, UserId};
+//! privileged path takes an `Acting` capability: a manager of the
+//! structure (`OrgManager`), or a responsable habilitations (`GroupActor`)
+//! whose reach is checked here, in the database, on every person touched.
+use crate::domain::{Agent, GroupId, OrganisationId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::session::{Authenticated, OrgManager};
+use crate::session::{Acting, Authenticated, GroupManager};
 use sqlx::PgConnection;
 
 /// The person must be attached to the manager's organisation: their unit
 /// and admin role there (the membership row is locked).
 pub async fn member(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     user_id: UserId,
 ) -> AppResult<(Option<i64>, Option<String>)> {
     let row: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
@@ -20,9 +22,46 @@ pub async fn member(
     )
     .bind(m.organisation_id())
     .bind(user_id)
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    row.ok_or(AppError::NotFound)
+    let row = row.ok_or(AppError::NotFound)?;
+    if let Some(r) = m.responsable() {
+        if !reaches(conn, r, user_id).await? {
+            return Err(AppError::Forbidden);
+        }
+    }
+    Ok(row)
+}
+
+/// A responsable habilitations reaches a person who is an open or future
+/// member of one of the groups they reach in the structure (their groups
+/// and subgroups), is not themselves, and is not the responsable of a
+/// group outside that reach (nobody closes the account of their N+1).
+pub async fn reaches(
+    conn: &mut PgConnection,
+    r: &GroupManager,
+    user_id: UserId,
+) -> AppResult<bool> {
+    if user_id == r.user_id() {
+        return Ok(false);
+    }
+    let (ok,): (bool,) = sqlx::query_as(
+        "with reach as (select group_id from responsable_reach($1, current_date) where organisation_id = $2)
+         select exists (select 1 from group_memberships gm
+                         where gm.user_id = $3 and gm.organisation_id = $2
+                           and (gm.date_cloture is null or gm.date_cloture > current_date)
+                           and gm.group_id in (select group_id from reach))
+            and not exists (select 1 from user_groups g
+                             where g.responsable_id = $3 and g.organisation_id = $2
+                               and (g.date_cloture is null or g.date_cloture > current_date)
+                               and g.id not in (select group_id from reach))",
+    )
+    .bind(r.user_id())
+    .bind(r.organisation_id())
+    .bind(user_id)
+    .fetch_one(conn)
+    .await?;
+    Ok(ok)
 }
 
 /// May the caller change the person's account itself (fiche, email,
@@ -33,7 +72,7 @@ pub async fn member(
 /// primary manager or another admin).
 pub async fn may_edit_account(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     user_id: UserId,
 ) -> AppResult<bool> {
     let row: Option<(bool, Option<i64>, bool, Option<String>)> = sqlx::query_as(
@@ -44,7 +83,7 @@ pub async fn may_edit_account(
     )
     .bind(user_id)
     .bind(m.organisation_id())
-    .fetch_optional(conn)
+    .fetch_optional(&mut *conn)
     .await?;
     let Some((is_operator, home, elsewhere, role)) = row else {
         return Err(AppError::NotFound);
@@ -58,13 +97,18 @@ pub async fn may_edit_account(
     if m.outranks(user_id, role.as_deref()).is_err() {
         return Ok(false);
     }
+    if let Some(r) = m.responsable() {
+        if !reaches(conn, r, user_id).await? {
+            return Ok(false);
+        }
+    }
     Ok(home == Some(m.organisation_id().get()) && !elsewhere)
 }
 
 /// A unit of the organisation (active), or the structure level (0).
 pub async fn unit_of(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     unit_id: i64,
 ) -> AppResult<Option<i64>> {
     if unit_id == 0 {
@@ -93,7 +137,7 @@ pub fn fiche_json(a: &Agent) -> serde_json::Value {
     })
 }
 
-pub async fn organisation_name(conn: &mut PgConnection, m: &OrgManager) -> AppResult<String> {
+pub async fn organisation_name(conn: &mut PgConnection, m: &impl Acting) -> AppResult<String> {
     let (nom,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
         .bind(m.organisation_id())
         .fetch_one(conn)
@@ -121,10 +165,11 @@ pub enum Invited {
 /// not once per row of an import).
 pub async fn invite(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     org_nom: &str,
     a: &Agent,
     unit: Option<i64>,
+    group: Option<GroupId>,
 ) -> AppResult<Invited> {
     let known: Option<(i64, bool)> = sqlx::query_as(
         "select u.id, exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = $2)
@@ -140,12 +185,28 @@ pub async fn invite(
             "Cette personne est déjà rattachée à la structure.",
         )),
         Some((id, false)) => {
-            invite_existing(conn, m, org_nom, UserId(id), unit).await?;
+            invite_existing(conn, m, org_nom, UserId(id), unit, group).await?;
             Ok(Invited::ExistingAccount)
         }
-        None => Ok(Invited::NewAccount(
-            create_account(conn, m, org_nom, a, unit).await?,
-        )),
+        None => {
+            let user = create_account(conn, m, org_nom, a, unit).await?;
+            if let Some(g) = group {
+                // In the same transaction: the new account is in the group
+                // from its opening (never before today) to its closing.
+                let today = chrono::Local::now().date_naive();
+                crate::groups::ssr::join(
+                    conn,
+                    m.user_id(),
+                    m.organisation_id(),
+                    g,
+                    user,
+                    a.date_ouverture.max(today),
+                    a.date_cloture,
+                )
+                .await?;
+            }
+            Ok(Invited::NewAccount(user))
+        }
     }
 }
 
@@ -154,7 +215,7 @@ pub async fn invite(
 /// password.
 async fn create_account(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     org_nom: &str,
     a: &Agent,
     unit: Option<i64>,
@@ -243,23 +304,25 @@ pub async fn send_password_invitation(
 /// declines in "Mes structures".
 async fn invite_existing(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     org_nom: &str,
     user_id: UserId,
     unit: Option<i64>,
+    group: Option<GroupId>,
 ) -> AppResult<()> {
     let (id,): (i64,) = sqlx::query_as(
-        "insert into membership_invitations (organisation_id, user_id, unit_id, invited_by, expires_at)
-         values ($1, $2, $3, $4, now() + interval '30 days')
+        "insert into membership_invitations (organisation_id, user_id, unit_id, invited_by, expires_at, group_id)
+         values ($1, $2, $3, $4, now() + interval '30 days', $5)
          on conflict (organisation_id, user_id) where answered_at is null
          do update set unit_id = excluded.unit_id, invited_by = excluded.invited_by,
-                       expires_at = excluded.expires_at
+                       expires_at = excluded.expires_at, group_id = excluded.group_id
          returning id",
     )
     .bind(m.organisation_id())
     .bind(user_id)
     .bind(unit)
     .bind(m.user_id())
+    .bind(group)
     .fetch_one(&mut *conn)
     .await?;
     let (to,): (String,) = sqlx::query_as("select email from users where id = $1")
@@ -283,7 +346,7 @@ async fn invite_existing(
             "utilisateur",
             Some(user_id.get()),
             None,
-            Some(serde_json::json!({"invitation": id, "service": unit})),
+            Some(serde_json::json!({"invitation": id, "service": unit, "groupe": group})),
         ),
     )
     .await?;
@@ -337,17 +400,17 @@ pub async fn answer_invitation(
     invitation_id: i64,
     accept: bool,
 ) -> AppResult<()> {
-    let row: Option<(i64, Option<i64>, bool)> = sqlx::query_as(
+    let row: Option<(i64, Option<i64>, bool, Option<i64>, Option<i64>)> = sqlx::query_as(
         "update membership_invitations i set answered_at = now(), accepted = $3
           where i.id = $1 and i.user_id = $2 and i.answered_at is null
-          returning i.organisation_id, i.unit_id, i.expires_at > now()",
+          returning i.organisation_id, i.unit_id, i.expires_at > now(), i.group_id, i.invited_by",
     )
     .bind(invitation_id)
     .bind(me.id())
     .bind(accept)
     .fetch_optional(&mut *conn)
     .await?;
-    let Some((org, unit, valid)) = row else {
+    let Some((org, unit, valid, group, invited_by)) = row else {
         return Err(AppError::NotFound);
     };
     if !valid {
@@ -379,6 +442,31 @@ pub async fn answer_invitation(
             None => None,
         };
         attach(conn, me.id(), organisation, me.id(), unit).await?;
+        // The group chosen by whoever invited, if it is still open: joined
+        // from today, added by them (nobody adds themselves to a group).
+        if let (Some(g), Some(by)) = (group, invited_by) {
+            let open: Option<(i64,)> = sqlx::query_as(
+                "select id from user_groups where id = $1 and organisation_id = $2
+                    and date_ouverture <= current_date and (date_cloture is null or date_cloture > current_date)",
+            )
+            .bind(g)
+            .bind(organisation)
+            .fetch_optional(&mut *conn)
+            .await?;
+            if open.is_some() && by != me.id().get() {
+                let today = chrono::Local::now().date_naive();
+                crate::groups::ssr::join(
+                    conn,
+                    UserId(by),
+                    organisation,
+                    GroupId(g),
+                    me.id(),
+                    today,
+                    None,
+                )
+                .await?;
+            }
+        }
     } else {
         crate::audit::ssr::record(
             conn,
@@ -412,7 +500,7 @@ pub struct FicheUpdate {
 /// followed. `saved` is the account's current fiche (for the journal).
 pub async fn update_fiche(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     user_id: UserId,
     a: &Agent,
     unit: Option<Option<i64>>,
@@ -522,7 +610,7 @@ pub async fn update_fiche(
 /// Moves a member to structure level (`None`) or one unit.
 pub async fn set_unit(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     user_id: UserId,
     before: Option<i64>,
     unit: Option<i64>,
@@ -553,7 +641,7 @@ pub async fn set_unit(
 /// here (that would reveal an account): the confirmation refuses it.
 async fn request_email_change(
     conn: &mut PgConnection,
-    m: &OrgManager,
+    m: &impl Acting,
     user_id: UserId,
     old: &str,
     new: &str,

@@ -10,6 +10,8 @@ use crate::domain::AgentFields;
 #[cfg(feature = "ssr")]
 use crate::domain::UserId;
 use crate::error::AppResult;
+#[cfg(feature = "ssr")]
+use crate::session::Acting;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +28,8 @@ pub struct InvitationSent {
     pub prenom: String,
     /// "CODE — Libellé" of the service chosen, none for the structure.
     pub service: Option<String>,
+    /// "CODE — Libellé" of the group the person joins, if one was chosen.
+    pub groupe: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -44,6 +48,10 @@ pub struct AgentDetail {
     pub editable: bool,
     pub units: Vec<UnitOption>,
     pub invitation_pending: bool,
+    /// The caller manages the structure; false for a responsable
+    /// habilitations, who changes the fiche only (no service, no
+    /// detachment, no Rôles tab).
+    pub manager: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -57,9 +65,13 @@ pub mod ssr {
 #[server(endpoint = "get_agent", output = crate::json::Json)]
 pub async fn get_agent(organisation_id: i64, user_id: i64) -> AppResult<AgentDetail> {
     let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
+    let manager = me.account_actor(organisation_id, UserId(user_id)).await?;
     let pool = crate::state::pool();
     let mut conn = pool.acquire().await?;
+    if manager.responsable().is_some() {
+        // The reach, checked as every write checks it.
+        ssr::member(&mut conn, &manager, UserId(user_id)).await?;
+    }
     type Row = (
         String,
         String,
@@ -108,11 +120,13 @@ pub async fn get_agent(organisation_id: i64, user_id: i64) -> AppResult<AgentDet
         return Err(crate::error::AppError::NotFound);
     };
     let editable = ssr::may_edit_account(&mut conn, &manager, UserId(user_id)).await?;
+    let is_manager = manager.responsable().is_none();
     let units: Vec<(i64, String, String)> = sqlx::query_as(
-        "select id, code, libelle from units where organisation_id = $1 and (active or id = $2) order by code",
+        "select id, code, libelle from units where organisation_id = $1 and (active or id = $2) and $3 order by code",
     )
     .bind(manager.organisation_id())
     .bind(unit_id)
+    .bind(is_manager)
     .fetch_all(&mut *conn)
     .await?;
     let telephone = telephone.unwrap_or_default();
@@ -149,6 +163,7 @@ pub async fn get_agent(organisation_id: i64, user_id: i64) -> AppResult<AgentDet
             })
             .collect(),
         invitation_pending,
+        manager: is_manager,
     })
 }
 
@@ -174,10 +189,35 @@ pub async fn create_agent(
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
     #[server(default)] unit_id: i64,
+    #[server(default)] group_id: i64,
 ) -> AppResult<InvitationSent> {
+    use crate::domain::GroupId;
     use crate::error::{AppError, Errors};
+    use crate::session::GroupActor;
     let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
+    // A manager, with or without a group; a responsable habilitations
+    // only into a group they reach.
+    let manager = match group_id {
+        0 => match me.manager_of(organisation_id).await {
+            Ok(m) => GroupActor::Manager(m),
+            Err(AppError::Forbidden)
+                if me.manages_or_reaches(organisation_id.into()).await.is_ok() =>
+            {
+                return Err(AppError::invalid(
+                    "group_id",
+                    "Choisissez le groupe d'utilisateurs dans lequel la personne est créée.",
+                ))
+            }
+            Err(e) => return Err(e),
+        },
+        g => me.group_actor(organisation_id, GroupId(g)).await?,
+    };
+    if manager.responsable().is_some() && unit_id != 0 {
+        return Err(AppError::invalid(
+            "unit_id",
+            "Seul un administrateur de la structure choisit le service de rattachement.",
+        ));
+    }
     let pool = crate::state::pool();
     let mut errs = Errors::default();
     let fields = AgentFields {
@@ -198,7 +238,13 @@ pub async fn create_agent(
     let mut tx = pool.begin().await?;
     let unit = ssr::unit_of(&mut tx, &manager, unit_id).await?;
     let org_nom = ssr::organisation_name(&mut tx, &manager).await?;
-    ssr::invite(&mut tx, &manager, &org_nom, &a, unit).await?;
+    let group = (group_id != 0).then_some(GroupId(group_id));
+    ssr::invite(&mut tx, &manager, &org_nom, &a, unit, group).await?;
+    let groupe: Option<(String,)> =
+        sqlx::query_as("select code || ' — ' || libelle from user_groups where id = $1")
+            .bind(group)
+            .fetch_optional(&mut *tx)
+            .await?;
     let service: Option<(String,)> = match unit {
         Some(id) => {
             sqlx::query_as("select code || ' — ' || libelle from units where id = $1")
@@ -216,6 +262,7 @@ pub async fn create_agent(
         nom: a.nom.as_str().to_string(),
         prenom: a.prenom.as_str().to_string(),
         service: service.map(|s| s.0),
+        groupe: groupe.map(|g| g.0),
     })
 }
 
@@ -241,8 +288,9 @@ pub async fn update_agent(
 ) -> AppResult<bool> {
     use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
     let user = UserId(user_id);
+    // A manager, or a responsable habilitations reaching the person.
+    let manager = me.account_actor(organisation_id, user).await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     let (_, role) = ssr::member(&mut tx, &manager, user).await?;

@@ -3,7 +3,9 @@
 use super::roles::*;
 use super::*;
 use crate::error::AppError;
-use crate::ui::{action_error, form_text, Field, FormAlert, PostForm, RadioGroup, ScrollTable, Success};
+use crate::ui::{
+    action_error, form_text, Field, FormAlert, PostForm, RadioGroup, ScrollTable, Success,
+};
 use leptos::form::ActionForm;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
@@ -62,7 +64,14 @@ pub fn NewAgentPage() -> impl IntoView {
     let org = crate::ui::id_param("org");
     let create = ServerAction::<CreateAgent>::new();
     let err = action_error(create);
-    let units = Resource::new(org, crate::units::list_units);
+    // The groups the caller may create people in, and the units (a
+    // manager's only: a responsable habilitations creates people in one of
+    // their groups, at structure level).
+    let units = Resource::new(org, |o| async move {
+        let groups = crate::groups::group_choices(o).await?;
+        let units = crate::units::list_units(o).await;
+        Ok::<_, AppError>((groups, units.is_ok(), units.unwrap_or_default()))
+    });
     let list = move || format!("/structures/{}/agents", org());
     // Only a success replaces the form: an error keeps it as typed.
     let sent = Memo::new(move |_| create.value().get().and_then(|r| r.ok()));
@@ -81,6 +90,7 @@ pub fn NewAgentPage() -> impl IntoView {
                             <dt>"Adresse mail"</dt><dd>{sent.email.clone()}</dd>
                             <dt>"Niveau de rattachement"</dt>
                             <dd>{sent.service.clone().map(|s| format!("Service {s}")).unwrap_or_else(|| "La structure".into())}</dd>
+                            {sent.groupe.clone().map(|g| view! { <dt>"Groupe d'utilisateurs"</dt><dd>{g}</dd> })}
                             <dt>"Statut"</dt><dd><span class="fr-badge fr-badge--sm fr-badge--warning">"Invitation en attente"</span></dd>
                         </dl>
                         <p class="fr-mt-2w">
@@ -103,15 +113,27 @@ pub fn NewAgentPage() -> impl IntoView {
                         {move || Suspend::new(async move {
                             match units.await {
                                 Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
-                                Ok(list) => {
+                                Ok((groups, manager, list)) => {
                                     let options = list.into_iter().filter(|u| u.active)
                                         .map(|u| UnitOption { id: u.id, label: format!("{} — {}", u.code, u.libelle) })
                                         .collect::<Vec<_>>();
+                                    let group_msg = Memo::new(move |_| err.get().and_then(|e| e.field("group_id")));
                                     view! {
                                         <ActionForm action=create>
                                             <input type="hidden" name="organisation_id" value=org()/>
                                             <FicheFields f=AgentFields::default() error=err/>
-                                            <UnitSelect units=options selected=None error=err/>
+                                            {manager.then(|| view! { <UnitSelect units=options selected=None error=err/> })}
+                                            <div class="fr-select-group" class:fr-select-group--error=move || group_msg.get().is_some()>
+                                                <label class="fr-label" for="champ-group_id">
+                                                    {if manager { "Groupe d'utilisateurs (facultatif)" } else { "Groupe d'utilisateurs" }}
+                                                    <span class="fr-hint-text">"La personne en devient membre dès son ouverture."</span>
+                                                </label>
+                                                <select class="fr-select" id="champ-group_id" name="group_id" aria-required=(!manager).then_some("true")>
+                                                    <option value="0" selected>{if manager { "Aucun" } else { "Choisissez un groupe" }}</option>
+                                                    {groups.into_iter().map(|g| view! { <option value=g.id>{g.label}</option> }).collect::<Vec<_>>()}
+                                                </select>
+                                                {move || group_msg.get().map(|m| view! { <p class="fr-error-text">{m}</p> })}
+                                            </div>
                                             <ul class="fr-btns-group fr-btns-group--inline">
                                                 <li><button type="submit" class="fr-btn">"Valider"</button></li>
                                                 <li><A href=format!("/structures/{}/agents", org()) attr:class="fr-btn fr-btn--secondary">"Annuler"</A></li>
@@ -255,7 +277,7 @@ pub fn AgentPage() -> impl IntoView {
                                 </div>
                                 <div id="panneau-roles" class="onglets__panneau" role="tabpanel"
                                     aria-labelledby="onglet-roles" tabindex="0" hidden=move || !roles_tab.get()>
-                                    <RolesTab org=org() user=a.id save=save_roles data=roles_data/>
+                                    {a.manager.then(|| view! { <RolesTab org=org() user=a.id save=save_roles data=roles_data/> })}
                                     <EffectiveRights data=effective/>
                                 </div>
                             </div>
@@ -308,6 +330,7 @@ fn Coordonnees(
                 </dl>
             }.into_any()
         }}
+        {a.manager.then(|| view! {
         <h2 class="fr-h4 fr-mt-4w">"Rattachement"</h2>
         {move || matches!(set_unit.value().get(), Some(Ok(_))).then(|| view! { <Success>"Le rattachement a été modifié."</Success> })}
         <FormAlert error=unit_err/>
@@ -340,6 +363,7 @@ fn Coordonnees(
             </div>
             <button type="submit" class="fr-btn fr-btn--tertiary">"Détacher"</button>
         </ActionForm>
+        })}
     }
 }
 

@@ -2,6 +2,8 @@
 //! activated for the organisation, a checkbox and a level (role) within
 //! the organisation's ceiling.
 use crate::error::AppResult;
+#[cfg(feature = "ssr")]
+use crate::session::Acting;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -43,7 +45,8 @@ pub async fn get_effective_rights(
     match me.manager_of(org).await {
         Ok(_) => {}
         Err(AppError::Forbidden)
-            if crate::groups::ssr::user_in_reach_of(&mut conn, me.id(), org, UserId(user_id)).await? => {}
+            if crate::groups::ssr::user_in_reach_of(&mut conn, me.id(), org, UserId(user_id))
+                .await? => {}
         Err(e) => return Err(e),
     }
     let rows: Vec<(String, String, String)> = sqlx::query_as(
