@@ -95,6 +95,8 @@ enum Op {
         role: usize,
         decider: Actor,
         accept: bool,
+        /// The group the decider chooses (accepting puts the requester in it).
+        group: Option<usize>,
     },
     Advance {
         days: u8,
@@ -138,8 +140,10 @@ fn op() -> impl Strategy<Value = Op> {
             .prop_map(|(actor, membership, in_days)| Op::CloseMember { actor, membership, in_days }),
         3 => (actor(), 0..USERS, 0usize..ROLES, 0u8..3, proptest::option::of(1u8..20))
             .prop_map(|(actor, user, role, start, cloture)| Op::DirectGrant { actor, user, role, start, cloture }),
-        2 => (0..USERS, 0usize..ROLES, actor(), any::<bool>())
-            .prop_map(|(user, role, decider, accept)| Op::Request { user, role, decider, accept }),
+        // Deciders: often an agent (a responsable, perhaps), mostly choosing a group.
+        3 => (0..USERS, 0usize..ROLES, prop_oneof![1 => actor(), 1 => (0..USERS).prop_map(Actor::User)],
+              any::<bool>(), proptest::option::weighted(0.8, idx.clone()))
+            .prop_map(|(user, role, decider, accept, group)| Op::Request { user, role, decider, accept, group }),
         1 => (1u8..10).prop_map(|days| Op::Advance { days }),
     ]
 }
@@ -250,6 +254,8 @@ struct Stats {
     refused: AtomicUsize,
     /// Steps after which someone held a right through a group.
     group_rights_seen: AtomicUsize,
+    /// Requests decided by a responsable habilitations.
+    decided_by_responsables: AtomicUsize,
 }
 
 impl Run<'_> {
@@ -348,6 +354,22 @@ impl Run<'_> {
         )
         .bind(user)
         .bind(&ids)
+        .fetch_one(&self.app.pool)
+        .await
+        .unwrap();
+        n > 0
+    }
+
+    /// The group is open today and holds the role today.
+    async fn group_holds(&self, group: i64, role: i64) -> bool {
+        let (n,): (i64,) = sqlx::query_as(
+            "select count(*) from user_groups g join group_grants gg on gg.group_id = g.id
+              where g.id = $1 and gg.role_id = $2
+                and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
+                and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)",
+        )
+        .bind(group)
+        .bind(role)
         .fetch_one(&self.app.pool)
         .await
         .unwrap();
@@ -636,16 +658,30 @@ impl Run<'_> {
                 role,
                 decider,
                 accept,
+                group,
             } => {
                 let requester = Actor::User(user);
+                // A responsable's requests are mostly for a role one of
+                // their groups holds (else they would decide none).
+                let reach = self.reach(decider).await;
+                let mut held = vec![];
+                for (r, _) in &self.f.roles {
+                    for g in &reach {
+                        if self.group_holds(*g, *r).await {
+                            held.push(*r);
+                            break;
+                        }
+                    }
+                }
+                let role_id = match role % 3 {
+                    0 => self.f.roles[role].0,
+                    _ => Self::pick(&held, role).unwrap_or(self.f.roles[role].0),
+                };
                 let (s, b) = self
                     .call(
                         requester,
                         "request_access",
-                        &[
-                            ("organisation_id", &org),
-                            ("role_id", &self.f.roles[role].0.to_string()),
-                        ],
+                        &[("organisation_id", &org), ("role_id", &role_id.to_string())],
                     )
                     .await;
                 if !s.is_success() {
@@ -661,14 +697,45 @@ impl Run<'_> {
                 let id = b.as_i64().unwrap().to_string();
                 let before = self.digest().await;
                 let decision = if accept { "accepter" } else { "refuser" };
+                // A responsable mostly picks one of their own groups.
+                let own: Vec<i64> = reach.iter().copied().collect();
+                let group =
+                    group.and_then(|g| match manager(decider) || g % 4 == 0 || own.is_empty() {
+                        true => Self::pick(&self.groups, g),
+                        false => Self::pick(&own, g),
+                    });
                 let (s, b) = self
                     .call(
                         decider,
                         "decide_request",
-                        &[("id", &id), ("decision", decision)],
+                        &[
+                            ("id", &id),
+                            ("decision", decision),
+                            ("group_id", &group.unwrap_or(0).to_string()),
+                        ],
                     )
                     .await;
-                let may = manager(decider) && decider != requester;
+                // A manager decides any request, accepting into a group
+                // only if it holds the role today; a responsable decides
+                // those of a role one of their groups holds, accepting
+                // only into such a group.
+                let mut holders = BTreeSet::new();
+                for g in reach.iter().copied().chain(group) {
+                    if self.group_holds(g, role_id).await {
+                        holders.insert(g);
+                    }
+                }
+                let may = decider != requester
+                    && match group {
+                        _ if manager(decider) => group.is_none_or(|g| holders.contains(&g)),
+                        Some(g) => reach.contains(&g) && holders.contains(&g),
+                        None => !accept && !holders.is_empty(),
+                    };
+                if s.is_success() && !manager(decider) {
+                    self.stats
+                        .decided_by_responsables
+                        .fetch_add(1, Ordering::Relaxed);
+                }
                 return self.judge(op, s, may, b, &before).await;
             }
         };
@@ -1022,9 +1089,10 @@ fn delegation_keeps_its_rules_under_random_operations() {
     let accepted = stats.accepted.load(Ordering::Relaxed);
     let refused = stats.refused.load(Ordering::Relaxed);
     let seen = stats.group_rights_seen.load(Ordering::Relaxed);
+    let by_responsables = stats.decided_by_responsables.load(Ordering::Relaxed);
     eprintln!(
         "{done} opérations aléatoires vérifiées ({cases} suites de {steps}) : {accepted} acceptées, {refused} refusées ; \
-         des droits par groupe comptaient après {seen} d'entre elles"
+         des droits par groupe comptaient après {seen} d'entre elles ; {by_responsables} demandes décidées par un responsable"
     );
     assert!(
         done >= cases as usize * steps,
