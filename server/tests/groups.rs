@@ -1403,3 +1403,139 @@ async fn a_responsable_decides_requests_for_the_roles_of_their_groups() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_roles_tab_gives_rights_with_dates_and_changes_them() {
+    let w = world().await;
+    let app = &w.app;
+    let agent = w.agent.0.to_string();
+    let save = |roles: &str, ouverture: String, cloture: String| {
+        let (org, agent, roles, admin) = (
+            w.org.clone(),
+            agent.clone(),
+            roles.to_string(),
+            w.admin.clone(),
+        );
+        async move {
+            app.call(
+                &admin,
+                "save_agent_roles",
+                &[
+                    ("organisation_id", org.as_str()),
+                    ("user_id", &agent),
+                    ("role_ids", &roles),
+                    ("date_ouverture", &ouverture),
+                    ("date_cloture", &cloture),
+                ],
+            )
+            .await
+        }
+    };
+    // Never from the past: refused, nothing written.
+    let (s, body) = save(&w.consultation, day(-1), String::new()).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["date_ouverture"]);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {agent}"
+        ))
+        .await,
+        0
+    );
+    // From tomorrow, closing in five days.
+    let (s, body) = save(&w.consultation, day(1), day(5)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(w.agent.0, 0).await, 0);
+    assert_eq!(w.effective(w.agent.0, 1).await, 1);
+    assert_eq!(w.effective(w.agent.0, 5).await, 0);
+    // The tab shows it, with its dates, as held.
+    let (s, apps) = app
+        .call(
+            &w.admin,
+            "get_agent_roles",
+            &[("organisation_id", w.org.as_str()), ("user_id", &agent)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{apps}");
+    let soffi = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "soffi")
+        .unwrap();
+    assert_eq!(
+        soffi["current"].as_i64().unwrap().to_string(),
+        w.consultation
+    );
+    assert_eq!(soffi["grant"][1], day(1));
+    assert_eq!(soffi["grant"][2], day(5));
+    let grant = soffi["grant"][0].as_i64().unwrap().to_string();
+    // Saving it again changes nothing (a future right is held).
+    let (s, body) = save(&w.consultation, String::new(), String::new()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {agent}"
+        ))
+        .await,
+        1
+    );
+    let dates = |ouverture: String, cloture: String, as_: &Client| {
+        let (org, grant, as_) = (w.org.clone(), grant.clone(), as_.clone());
+        async move {
+            app.call(
+                &as_,
+                "set_grant_dates",
+                &[
+                    ("organisation_id", org.as_str()),
+                    ("grant_id", &grant),
+                    ("date_ouverture", &ouverture),
+                    ("date_cloture", &cloture),
+                ],
+            )
+            .await
+        }
+    };
+    // Not yet started: the opening moves to today; never to the past.
+    let (s, body) = dates(day(-1), day(5), &w.admin).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, body) = dates(day(0), day(5), &w.admin).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(w.agent.0, 0).await, 1);
+    // Started: the opening no longer moves; the closing is never in the past.
+    let (s, body) = dates(day(1), day(5), &w.admin).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["date_ouverture"]);
+    let (s, body) = dates(String::new(), day(-1), &w.admin).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(invalid_fields(&body), vec!["date_cloture"]);
+    // Nobody else's: a responsable, an agent, another structure's manager.
+    let (other, _, _) = app.manager_of("autre@exemple.fr", SAINT_MALO).await;
+    for c in [&w.resp.1, &w.agent.1, &other] {
+        let (s, _) = dates(String::new(), day(0), c).await;
+        assert!(
+            s == StatusCode::FORBIDDEN || s == StatusCode::CONFLICT,
+            "{s}"
+        );
+    }
+    assert_eq!(w.effective(w.agent.0, 0).await, 1);
+    // Closed today: ended at once, kept in history, journalled.
+    let (s, body) = dates(String::new(), day(0), &w.admin).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(w.agent.0, 0).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {agent}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count("select count(*) from audit_events where action = 'habilitation.dates'")
+            .await,
+        2
+    );
+    // A right past its end is history: its dates no longer change.
+    let (s, _) = dates(String::new(), day(3), &w.admin).await;
+    assert_eq!(s, StatusCode::CONFLICT);
+}

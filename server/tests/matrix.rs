@@ -97,6 +97,8 @@ struct Ids {
     group_h: String,
     /// The target agent's membership of G.
     membership: String,
+    /// The target agent's direct right.
+    grant: String,
 }
 
 enum Body {
@@ -465,6 +467,15 @@ fn table(ids: &Ids) -> Vec<Row> {
             REACH_G,
         ),
         row(
+            "set_grant_dates",
+            &[
+                ("organisation_id", a),
+                ("grant_id", &ids.grant),
+                ("date_cloture", "2099-12-31"),
+            ],
+            ADMINS,
+        ),
+        row(
             "save_agent_roles",
             &[
                 ("organisation_id", a),
@@ -698,6 +709,12 @@ async fn fixture(app: &TestApp) -> Ids {
         group_g: groups[0].clone(),
         group_h: groups[1].clone(),
         membership: membership.to_string(),
+        grant: app
+            .count(&format!(
+                "select id from grants where user_id = {cible} limit 1"
+            ))
+            .await
+            .to_string(),
     }
 }
 

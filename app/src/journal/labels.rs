@@ -44,6 +44,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ("demande.refus", "Refus d'une demande d'accès"),
     ("habilitation.attribution", "Attribution d'une habilitation"),
     ("habilitation.retrait", "Retrait d'une habilitation"),
+    (
+        "habilitation.dates",
+        "Modification des dates d'une habilitation",
+    ),
     ("utilisateur.creation", "Création d'un utilisateur"),
     ("utilisateur.modification", "Modification d'un utilisateur"),
     ("utilisateur.cloture", "Clôture d'un utilisateur"),
@@ -249,7 +253,7 @@ fn field_label(key: &str) -> String {
 
 /// Keys that hold a reference to another record (an id, or none), never
 /// shown: the target and the organisation have their own columns, in names.
-pub const REFERENCES: &[&str] = &["habilitation", "demande", "invitation"];
+pub const REFERENCES: &[&str] = &["habilitation", "demande", "invitation", "appartenance"];
 
 /// Technical references (ids) that say nothing to a reader.
 fn hidden(key: &str) -> bool {

@@ -186,6 +186,7 @@ pub fn AgentPage() -> impl IntoView {
     let set_unit = ServerAction::<SetAgentUnit>::new();
     let detach = ServerAction::<DetachAgent>::new();
     let save_roles = ServerAction::<SaveAgentRoles>::new();
+    let set_dates = ServerAction::<SetGrantDates>::new();
     // The fiche and the Rôles tab are loaded by one resource, created here
     // (above the Suspense) and read by one `Suspend`. A resource created
     // inside a `Suspend` is created again (and its owner disposed while its
@@ -200,7 +201,7 @@ pub fn AgentPage() -> impl IntoView {
                 user(),
                 update.version().get(),
                 set_unit.version().get(),
-                save_roles.version().get(),
+                save_roles.version().get() + set_dates.version().get(),
                 // After « Détacher » the page shows the person as they now
                 // are (no longer at the service), not as they were.
                 detach.version().get(),
@@ -277,7 +278,7 @@ pub fn AgentPage() -> impl IntoView {
                                 </div>
                                 <div id="panneau-roles" class="onglets__panneau" role="tabpanel"
                                     aria-labelledby="onglet-roles" tabindex="0" hidden=move || !roles_tab.get()>
-                                    {a.manager.then(|| view! { <RolesTab org=org() user=a.id save=save_roles data=roles_data/> })}
+                                    {a.manager.then(|| view! { <RolesTab org=org() user=a.id save=save_roles set_dates data=roles_data/> })}
                                     <EffectiveRights data=effective/>
                                 </div>
                             </div>
@@ -374,6 +375,7 @@ fn RolesTab(
     org: i64,
     user: i64,
     save: ServerAction<SaveAgentRoles>,
+    set_dates: ServerAction<SetGrantDates>,
     data: crate::error::AppResult<Vec<AgentAppRole>>,
 ) -> impl IntoView {
     let err = action_error(save);
@@ -386,9 +388,114 @@ fn RolesTab(
             Ok(apps) if apps.is_empty() => view! {
                 <p>"Aucune démarche n'est activée pour cette structure."</p>
             }.into_any(),
-            Ok(apps) => view! { <RolesForm org user apps save/> }.into_any(),
+            Ok(apps) => view! {
+                <RolesForm org user apps=apps.clone() save/>
+                <GrantDates org apps set=set_dates/>
+            }.into_any(),
         }}
     }
+}
+
+/// « 2026-11-30 » as « 30/11/2026 ».
+fn ymd_fr(s: &str) -> String {
+    s.parse::<chrono::NaiveDate>()
+        .map(|d| crate::ui::date_fr(&d))
+        .unwrap_or_else(|_| s.to_string())
+}
+
+/// A date field of its own id (the fiche's have the same names).
+#[component]
+fn DateInput(
+    id: &'static str,
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    #[prop(optional, into)] value: String,
+    #[prop(into)] error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let msg = Memo::new(move |_| error.get().and_then(|e| e.field(name)));
+    let err_id = format!("{id}-erreur");
+    view! {
+        <div class="fr-fieldset__element fr-fieldset__element--inline">
+            <div class="fr-input-group" class:fr-input-group--error=move || msg.get().is_some()>
+                <label class="fr-label" for=id>{label}<span class="fr-hint-text">{hint}</span></label>
+                <input class="fr-input" type="date" id=id name=name value=value
+                    aria-describedby={let e = err_id.clone(); move || msg.get().map(|_| e.clone())}/>
+                {move || msg.get().map(|m| view! { <p class="fr-error-text" id=err_id.clone()>{m}</p> })}
+            </div>
+        </div>
+    }
+}
+
+/// « Modifier les dates » of the rights given directly (held today or
+/// from a future date): closing them (never in the past), or moving the
+/// opening of one not started yet.
+#[component]
+fn GrantDates(
+    org: i64,
+    apps: Vec<AgentAppRole>,
+    set: ServerAction<SetGrantDates>,
+) -> impl IntoView {
+    let err = action_error(set);
+    let field_err = move || {
+        err.get().and_then(|e| {
+            e.field("date_ouverture")
+                .or_else(|| e.field("date_cloture"))
+        })
+    };
+    let rows: Vec<_> = apps
+        .into_iter()
+        .filter_map(|a| {
+            let (gid, from, until) = a.grant.clone()?;
+            let role = a
+                .roles
+                .iter()
+                .find(|r| Some(r.0) == a.current)
+                .map(|r| r.1.clone())
+                .unwrap_or_default();
+            Some((gid, from, until, format!("{} — {}", a.libelle, role)))
+        })
+        .collect();
+    (!rows.is_empty()).then(|| view! {
+        <h3 class="fr-h5">"Dates des habilitations attribuées directement"</h3>
+        {move || matches!(set.value().get(), Some(Ok(_))).then(|| view! { <Success>"Les dates ont été modifiées."</Success> })}
+        <FormAlert error=err/>
+        {move || field_err().map(|m| view! { <div class="fr-alert fr-alert--error fr-alert--sm fr-mb-3w" role="alert"><p>{m}</p></div> })}
+        <ul class="fr-raw-list">
+            {rows.into_iter().map(|(gid, from, until, label)| {
+                let (o, o_for) = (format!("habilitation-{gid}-ouverture"), format!("habilitation-{gid}-ouverture"));
+                let (c, c_for) = (format!("habilitation-{gid}-cloture"), format!("habilitation-{gid}-cloture"));
+                let legend = format!("habilitation-{gid}-titre");
+                let labelled = legend.clone();
+                view! {
+                    <li class="dates-habilitation">
+                        <ActionForm action=set>
+                            <input type="hidden" name="organisation_id" value=org/>
+                            <input type="hidden" name="grant_id" value=gid/>
+                            <fieldset class="fr-fieldset" aria-labelledby=labelled>
+                                <legend class="fr-fieldset__legend fr-text--regular" id=legend>{label.clone()}</legend>
+                                <div class="fr-fieldset__element fr-fieldset__element--inline">
+                                    <div class="fr-input-group">
+                                        <label class="fr-label" for=o_for>"Date d'ouverture"</label>
+                                        <input class="fr-input" type="date" id=o name="date_ouverture" value=from/>
+                                    </div>
+                                </div>
+                                <div class="fr-fieldset__element fr-fieldset__element--inline">
+                                    <div class="fr-input-group">
+                                        <label class="fr-label" for=c_for>"Date de clôture"</label>
+                                        <input class="fr-input" type="date" id=c name="date_cloture" value=until/>
+                                    </div>
+                                </div>
+                                <div class="fr-fieldset__element fr-fieldset__element--inline filtres__bouton">
+                                    <button type="submit" class="fr-btn fr-btn--secondary" aria-label=format!("Modifier les dates : {label}")>"Modifier les dates"</button>
+                                </div>
+                            </fieldset>
+                        </ActionForm>
+                    </li>
+                }
+            }).collect::<Vec<_>>()}
+        </ul>
+    })
 }
 
 /// « Habilitations effectives aujourd'hui »: direct rights and those of
@@ -424,6 +531,7 @@ fn RolesForm(
     apps: Vec<AgentAppRole>,
     save: ServerAction<SaveAgentRoles>,
 ) -> impl IntoView {
+    let err = action_error(save);
     // application id → (ticked, level)
     let saved: BTreeMap<i64, (bool, i64)> = apps
         .iter()
@@ -465,7 +573,7 @@ fn RolesForm(
             <ScrollTable label="Rôles par démarche activée">
                 <table>
                     <caption>"Rôles par démarche activée"</caption>
-                    <thead><tr><th scope="col">"Démarche"</th><th scope="col">"Niveau"</th></tr></thead>
+                    <thead><tr><th scope="col">"Démarche"</th><th scope="col">"Niveau"</th><th scope="col">"Période attribuée"</th></tr></thead>
                     <tbody>
                         {apps.into_iter().map(|a| {
                             let app_id = a.application_id;
@@ -473,6 +581,10 @@ fn RolesForm(
                             let level_id = format!("niveau-{}", a.code);
                             let name = a.libelle.clone();
                             let lower = name.to_lowercase();
+                            let period = a.grant.as_ref().map(|(_, from, until)| match until.is_empty() {
+                                true => format!("à partir du {}", ymd_fr(from)),
+                                false => format!("du {} au {} (exclu)", ymd_fr(from), ymd_fr(until)),
+                            }).unwrap_or_else(|| "—".into());
                             view! {
                                 <tr class="role-demarche" data-app=a.code.clone()
                                     hidden=move || { let f = filter.get().to_lowercase(); !f.is_empty() && !lower.contains(f.trim()) }>
@@ -501,12 +613,18 @@ fn RolesForm(
                                             }).collect::<Vec<_>>()}
                                         </select>
                                     </td>
+                                    <td class="periode">{period}</td>
                                 </tr>
                             }
                         }).collect::<Vec<_>>()}
                     </tbody>
                 </table>
             </ScrollTable>
+            <fieldset class="fr-fieldset" aria-labelledby="titre-periode-roles">
+                <legend class="fr-fieldset__legend fr-text--regular" id="titre-periode-roles">"Période des rôles ajoutés"</legend>
+                <DateInput id="roles-date_ouverture" name="date_ouverture" label="Date d'ouverture" hint="Par défaut : aujourd'hui ; jamais dans le passé." error=err/>
+                <DateInput id="roles-date_cloture" name="date_cloture" label="Date de clôture" hint="Facultative : le premier jour où le rôle n'est plus détenu." error=err/>
+            </fieldset>
             <ul class="fr-btns-group fr-btns-group--inline">
                 <li><button type="submit" class="fr-btn">"Enregistrer"</button></li>
                 <li><button type="button" class="fr-btn fr-btn--secondary" on:click=move |_| state.set(saved.clone())>"Réinitialiser"</button></li>

@@ -14,8 +14,11 @@ pub struct AgentAppRole {
     pub libelle: String,
     /// The roles the organisation may hand out on it (id, libellé).
     pub roles: Vec<(i64, String)>,
-    /// The role the agent holds today, if any.
+    /// The role the agent holds directly today or from a future date, if any.
     pub current: Option<i64>,
+    /// That right: its id, opening date and closing date (the first day
+    /// it no longer holds; empty when open-ended), as yyyy-mm-dd.
+    pub grant: Option<(i64, String, String)>,
 }
 
 /// A right the agent holds today, whatever its source.
@@ -89,11 +92,22 @@ pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Ve
     if member.is_none() {
         return Err(crate::error::AppError::NotFound);
     }
-    type Row = (i64, String, String, i64, String, bool);
+    type Row = (
+        i64,
+        String,
+        String,
+        i64,
+        String,
+        Option<(i64, chrono::NaiveDate, Option<chrono::NaiveDate>)>,
+    );
+    // The direct right of each role held today or from a future date (the
+    // earliest).
     let rows: Vec<Row> = sqlx::query_as(
         "select a.id, a.code, a.libelle, r.id, r.libelle,
-                exists (select 1 from grants g where g.user_id = $2 and g.organisation_id = $1 and g.role_id = r.id
-                           and g.starts_on <= current_date and (g.ends_on is null or g.ends_on >= current_date))
+                (select row(g.id, g.starts_on, g.ends_on + 1) from grants g
+                  where g.user_id = $2 and g.organisation_id = $1 and g.role_id = r.id
+                    and (g.ends_on is null or g.ends_on >= greatest(g.starts_on, current_date))
+                  order by g.starts_on limit 1)
            from organisation_roles orl join roles r on r.id = orl.role_id
            join applications a on a.id = orl.application_id
           where orl.organisation_id = $1
@@ -112,12 +126,18 @@ pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Ve
                 libelle,
                 roles: vec![],
                 current: None,
+                grant: None,
             });
         }
         let last = out.last_mut().unwrap();
         last.roles.push((role_id, role));
-        if held && last.current.is_none() {
+        if let (Some((gid, from, until)), None) = (held, last.current) {
             last.current = Some(role_id);
+            last.grant = Some((
+                gid,
+                from.to_string(),
+                until.map(|d| d.to_string()).unwrap_or_default(),
+            ));
         }
     }
     Ok(out)
@@ -133,12 +153,23 @@ pub async fn save_agent_roles(
     organisation_id: i64,
     user_id: i64,
     #[server(default)] role_ids: String,
+    #[server(default)] date_ouverture: String,
+    #[server(default)] date_cloture: String,
 ) -> AppResult<()> {
-    use crate::error::AppError;
+    use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     let wanted =
         crate::conventions::parse_ids(&role_ids).map_err(|m| AppError::invalid("role_ids", m))?;
+    // The period of the roles given now (today by default, never in the
+    // past); rights keep their last day held, the day before closing.
+    let today = chrono::Local::now().date_naive();
+    let mut errs = Errors::default();
+    let period =
+        crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
+    errs.finish()?;
+    let period = period.ok_or(AppError::Internal)?;
+    let ends_on = period.cloture.map(|c| c - chrono::Duration::days(1));
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     // Nobody changes their own rights (the database refuses it too).
@@ -187,12 +218,12 @@ pub async fn save_agent_roles(
             "Ce compte est clôturé : il ne peut recevoir aucun rôle.".into(),
         ));
     }
-    // Rights held today within the organisation's activated applications.
+    // Rights held today or from a future date.
     let held: Vec<(i64, i64, String, String)> = sqlx::query_as(
         "select g.id, g.role_id, r.libelle, a.libelle from grants g
            join roles r on r.id = g.role_id join applications a on a.id = r.application_id
           where g.user_id = $1 and g.organisation_id = $2
-            and g.starts_on <= current_date and (g.ends_on is null or g.ends_on >= current_date)",
+            and (g.ends_on is null or g.ends_on >= greatest(g.starts_on, current_date))",
     )
     .bind(user_id)
     .bind(manager.organisation_id())
@@ -238,16 +269,18 @@ pub async fn save_agent_roles(
             continue;
         }
         let (gid,): (i64,) = sqlx::query_as(
-            "insert into grants (role_id, organisation_id, user_id, granted_by) values ($1, $2, $3, $4)
-             on conflict (user_id, organisation_id, role_id) where ends_on is null
-             do update set starts_on = least(grants.starts_on, current_date) returning id",
+            "insert into grants (role_id, organisation_id, user_id, granted_by, starts_on, ends_on)
+             values ($1, $2, $3, $4, $5, $6) returning id",
         )
         .bind(role_id)
         .bind(manager.organisation_id())
         .bind(user_id)
         .bind(manager.user_id())
+        .bind(period.ouverture)
+        .bind(ends_on)
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(grant_error)?;
         crate::audit::ssr::record(
             &mut tx,
             manager.event(
@@ -255,11 +288,147 @@ pub async fn save_agent_roles(
                 "habilitation",
                 Some(gid),
                 None,
-                Some(serde_json::json!({"utilisateur": user_id, "role": role, "application": app})),
+                Some(serde_json::json!({
+                    "utilisateur": user_id, "role": role, "application": app,
+                    "date_ouverture": period.ouverture, "date_cloture": period.cloture,
+                })),
             ),
         )
         .await?;
     }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The database's refusal of a right outside the structure's conventions
+/// (its trigger), next to the dates.
+#[cfg(feature = "ssr")]
+fn grant_error(e: sqlx::Error) -> crate::error::AppError {
+    if let sqlx::Error::Database(d) = &e {
+        if d.constraint() == Some("grants_within_ceiling") {
+            return crate::error::AppError::invalid(
+                "date_cloture",
+                "Aucune convention de la structure n'ouvre ce rôle sur cette période.",
+            );
+        }
+    }
+    e.into()
+}
+
+/// « Modifier les dates » of a right given directly: its closing date
+/// (never in the past; today ends it at once) and, while it has not
+/// started, its opening date (never in the past). The structure's
+/// conventions must cover the new period (the database checks it too).
+#[server(endpoint = "set_grant_dates", output = crate::json::Json)]
+pub async fn set_grant_dates(
+    organisation_id: i64,
+    grant_id: i64,
+    #[server(default)] date_ouverture: String,
+    #[server(default)] date_cloture: String,
+) -> AppResult<()> {
+    use crate::domain::UserId;
+    use crate::error::{AppError, Errors};
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    type Row = (
+        i64,
+        i64,
+        chrono::NaiveDate,
+        Option<chrono::NaiveDate>,
+        Option<String>,
+        String,
+        String,
+    );
+    let row: Option<Row> = sqlx::query_as(
+        "select g.user_id, g.role_id, g.starts_on, g.ends_on, m.admin_role, r.libelle, a.libelle
+           from grants g join memberships m on m.user_id = g.user_id and m.organisation_id = g.organisation_id
+           join roles r on r.id = g.role_id join applications a on a.id = r.application_id
+          where g.id = $1 and g.organisation_id = $2 for update of g",
+    )
+    .bind(grant_id)
+    .bind(manager.organisation_id())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (user, role_id, starts, ends, rank, role, app) = row.ok_or(AppError::NotFound)?;
+    manager.not_self(UserId(user))?;
+    manager.outranks(UserId(user), rank.as_deref())?;
+    let today = chrono::Local::now().date_naive();
+    if ends.is_some_and(|e| e < today.max(starts)) {
+        return Err(AppError::Conflict(
+            "Cette habilitation a pris fin : ses dates ne se modifient plus.".into(),
+        ));
+    }
+    let mut errs = Errors::default();
+    let ouverture = if date_ouverture.trim().is_empty() {
+        starts.to_string()
+    } else {
+        date_ouverture
+    };
+    let period = crate::domain::Period::parse(&mut errs, &ouverture, &date_cloture, today);
+    errs.finish()?;
+    let period = period.ok_or(AppError::Internal)?;
+    if period.ouverture != starts && (starts <= today || period.ouverture < today) {
+        return Err(AppError::invalid(
+            "date_ouverture",
+            "La date d'ouverture ne change plus une fois l'habilitation commencée, et ne peut pas être dans le passé.",
+        ));
+    }
+    let new_ends = period.cloture.map(|c| c - chrono::Duration::days(1));
+    if period.ouverture == starts && new_ends == ends {
+        return Ok(());
+    }
+    if let Some(m) =
+        crate::conventions::ssr::profiles_refused(&mut tx, &manager, &[role_id]).await?
+    {
+        return Err(AppError::invalid("date_cloture", m));
+    }
+    // One right of a role at a time: no other over the new period.
+    let overlapping: Option<(i64,)> = sqlx::query_as(
+        "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3 and id <> $6
+            and (ends_on is null or ends_on >= starts_on)
+            and (ends_on is null or ends_on >= $4::date)
+            and ($5::date is null or starts_on <= $5) limit 1",
+    )
+    .bind(user)
+    .bind(manager.organisation_id())
+    .bind(role_id)
+    .bind(period.ouverture)
+    .bind(new_ends)
+    .bind(grant_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if overlapping.is_some() {
+        return Err(AppError::invalid(
+            "date_ouverture",
+            "Une autre habilitation de ce rôle couvre déjà une partie de cette période.",
+        ));
+    }
+    sqlx::query("update grants set starts_on = $2, ends_on = $3 where id = $1")
+        .bind(grant_id)
+        .bind(period.ouverture)
+        .bind(new_ends)
+        .execute(&mut *tx)
+        .await
+        .map_err(grant_error)?;
+    let shown = |s: chrono::NaiveDate, e: Option<chrono::NaiveDate>| {
+        serde_json::json!({
+            "utilisateur": user, "role": role, "application": app,
+            "date_ouverture": s, "date_cloture": e.map(|e| e + chrono::Duration::days(1)),
+        })
+    };
+    crate::audit::ssr::record(
+        &mut tx,
+        manager.event(
+            "habilitation.dates",
+            "habilitation",
+            Some(grant_id),
+            Some(shown(starts, ends)),
+            Some(shown(period.ouverture, new_ends)),
+        ),
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
