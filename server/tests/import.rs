@@ -514,3 +514,127 @@ async fn closing_by_import_ends_rights_and_sessions_like_the_fiche() {
         "the operator's update is written"
     );
 }
+
+/// Issue 10, point 9: an import line gives a right only by joining an open
+/// group of the structure (« Code groupe »), whose roles lie within its
+/// convention; nothing else in a line gives a right, and the database
+/// refuses a right outside the conventions whatever writes it.
+#[tokio::test]
+async fn an_import_line_gives_rights_only_through_an_open_group_within_the_conventions() {
+    let app = TestApp::spawn().await;
+    let (admin, _, org) = app.manager_of("marie@exemple.fr", AFDAS).await;
+    let o = org.to_string();
+    let (paul, _) = app
+        .structure_account(&admin, org, "paul@exemple.fr", "Paul", "Durand")
+        .await;
+    app.structure_account(&admin, org, "rh@exemple.fr", "Rose", "Responsable")
+        .await;
+    let convention = app
+        .count(&format!(
+            "select id from conventions where organisation_id = {org}"
+        ))
+        .await
+        .to_string();
+    let (s, body) = app
+        .call(
+            &admin,
+            "save_group",
+            &[
+                ("organisation_id", o.as_str()),
+                ("convention_id", &convention),
+                ("code", "SOFFI-DEC"),
+                ("libelle", "Déclarants"),
+                ("responsable", "rh@exemple.fr"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let group = body.as_i64().unwrap();
+    let consultation = app.role_id("soffi", "consultation").await;
+    let soffi = app
+        .count("select id from applications where code = 'soffi'")
+        .await;
+    let (s, body) = app
+        .call(
+            &admin,
+            "set_group_roles",
+            &[
+                ("organisation_id", o.as_str()),
+                ("group_id", &group.to_string()),
+                ("application_id", &soffi.to_string()),
+                ("role_ids", &consultation.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let header = HEADER.trim_end().to_string() + ";Code groupe\n";
+    // An unknown (or closed) group: the line is refused, nothing is written.
+    let file = format!(
+        "{header}Mme;Neuve;Nina;nina@exemple.fr;;;;;;soffi-dec\nM;Durand;Paul;paul@exemple.fr;;;;;;INCONNU\n"
+    );
+    let (s, report) = import(&app, &admin, org, file.into_bytes(), true).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["applied"], false, "{report}");
+    assert_eq!(
+        outcomes(&report),
+        vec![(2, "invitation".into()), (3, "erreur".into())]
+    );
+    assert!(
+        report["lines"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("INCONNU"),
+        "{report}"
+    );
+    assert_eq!(app.count("select count(*) from group_memberships").await, 0);
+    assert_eq!(
+        app.count("select count(*) from users where email = 'nina@exemple.fr'")
+            .await,
+        0
+    );
+    // Both in the group: the new account and the existing agent.
+    let file = format!(
+        "{header}Mme;Neuve;Nina;nina@exemple.fr;;;;;;soffi-dec\nM;Durand;Paul;paul@exemple.fr;;;;;;SOFFI-DEC\n"
+    );
+    let (s, report) = import(&app, &admin, org, file.clone().into_bytes(), true).await;
+    assert_eq!(s, StatusCode::OK, "{report}");
+    assert_eq!(report["applied"], true, "{report}");
+    assert_eq!(
+        outcomes(&report),
+        vec![(2, "invitation".into()), (3, "mise à jour".into())]
+    );
+    let nina = app.user_id("nina@exemple.fr").await;
+    for user in [nina, paul] {
+        assert_eq!(
+            app.count(&format!(
+                "select count(*) from effective_rights(current_date) where user_id = {user} and role_id = {consultation} and group_id = {group}"
+            ))
+            .await,
+            1
+        );
+    }
+    // Again: already in the group, nothing changes.
+    let (_, report) = import(&app, &admin, org, file.into_bytes(), true).await;
+    assert_eq!(outcomes(&report)[1], (3, "inchangé".into()), "{report}");
+    assert_eq!(app.count("select count(*) from group_memberships").await, 2);
+    // Every right of the structure lies within its open conventions.
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from effective_rights(current_date) e where e.organisation_id = {org}
+                and not exists (select 1 from organisation_roles r where r.organisation_id = e.organisation_id and r.role_id = e.role_id)"
+        ))
+        .await,
+        0
+    );
+    // The database refuses a right outside them, whatever path writes it.
+    let parapheur = app.role_id("parapheur", "utilisateur").await;
+    let refused =
+        sqlx::query("insert into grants (role_id, organisation_id, user_id) values ($1, $2, $3)")
+            .bind(parapheur)
+            .bind(org)
+            .bind(paul)
+            .execute(&app.pool)
+            .await
+            .expect_err("a right outside the conventions");
+    assert!(refused.to_string().contains("conventions"), "{refused}");
+}

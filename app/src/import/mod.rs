@@ -21,6 +21,7 @@ pub const COLUMNS: &[&str] = &[
     "Date d'ouverture",
     "Date de clôture",
     "Code service",
+    "Code groupe",
 ];
 
 /// The largest file accepted.
@@ -129,7 +130,8 @@ pub mod ssr {
     use crate::session::OrgManager;
 
     /// One data row: its line and its fields, with the unit code.
-    pub type Row = (u64, AgentFields, String);
+    /// The line, the fiche, the unit's code and the group's code.
+    pub type Row = (u64, AgentFields, String, String);
 
     /// UTF-8 (with or without BOM) or, failing that, Windows-1252.
     pub fn decode(bytes: &[u8]) -> String {
@@ -295,6 +297,7 @@ pub mod ssr {
                     date_cloture: get(7),
                 },
                 get(8).to_uppercase(),
+                get(9).to_uppercase(),
             ));
         }
         if rows.is_empty() {
@@ -331,7 +334,7 @@ pub mod ssr {
         let today = chrono::Local::now().date_naive();
         let mut seen = std::collections::HashSet::new();
         let mut lines = vec![];
-        for (line, fields, unit_code) in rows {
+        for (line, fields, unit_code, group_code) in rows {
             let mut out = ImportLine {
                 line,
                 email: fields.email.clone(),
@@ -341,7 +344,16 @@ pub mod ssr {
                 outcome: String::new(),
                 message: String::new(),
             };
-            let result = row(&mut tx, m, &org_nom, &fields, &unit_code, today, &mut seen).await;
+            let result = row(
+                &mut tx,
+                m,
+                &org_nom,
+                &fields,
+                (&unit_code, &group_code),
+                today,
+                &mut seen,
+            )
+            .await;
             match result {
                 Ok(outcome) => out.outcome = outcome.into(),
                 Err(AppError::Internal) => return Err(AppError::Internal),
@@ -390,7 +402,7 @@ pub mod ssr {
         m: &OrgManager,
         org_nom: &str,
         fields: &AgentFields,
-        unit_code: &str,
+        (unit_code, group_code): (&str, &str),
         today: chrono::NaiveDate,
         seen: &mut std::collections::HashSet<String>,
     ) -> AppResult<&'static str> {
@@ -436,12 +448,32 @@ pub mod ssr {
                 )
             })?)
         };
+        // The group the person joins (open today, of the structure): its
+        // rights come within its convention, as on every other path.
+        let group = if group_code.is_empty() {
+            None
+        } else {
+            let g: Option<(i64,)> = sqlx::query_as(
+                "select id from user_groups where organisation_id = $1 and upper(code) = $2
+                    and date_ouverture <= current_date and (date_cloture is null or date_cloture > current_date)",
+            )
+            .bind(m.organisation_id())
+            .bind(group_code)
+            .fetch_optional(&mut *tx)
+            .await?;
+            Some(crate::domain::GroupId(g.map(|g| g.0).ok_or_else(|| {
+                AppError::invalid(
+                    "group_id",
+                    format!("Aucun groupe ouvert de code « {group_code} » dans la structure."),
+                )
+            })?))
+        };
         let mut sp = tx.begin().await?;
         let outcome = match member {
             None => {
                 // The same write path as "Créer un utilisateur": a new
                 // account, or an invitation to an existing one.
-                crate::users::ssr::invite(&mut sp, m, org_nom, &agent, unit, None).await?;
+                crate::users::ssr::invite(&mut sp, m, org_nom, &agent, unit, group).await?;
                 "invitation"
             }
             Some((uid, _, _)) => {
@@ -456,7 +488,39 @@ pub mod ssr {
                     Some(unit),
                 )
                 .await?;
-                if done.changed {
+                // Joins the group unless already in it (now or later).
+                let mut joined = false;
+                if let Some(g) = group {
+                    let already: Option<(i64,)> = sqlx::query_as(
+                        "select id from group_memberships where group_id = $1 and user_id = $2
+                            and (date_cloture is null or date_cloture > current_date) limit 1",
+                    )
+                    .bind(g)
+                    .bind(uid)
+                    .fetch_optional(&mut *sp)
+                    .await?;
+                    if already.is_none() {
+                        let user = crate::domain::UserId(uid);
+                        if user == m.user_id() {
+                            return Err(AppError::invalid(
+                                "group_id",
+                                "Vous ne pouvez pas vous ajouter vous-même à un groupe.",
+                            ));
+                        }
+                        crate::groups::ssr::join(
+                            &mut sp,
+                            m.user_id(),
+                            m.organisation_id(),
+                            g,
+                            user,
+                            today,
+                            None,
+                        )
+                        .await?;
+                        joined = true;
+                    }
+                }
+                if done.changed || joined {
                     "mise à jour"
                 } else {
                     "inchangé"

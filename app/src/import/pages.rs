@@ -41,7 +41,8 @@ pub fn ImportPage() -> impl IntoView {
                 "Partez du " <a href="/modele-import-utilisateurs.csv" download="modele-import-utilisateurs.csv">"modèle de fichier (CSV)"</a>
                 " : une personne par ligne. Le fichier peut être enregistré par Excel (séparateur « ; » ou « , », UTF-8 ou Windows-1252). "
                 "Le fichier est d'abord vérifié sans rien enregistrer ; l'import n'a lieu que si toutes les lignes sont valides, et toutes ensemble. "
-                "Les personnes sans compte reçoivent une invitation pour choisir leur mot de passe."
+                "Les personnes sans compte reçoivent une invitation pour choisir leur mot de passe. "
+                "La colonne facultative « Code groupe » place la personne dans un groupe d'utilisateurs ouvert de la structure : elle en reçoit les rôles."
             </p>
             <crate::ui::FormAlert error=error/>
             <form node_ref=form_ref on:submit=on_submit>
