@@ -23,6 +23,7 @@ pub mod requests;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod session;
+pub mod staff;
 #[cfg(feature = "ssr")]
 pub mod state;
 pub mod ui;
@@ -88,6 +89,7 @@ lazy_pages! {
     GroupRightsRoute => groups::GroupRightsPage,
     MembershipsRoute => groups::MembershipsPage,
     DecisionsRoute => requests::DecisionsPage,
+    StaffRoute => staff::StaffPage,
 }
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -166,6 +168,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/structures/:org/groupes/:group/utilisateurs") view={Lazy::<MembershipsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/agents/:user/groupes") view={Lazy::<MembershipsRoute>::new()} ssr=SsrMode::Async/>
                     <Route path=path!("/structures/:org/demandes") view={Lazy::<DecisionsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=path!("/operateur/agents") view={Lazy::<StaffRoute>::new()} ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

@@ -99,6 +99,8 @@ struct Ids {
     membership: String,
     /// The target agent's direct right.
     grant: String,
+    /// A second agent of the operator.
+    staff: String,
 }
 
 enum Body {
@@ -517,6 +519,19 @@ fn table(ids: &Ids) -> Vec<Row> {
             ],
             [Unauth, Forbid, Ok, Forbid, Ok],
         ),
+        // The operator's own staff (« Agents Caf »).
+        row("list_staff", &[("q", "")], OPERATOR),
+        row(
+            "create_staff",
+            &[
+                ("nom", "Neuf"),
+                ("prenom", "Nora"),
+                ("email", "nora.neuf@exemple.fr"),
+                ("email_confirmation", "nora.neuf@exemple.fr"),
+            ],
+            OPERATOR,
+        ),
+        row("close_staff", &[("user_id", &ids.staff)], OPERATOR),
         // The journal: one organisation's, then the global one.
         row("list_journal", &[("organisation_id", a)], ADMINS),
         row("list_journal", &[], OPERATOR),
@@ -715,6 +730,10 @@ async fn fixture(app: &TestApp) -> Ids {
             ))
             .await
             .to_string(),
+        staff: {
+            app.operator("second.operateur@exemple.fr").await;
+            app.user_id("second.operateur@exemple.fr").await.to_string()
+        },
     }
 }
 

@@ -63,6 +63,7 @@ pub fn OperatorOrganisationsPage() -> impl IntoView {
             <ul class="fr-btns-group fr-btns-group--inline-md fr-btns-group--icon-left barre-actions">
                 <li><A href="/conventions" attr:class="fr-btn fr-btn--secondary fr-icon-file-text-line fr-btn--icon-left">"Consulter les conventions"</A></li>
                 <li><A href="/conventions/nouvelle" attr:class="fr-btn fr-btn--secondary fr-icon-add-line fr-btn--icon-left">"Formaliser une convention"</A></li>
+                <li><A href="/operateur/agents" attr:class="fr-btn fr-btn--secondary fr-icon-team-line fr-btn--icon-left">"Agents de l'opérateur"</A></li>
                 <li><A href="/operateur/journal" attr:class="fr-btn fr-btn--tertiary fr-icon-file-text-line fr-btn--icon-left">"Journal de la plateforme"</A></li>
             </ul>
             <Suspense fallback=crate::ui::loading>

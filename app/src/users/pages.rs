@@ -17,9 +17,9 @@ const POSTES: &[(&str, &str)] = &[
     ("itinerant", "Itinérant (poste de travail variable)"),
 ];
 
-/// The fields of the fiche, pre-filled with `f`.
+/// The fields of the fiche, pre-filled with `f` (an agent's, an operator's).
 #[component]
-fn FicheFields(f: AgentFields, #[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+pub fn FicheFields(f: AgentFields, #[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     view! {
         <RadioGroup name="civilite" legend="Civilité" options=CIVILITES selected=f.civilite.clone() error/>
         <div class="fr-grid-row fr-grid-row--gutters">
