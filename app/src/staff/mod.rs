@@ -126,42 +126,9 @@ pub async fn create_staff(
     errs.finish()?;
     let a = a.ok_or(AppError::Internal)?;
     let mut tx = crate::state::pool().begin().await?;
-    let mut created = None;
-    for _ in 0..5 {
-        let r: Result<Option<(i64, String)>, sqlx::Error> = sqlx::query_as(
-            "insert into users (identifier, civilite, nom, prenom, email, telephone, poste,
-                                date_ouverture, date_cloture, created_by, is_operator)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, true)
-             on conflict (identifier) do nothing returning id, identifier",
-        )
-        .bind(crate::auth::ssr::generate_identifier())
-        .bind(a.civilite.code())
-        .bind(a.nom.as_str())
-        .bind(a.prenom.as_str())
-        .bind(a.email.as_str())
-        .bind(a.telephone.as_ref().map(|t| t.as_str().to_string()))
-        .bind(a.poste.code())
-        .bind(a.date_ouverture)
-        .bind(a.date_cloture)
-        .bind(op.id())
-        .fetch_optional(&mut *tx)
-        .await;
-        match r {
-            Ok(Some(row)) => {
-                created = Some(row);
-                break;
-            }
-            Ok(None) => continue,
-            Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
-                return Err(AppError::invalid(
-                    "email",
-                    "Cette adresse est déjà celle d'un compte Habilitations.",
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let (id, identifier) = created.ok_or(AppError::Internal)?;
+    // An operator's account: attached to no structure.
+    let (id, identifier) = crate::users::ssr::insert_account(&mut tx, &a, op.id(), None).await?;
+    let id = id.get();
     let token = crate::auth::ssr::create_token(&mut tx, id, "invite", 7 * 24 * 60).await?;
     crate::mail::ssr::enqueue(
         &mut tx,

@@ -220,42 +220,14 @@ async fn create_account(
     a: &Agent,
     unit: Option<i64>,
 ) -> AppResult<UserId> {
-    let mut user_id = None;
-    for _ in 0..5 {
-        let r: Result<(i64,), sqlx::Error> = sqlx::query_as(
-            "insert into users (identifier, civilite, nom, prenom, email, telephone, poste,
-                                date_ouverture, date_cloture, created_by, home_organisation_id)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-             on conflict (identifier) do nothing returning id",
-        )
-        .bind(crate::auth::ssr::generate_identifier())
-        .bind(a.civilite.code())
-        .bind(a.nom.as_str())
-        .bind(a.prenom.as_str())
-        .bind(a.email.as_str())
-        .bind(a.telephone.as_ref().map(|t| t.as_str().to_string()))
-        .bind(a.poste.code())
-        .bind(a.date_ouverture)
-        .bind(a.date_cloture)
-        .bind(m.user_id())
-        .bind(m.organisation_id())
-        .fetch_one(&mut *conn)
-        .await;
-        match r {
-            Ok((id,)) => {
-                user_id = Some(UserId(id));
-                break;
-            }
-            Err(sqlx::Error::RowNotFound) => continue,
-            Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
-                return Err(AppError::Conflict(
-                    "Un compte vient d'être créé avec cette adresse : recommencez.".into(),
-                ));
-            }
-            Err(e) => return Err(e.into()),
+    let (user_id, _) = match insert_account(conn, a, m.user_id(), Some(m.organisation_id())).await {
+        Err(AppError::Invalid(_)) => {
+            return Err(AppError::Conflict(
+                "Un compte vient d'être créé avec cette adresse : recommencez.".into(),
+            ))
         }
-    }
-    let user_id = user_id.ok_or(AppError::Internal)?;
+        r => r?,
+    };
     send_password_invitation(conn, user_id, a.email.as_str(), org_nom).await?;
     crate::audit::ssr::record(
         conn,
@@ -275,6 +247,50 @@ async fn create_account(
     .await?;
     attach(conn, m.user_id(), m.organisation_id(), user_id, unit).await?;
     Ok(user_id)
+}
+
+/// Writes a new account from the fiche, with a fresh identifier (drawn
+/// again on a collision): a structure's (`home`), or an operator's (none).
+/// An address already taken is an `email` field error.
+pub async fn insert_account(
+    conn: &mut PgConnection,
+    a: &Agent,
+    created_by: UserId,
+    home: Option<OrganisationId>,
+) -> AppResult<(UserId, String)> {
+    for _ in 0..5 {
+        let r: Result<Option<(i64, String)>, sqlx::Error> = sqlx::query_as(
+            "insert into users (identifier, civilite, nom, prenom, email, telephone, poste,
+                                date_ouverture, date_cloture, created_by, home_organisation_id, is_operator)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 is null)
+             on conflict (identifier) do nothing returning id, identifier",
+        )
+        .bind(crate::auth::ssr::generate_identifier())
+        .bind(a.civilite.code())
+        .bind(a.nom.as_str())
+        .bind(a.prenom.as_str())
+        .bind(a.email.as_str())
+        .bind(a.telephone.as_ref().map(|t| t.as_str().to_string()))
+        .bind(a.poste.code())
+        .bind(a.date_ouverture)
+        .bind(a.date_cloture)
+        .bind(created_by)
+        .bind(home)
+        .fetch_optional(&mut *conn)
+        .await;
+        match r {
+            Ok(Some((id, identifier))) => return Ok((UserId(id), identifier)),
+            Ok(None) => continue,
+            Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
+                return Err(AppError::invalid(
+                    "email",
+                    "Cette adresse est déjà celle d'un compte Habilitations.",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(AppError::Internal)
 }
 
 /// Queues an invitation link (valid 7 days) to set a password.
