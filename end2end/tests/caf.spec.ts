@@ -30,7 +30,7 @@ async function activate(page: Page, address: string) {
 // cannot open the group's rights; a membership closed from tomorrow keeps
 // the tile today.
 test("CAF journey: convention, group, responsable, dated membership", async ({ page, browser }) => {
-  test.setTimeout(240_000);
+  test.setTimeout(420_000);
   const admin = { email: email("partenaire"), prenom: "Claire", nom: "Partenaire" };
   await signUp(page, admin);
   await logIn(page, admin.email);
@@ -170,4 +170,97 @@ test("CAF journey: convention, group, responsable, dated membership", async ({ p
   await checkA11y(rose, "groupe-utilisateurs");
   await visit(mathieu, "/");
   await expect(mathieu.locator(".tuile[data-app=cdap]")).toBeVisible();
+
+  // The responsable creates a user into their group (point 6): the new
+  // account is in the group at once; then modifies and closes it.
+  await visit(rose, `/structures/${org}/nouvel-agent`);
+  await expect(rose.getByLabel("Niveau de rattachement")).toHaveCount(0);
+  const lucie = { email: email("lucie"), prenom: "Lucie", nom: "Lemaire" };
+  await rose.getByLabel("Nom", { exact: true }).fill(lucie.nom);
+  await rose.getByLabel("Prénom").fill(lucie.prenom);
+  await rose.getByLabel("Adresse mail", { exact: true }).fill(lucie.email);
+  await rose.getByLabel("Confirmer l'adresse mail").fill(lucie.email);
+  await rose.getByRole("button", { name: "Valider" }).click();
+  await expect(rose.getByText("Choisissez le groupe d'utilisateurs")).toBeVisible();
+  await rose.getByLabel("Groupe d'utilisateurs").selectOption({ label: "CDAP T1 — Cdap T1" });
+  await checkA11y(rose, "responsable-creation");
+  await rose.getByRole("button", { name: "Valider" }).click();
+  await expect(rose.getByText(`Une invitation a été envoyée à ${lucie.email.toLowerCase()}`)).toBeVisible();
+  await expect(rose.locator(".invitation-envoyee")).toContainText("CDAP T1 — Cdap T1");
+  await visit(rose, `/structures/${org}/agents`);
+  await expect(rose.locator("tr.agent")).toHaveCount(2);
+  await rose.locator("tr.agent", { hasText: lucie.nom }).getByRole("link", { name: lucie.nom }).click();
+  await expect(rose.getByRole("heading", { name: "Modifier un utilisateur" })).toBeVisible();
+  await hydrated(rose);
+  await expect(rose.getByRole("heading", { name: "Rattachement" })).toHaveCount(0);
+  await rose.getByLabel("Date de clôture").fill(isoDay(0));
+  await rose.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  await expect(rose.getByText("Les modifications ont été enregistrées.")).toBeVisible();
+  await expect(rose.locator(".fr-text--lead .fr-badge").first()).toHaveText("Clôturé");
+  await checkA11y(rose, "responsable-fiche");
+
+  // A request for the group's role reaches the responsable, who accepts
+  // it into the group: the requester sees the tile.
+  const asker = { email: email("demandeuse"), prenom: "Dora", nom: "Demandeuse" };
+  const dora = await person(browser);
+  await signUp(dora, asker);
+  await logIn(dora, asker.email);
+  await visit(dora, `/demandes/nouvelle?structure=${org}`);
+  await dora.getByLabel("Démarche et rôle demandés").selectOption({ label: "CDAP — Consultation" });
+  await dora.getByRole("button", { name: "Envoyer la demande" }).click();
+  await expect(dora.getByText("Votre demande est envoyée")).toBeVisible();
+  await visit(rose, "/structures");
+  await rose.getByRole("link", { name: "Demandes à traiter" }).click();
+  await expect(rose.getByRole("heading", { name: "Demandes d'accès à traiter" })).toBeVisible();
+  await hydrated(rose);
+  const request = rose.locator("section.demande-a-traiter", { hasText: asker.nom });
+  await expect(request).toContainText("CDAP : Consultation");
+  await checkA11y(rose, "demandes-a-traiter");
+  await request.getByLabel("Groupe d'utilisateurs").selectOption({ label: "CDAP T1 — Cdap T1" });
+  await request.getByRole("button", { name: "Accepter" }).click();
+  await expect(rose.getByText("La décision est enregistrée")).toBeVisible();
+  await expect(rose.locator("section.demande-a-traiter")).toHaveCount(0);
+  await visit(dora, "/");
+  await expect(dora.locator(".tuile[data-app=cdap]")).toBeVisible();
+
+  // Dates on the Rôles tab (point 8): the administrator gives Mathieu CDAP
+  // directly from tomorrow, then closes it earlier.
+  await visit(page, `/structures/${org}/agents`);
+  await page.locator("tr.agent", { hasText: agent.nom }).getByRole("link", { name: agent.nom }).click();
+  await expect(page.getByRole("heading", { name: "Modifier un utilisateur" })).toBeVisible();
+  await hydrated(page);
+  await page.getByRole("tab", { name: "Rôles" }).click();
+  await page.locator("#demarche-cdap").check({ force: true });
+  await page.locator("#roles-date_ouverture").fill(isoDay(1));
+  await page.locator("#roles-date_cloture").fill(isoDay(10));
+  await page.getByRole("button", { name: "Enregistrer", exact: true }).click();
+  await expect(page.getByText("Les rôles ont été enregistrés.")).toBeVisible();
+  const [, m1, d1] = isoDay(1).split("-");
+  await expect(page.locator("tr.role-demarche[data-app=cdap] .periode")).toContainText(`du ${d1}/${m1}/`);
+  const dates = page.locator("li.dates-habilitation", { hasText: "CDAP" });
+  await dates.getByLabel("Date de clôture").fill(isoDay(5));
+  await dates.getByRole("button", { name: /Modifier les dates/ }).click();
+  await expect(page.getByText("Les dates ont été modifiées.")).toBeVisible();
+  const [, m5, d5] = isoDay(5).split("-");
+  await expect(page.locator("tr.role-demarche[data-app=cdap] .periode")).toContainText(`au ${d5}/${m5}/`);
+  await checkA11y(page, "roles-dates");
+
+  // The operator's own staff (point 1): « Agents de l'opérateur ».
+  await visit(op, "/operateur/structures");
+  await op.getByRole("link", { name: "Agents de l'opérateur" }).click();
+  await expect(op.getByRole("heading", { name: "Agents de l'opérateur" })).toBeVisible();
+  await hydrated(op);
+  await expect(op.locator("tr.agent-operateur", { hasText: OPERATOR })).toBeVisible();
+  const staff = { email: email("agent.caf"), prenom: "Nora", nom: "Caf" };
+  await op.getByLabel("Adresse mail", { exact: true }).fill(staff.email);
+  await op.getByLabel("Confirmer l'adresse mail").fill(staff.email);
+  await op.getByRole("button", { name: "Créer l'agent" }).click();
+  await expect(op.locator("#champ-nom-erreur")).toBeVisible();
+  await checkA11y(op, "agents-operateur-erreurs");
+  await op.getByLabel("Nom", { exact: true }).fill(staff.nom);
+  await op.getByLabel("Prénom", { exact: true }).fill(staff.prenom);
+  await op.getByRole("button", { name: "Créer l'agent" }).click();
+  await expect(op.getByText("une invitation à choisir son mot de passe a été envoyée")).toBeVisible();
+  await expect(op.locator("tr.agent-operateur", { hasText: staff.email.toLowerCase() })).toContainText("Ouvert");
+  await checkA11y(op, "agents-operateur");
 });

@@ -5,6 +5,7 @@
 mod pages;
 pub use pages::*;
 
+#[cfg(feature = "ssr")]
 use crate::domain::AgentFields;
 use crate::error::AppResult;
 use leptos::prelude::*;
@@ -31,6 +32,7 @@ pub struct StaffPage {
     pub next: Option<i64>,
 }
 
+#[cfg(feature = "ssr")]
 const PAGE: i64 = 50;
 
 /// « Consulter les agents de l'opérateur »: by name, filtered by a text

@@ -73,18 +73,19 @@ pub fn StaffPage() -> impl IntoView {
                 })}
             </Suspense>
             <h2 class="fr-mt-4w" id="creer">"Créer un agent"</h2>
-            {move || created.get().map(|id| view! {
-                <Success>{format!("Le compte {id} est créé : une invitation à choisir son mot de passe a été envoyée à son adresse.")}</Success>
-            })}
-            <FormAlert error=create_err/>
-            {move || {
-                create.version().track();
-                view! {
+            // Done: what was sent, and no form left to submit twice.
+            {move || match created.get() {
+                Some(id) => view! {
+                    <Success>{format!("Le compte {id} est créé : une invitation à choisir son mot de passe a été envoyée à son adresse.")}</Success>
+                    <button type="button" class="fr-btn fr-btn--secondary" on:click=move |_| create.value().set(None)>"Créer un autre agent"</button>
+                }.into_any(),
+                None => view! {
+                    <FormAlert error=create_err/>
                     <ActionForm action=create>
                         <crate::users::FicheFields f=AgentFields::default() error=create_err/>
                         <button type="submit" class="fr-btn">"Créer l'agent"</button>
                     </ActionForm>
-                }
+                }.into_any(),
             }}
         </div>
     }

@@ -457,7 +457,7 @@ fn GrantDates(
         })
         .collect();
     (!rows.is_empty()).then(|| view! {
-        <h3 class="fr-h5">"Dates des habilitations attribuées directement"</h3>
+        <h3 class="fr-h5 fr-mt-4w">"Dates des habilitations attribuées directement"</h3>
         {move || matches!(set.value().get(), Some(Ok(_))).then(|| view! { <Success>"Les dates ont été modifiées."</Success> })}
         <FormAlert error=err/>
         {move || field_err().map(|m| view! { <div class="fr-alert fr-alert--error fr-alert--sm fr-mb-3w" role="alert"><p>{m}</p></div> })}
