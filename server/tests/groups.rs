@@ -1539,3 +1539,156 @@ async fn the_roles_tab_gives_rights_with_dates_and_changes_them() {
     let (s, _) = dates(String::new(), day(3), &w.admin).await;
     assert_eq!(s, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn a_responsable_holding_habiliter_administers_the_afas_profiles_of_their_users() {
+    let w = world().await;
+    let app = &w.app;
+    let mut afas = vec![];
+    for r in ["consultation", "saisie", "habiliter"] {
+        afas.push(app.role_id("afas", r).await.to_string());
+    }
+    let (s, body) = app
+        .call(
+            &w.op,
+            "save_convention",
+            &[
+                ("siret", AFDAS),
+                ("libelle", "Convention AFAS"),
+                ("role_ids", &afas.join(",")),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let conv = body.as_i64().unwrap().to_string();
+    let (s, body) = w.group("AFAS-HAB", &conv, "0", "rh@exemple.fr").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let g = body.as_i64().unwrap().to_string();
+    let afas_app = app
+        .count("select id from applications where code = 'afas'")
+        .await
+        .to_string();
+    let (s, body) = app
+        .call(
+            &w.admin,
+            "set_group_roles",
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("group_id", &g),
+                ("application_id", &afas_app),
+                ("role_ids", &afas[2]),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // The responsable holds « Habiliter » through their group; the agent is
+    // one of its users and holds a SOFFi right the manager gave.
+    assert_eq!(
+        w.add(&w.op, &g, "rh@exemple.fr", "").await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        w.add(&w.admin, &g, "agent@exemple.fr", "").await.0,
+        StatusCode::OK
+    );
+    let (s, body) = w.grant(day(0), String::new()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let soffi_grant = body.as_i64().unwrap().to_string();
+    let agent = w.agent.0.to_string();
+    let roles_of = |c: &Client| {
+        let (org, agent, c) = (w.org.clone(), agent.clone(), c.clone());
+        async move {
+            app.call(
+                &c,
+                "get_agent_roles",
+                &[("organisation_id", org.as_str()), ("user_id", &agent)],
+            )
+            .await
+        }
+    };
+    let save = |c: &Client, roles: &str| {
+        let (org, agent, c, roles) = (w.org.clone(), agent.clone(), c.clone(), roles.to_string());
+        async move {
+            app.call(
+                &c,
+                "save_agent_roles",
+                &[
+                    ("organisation_id", org.as_str()),
+                    ("user_id", &agent),
+                    ("role_ids", &roles),
+                ],
+            )
+            .await
+        }
+    };
+    // The Rôles tab shows the responsable AFAS only.
+    let (s, apps) = roles_of(&w.resp.1).await;
+    assert_eq!(s, StatusCode::OK, "{apps}");
+    let codes: Vec<&str> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, vec!["afas"]);
+    // An AFAS profile: given, by them; the SOFFi right stays.
+    let (s, body) = save(&w.resp.1, &afas[0]).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {agent} and role_id = {} and granted_by = {}",
+            afas[0], w.resp.0
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where id = {soffi_grant} and ends_on is null"
+        ))
+        .await,
+        1,
+        "the responsable's save leaves the other démarches alone"
+    );
+    // Not a SOFFi role, nor the dates of the SOFFi right.
+    let (s, body) = save(&w.resp.1, &w.consultation).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, _) = app
+        .call(
+            &w.resp.1,
+            "set_grant_dates",
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("grant_id", &soffi_grant),
+                ("date_cloture", &day(0)),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // A responsable without « Habiliter » who reaches the agent sees no
+    // démarche and gives nothing; one who does not reach them sees nothing.
+    let (s, body) = w
+        .group("SOFFI-2", &w.soffi_conv, "0", "autre.rh@exemple.fr")
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, _) = roles_of(&w.other.1).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let g2 = body.as_i64().unwrap().to_string();
+    assert_eq!(
+        w.add(&w.admin, &g2, "agent@exemple.fr", "").await.0,
+        StatusCode::OK
+    );
+    let (s, apps) = roles_of(&w.other.1).await;
+    assert_eq!(s, StatusCode::OK, "{apps}");
+    assert_eq!(apps.as_array().unwrap().len(), 0);
+    let (s, body) = save(&w.other.1, &afas[1]).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {agent} and role_id = {}",
+            afas[1]
+        ))
+        .await,
+        0
+    );
+}

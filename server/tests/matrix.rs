@@ -458,10 +458,11 @@ fn table(ids: &Ids) -> Vec<Row> {
             ],
             ADMINS,
         ),
-        row(
+        // G's responsable holds no « Habiliter »: no démarche to administer.
+        row7(
             "get_agent_roles",
             &[("organisation_id", a), ("user_id", &ids.cible)],
-            ADMINS,
+            REACH_G,
         ),
         row7(
             "get_effective_rights",
@@ -477,14 +478,14 @@ fn table(ids: &Ids) -> Vec<Row> {
             ],
             ADMINS,
         ),
-        row(
+        row7(
             "save_agent_roles",
             &[
                 ("organisation_id", a),
                 ("user_id", &ids.cible),
                 ("role_ids", &ids.saisie),
             ],
-            ADMINS,
+            [Unauth, Forbid, Ok, Forbid, Ok, Invalid, Forbid],
         ),
         Row {
             endpoint: "import_agents",

@@ -687,7 +687,7 @@ pub mod ssr {
     /// `role_ids` the manager may not administer.
     pub async fn profiles_refused(
         conn: &mut PgConnection,
-        manager: &crate::session::OrgManager,
+        manager: &impl crate::session::Acting,
         role_ids: &[i64],
     ) -> Result<Option<String>, sqlx::Error> {
         if manager.is_operator() || role_ids.is_empty() {

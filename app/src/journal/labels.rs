@@ -48,8 +48,14 @@ pub const ACTIONS: &[(&str, &str)] = &[
         "habilitation.dates",
         "Modification des dates d'une habilitation",
     ),
-    ("operateur.agent_creation", "Création d'un agent de l'opérateur"),
-    ("operateur.agent_cloture", "Clôture d'un agent de l'opérateur"),
+    (
+        "operateur.agent_creation",
+        "Création d'un agent de l'opérateur",
+    ),
+    (
+        "operateur.agent_cloture",
+        "Clôture d'un agent de l'opérateur",
+    ),
     ("utilisateur.creation", "Création d'un utilisateur"),
     ("utilisateur.modification", "Modification d'un utilisateur"),
     ("utilisateur.cloture", "Clôture d'un utilisateur"),

@@ -278,7 +278,11 @@ pub fn AgentPage() -> impl IntoView {
                                 </div>
                                 <div id="panneau-roles" class="onglets__panneau" role="tabpanel"
                                     aria-labelledby="onglet-roles" tabindex="0" hidden=move || !roles_tab.get()>
-                                    {a.manager.then(|| view! { <RolesTab org=org() user=a.id save=save_roles set_dates data=roles_data/> })}
+                                    // A responsable habilitations administers here only the profiles
+                                    // of the démarches whose « Habiliter » role they hold.
+                                    {(a.manager || matches!(&roles_data, Ok(apps) if !apps.is_empty())).then(|| view! {
+                                        <RolesTab org=org() user=a.id save=save_roles set_dates data=roles_data/>
+                                    })}
                                     <EffectiveRights data=effective/>
                                 </div>
                             </div>

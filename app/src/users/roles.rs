@@ -79,19 +79,15 @@ pub async fn get_effective_rights(
 #[server(endpoint = "get_agent_roles", output = crate::json::Json)]
 pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Vec<AgentAppRole>> {
     let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
+    // A manager, or a responsable habilitations reaching the agent (who
+    // sees only the démarches whose profiles they administer).
+    let manager = me
+        .account_actor(organisation_id, crate::domain::UserId(user_id))
+        .await?;
     let pool = crate::state::pool();
     let mut conn = pool.acquire().await?;
-    let member: Option<(i64,)> = sqlx::query_as(
-        "select user_id from memberships where organisation_id = $1 and user_id = $2",
-    )
-    .bind(manager.organisation_id())
-    .bind(user_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    if member.is_none() {
-        return Err(crate::error::AppError::NotFound);
-    }
+    crate::users::ssr::member(&mut conn, &manager, crate::domain::UserId(user_id)).await?;
+    let apps = administered_apps(&mut conn, &manager).await?;
     type Row = (
         i64,
         String,
@@ -110,11 +106,12 @@ pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Ve
                   order by g.starts_on limit 1)
            from organisation_roles orl join roles r on r.id = orl.role_id
            join applications a on a.id = orl.application_id
-          where orl.organisation_id = $1
+          where orl.organisation_id = $1 and ($3::bigint[] is null or a.id = any($3))
           order by a.position, a.libelle, r.position, r.libelle",
     )
     .bind(manager.organisation_id())
     .bind(user_id)
+    .bind(&apps)
     .fetch_all(&mut *conn)
     .await?;
     let mut out: Vec<AgentAppRole> = vec![];
@@ -158,7 +155,9 @@ pub async fn save_agent_roles(
 ) -> AppResult<()> {
     use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
+    let manager = me
+        .account_actor(organisation_id, crate::domain::UserId(user_id))
+        .await?;
     let wanted =
         crate::conventions::parse_ids(&role_ids).map_err(|m| AppError::invalid("role_ids", m))?;
     // The period of the roles given now (today by default, never in the
@@ -188,15 +187,21 @@ pub async fn save_agent_roles(
     let Some((closed, role)) = member else {
         return Err(AppError::NotFound);
     };
+    crate::users::ssr::member(&mut tx, &manager, crate::domain::UserId(user_id)).await?;
     manager.outranks(crate::domain::UserId(user_id), role.as_deref())?;
+    // The démarches the caller administers here: all for a manager; for a
+    // responsable, those whose « Habiliter » role they hold today.
+    let administered = administered_apps(&mut tx, &manager).await?;
     // (role id, application id, libellés) of every wanted role in the ceiling.
     let allowed: Vec<(i64, i64, String, String)> = sqlx::query_as(
         "select r.id, r.application_id, r.libelle, a.libelle from organisation_roles orl
            join roles r on r.id = orl.role_id join applications a on a.id = r.application_id
-          where orl.organisation_id = $1 and orl.role_id = any($2)",
+          where orl.organisation_id = $1 and orl.role_id = any($2)
+            and ($3::bigint[] is null or r.application_id = any($3))",
     )
     .bind(manager.organisation_id())
     .bind(&wanted)
+    .bind(&administered)
     .fetch_all(&mut *tx)
     .await?;
     if allowed.len() != wanted.len() {
@@ -223,10 +228,12 @@ pub async fn save_agent_roles(
         "select g.id, g.role_id, r.libelle, a.libelle from grants g
            join roles r on r.id = g.role_id join applications a on a.id = r.application_id
           where g.user_id = $1 and g.organisation_id = $2
-            and (g.ends_on is null or g.ends_on >= greatest(g.starts_on, current_date))",
+            and (g.ends_on is null or g.ends_on >= greatest(g.starts_on, current_date))
+            and ($3::bigint[] is null or r.application_id = any($3))",
     )
     .bind(user_id)
     .bind(manager.organisation_id())
+    .bind(&administered)
     .fetch_all(&mut *tx)
     .await?;
     // The profiles given or withdrawn: those of an application with a
@@ -329,9 +336,20 @@ pub async fn set_grant_dates(
     use crate::domain::UserId;
     use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
+    // The right's holder decides who may act: a manager, or a responsable
+    // reaching them (for the démarches whose profiles they administer).
+    let holder: Option<(i64,)> =
+        sqlx::query_as("select user_id from grants where id = $1 and organisation_id = $2")
+            .bind(grant_id)
+            .bind(organisation_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let (holder,) = holder.ok_or(AppError::NotFound)?;
+    let manager = me.account_actor(organisation_id, UserId(holder)).await?;
+    crate::users::ssr::member(&mut tx, &manager, UserId(holder)).await?;
+    let apps = administered_apps(&mut tx, &manager).await?;
     type Row = (
         i64,
         i64,
@@ -345,13 +363,15 @@ pub async fn set_grant_dates(
         "select g.user_id, g.role_id, g.starts_on, g.ends_on, m.admin_role, r.libelle, a.libelle
            from grants g join memberships m on m.user_id = g.user_id and m.organisation_id = g.organisation_id
            join roles r on r.id = g.role_id join applications a on a.id = r.application_id
-          where g.id = $1 and g.organisation_id = $2 for update of g",
+          where g.id = $1 and g.organisation_id = $2 and ($3::bigint[] is null or r.application_id = any($3))
+          for update of g",
     )
     .bind(grant_id)
     .bind(manager.organisation_id())
+    .bind(&apps)
     .fetch_optional(&mut *tx)
     .await?;
-    let (user, role_id, starts, ends, rank, role, app) = row.ok_or(AppError::NotFound)?;
+    let (user, role_id, starts, ends, rank, role, app) = row.ok_or(AppError::Forbidden)?;
     manager.not_self(UserId(user))?;
     manager.outranks(UserId(user), rank.as_deref())?;
     let today = chrono::Local::now().date_naive();
@@ -431,4 +451,29 @@ pub async fn set_grant_dates(
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The démarches whose rights `actor` administers in their structure:
+/// every one (`None`) for a manager; for a responsable habilitations, the
+/// applications whose « Habiliter » role they hold there today (CAF's Afas
+/// rule: per-user profiles are given by their holders only).
+#[cfg(feature = "ssr")]
+async fn administered_apps(
+    conn: &mut sqlx::PgConnection,
+    actor: &crate::session::GroupActor,
+) -> Result<Option<Vec<i64>>, sqlx::Error> {
+    if actor.responsable().is_none() {
+        return Ok(None);
+    }
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "select a.id from applications a
+          where a.habiliter_role_id is not null
+            and exists (select 1 from effective_rights(current_date) e
+                         where e.user_id = $1 and e.organisation_id = $2 and e.role_id = a.habiliter_role_id)",
+    )
+    .bind(actor.user_id())
+    .bind(actor.organisation_id())
+    .fetch_all(conn)
+    .await?;
+    Ok(Some(rows.into_iter().map(|r| r.0).collect()))
 }
