@@ -66,10 +66,14 @@ say "Budgets du premier chargement (octets brotli)"
 # load of /connexion or of an administrator's first page (the main module
 # and the screen's chunks), every file of a first load of /connexion (at
 # most 350 000). Budgets only go down, except when screens are added: the
-# six screens of issue 10 (conventions, groups) added 6.6 KB to the route
-# table of the main module (page budget 222 000 → 229 000).
-WASM_BUDGET=${HAB_WASM_BUDGET:-200000}
-PAGE_WASM_BUDGET=${HAB_PAGE_WASM_BUDGET:-229000}
+# split moves code into each screen's chunk, not data, so every screen's
+# text (and the field names of what its server functions answer) stays in
+# the main module's data section. The screens of issue 10 added 6.6 KB
+# (conventions, groups: page budget 222 000 → 229 000), then 1.5 KB
+# (« Demandes d'accès à traiter », « Agents de l'opérateur », the Rôles
+# tab's dates: 200 000 → 201 000 and 229 000 → 230 000).
+WASM_BUDGET=${HAB_WASM_BUDGET:-201000}
+PAGE_WASM_BUDGET=${HAB_PAGE_WASM_BUDGET:-230000}
 FIRST_LOAD_BUDGET=${HAB_FIRST_LOAD_BUDGET:-350000}
 (cd end2end && BASE_URL="$HAB_PUBLIC_URL" node sizes.mjs --budget-wasm "$WASM_BUDGET" \
     --budget-page-wasm "$PAGE_WASM_BUDGET" --budget-first-load "$FIRST_LOAD_BUDGET")

@@ -80,7 +80,7 @@ async fn attaching_an_existing_account_is_an_invitation_and_never_lets_a_structu
     assert_eq!((s_known, s_new), (StatusCode::OK, StatusCode::OK));
     // The answer echoes what was typed, for a known address as for a new
     // one: never the owner's own fiche.
-    let typed = |email: &str| serde_json::json!({"email": email, "nom": "X", "prenom": "Intrus", "service": null});
+    let typed = |email: &str| serde_json::json!({"email": email, "nom": "X", "prenom": "Intrus", "service": null, "groupe": null});
     assert_eq!(known, typed("victime@exemple.fr"));
     assert_eq!(new, typed("inconnu@exemple.fr"));
     // A missing fiche is refused alike for both (no shortcut for known ones).

@@ -69,6 +69,16 @@ pub(crate) async fn app_info(code: &str) -> AppResult<(i64, AppInfo)> {
 /// One page of the (user, organisation) pairs that hold a right on the
 /// application or wait for one, in organisations the caller manages.
 /// `role` filters on a role code, or `en-attente` for pending requests.
+///
+/// The page is found by walking the managed structures' members in name
+/// order (the index the Liste des agents reads) and computing the rights
+/// of those walked only, a few dozen at a time: where most members hold
+/// the démarche (the common case) a page costs a few dozen lookups,
+/// whatever the size of the structure. When the walk finds few holders
+/// (a rare role, a search that matches few names), it stops after
+/// `WALK_LIMIT` members and the rest of the page is read set-based.
+/// People who asked to join (not members yet) come from their pending
+/// requests, merged in order.
 #[server(endpoint = "list_service_users", output = crate::json::Json)]
 pub async fn list_service_users(
     application: String,
@@ -79,65 +89,42 @@ pub async fn list_service_users(
     let me = crate::session::require_user().await?;
     let (app_id, info) = app_info(&application).await?;
     // Keyset cursor: (nom, prénom, user id, organisation id) of the last row.
-    let cursor: Option<(String, String, i64, i64)> = if after.is_empty() {
+    let cursor: Option<ssr::Key> = if after.is_empty() {
         None
     } else {
         serde_json::from_str(&after).ok()
     };
-    let (c_nom, c_prenom, c_uid, c_org) = cursor.clone().unwrap_or_default();
     let q = q
         .trim()
         .to_lowercase()
         .replace('%', "\\%")
         .replace('_', "\\_");
-    let mut rows: Vec<ServiceUserRow> = sqlx::query_as(
-        "with managed as (
-             select organisation_id from memberships where user_id = $1 and admin_role is not null
-             union select id from organisations where $2
-         ),
-         held as (
-             select x.user_id, x.organisation_id, string_agg(r.libelle, ', ' order by r.position) as roles,
-                    array_agg(r.code) as codes
-               from (select distinct e.user_id, e.organisation_id, e.role_id from effective_rights(current_date) e
-                      where e.application_id = $3 and e.organisation_id in (select organisation_id from managed)) x
-               join roles r on r.id = x.role_id
-              group by 1, 2
-         ),
-         waiting as (
-             select a.requester_id as user_id, a.organisation_id, count(*) as pending
-               from access_requests a join roles r on r.id = a.role_id
-              where r.application_id = $3 and a.status = 'pending'
-                and a.organisation_id in (select organisation_id from managed)
-              group by 1, 2
-         ),
-         pairs as (
-             select coalesce(h.user_id, w.user_id) as user_id, coalesce(h.organisation_id, w.organisation_id) as organisation_id,
-                    coalesce(h.roles, '') as roles, coalesce(h.codes, '{}') as codes, coalesce(w.pending, 0) as pending
-               from held h full join waiting w on w.user_id = h.user_id and w.organisation_id = h.organisation_id
-         )
-         select p.user_id, p.organisation_id, u.nom, u.prenom, u.email, o.siret, o.nom as structure, p.roles, p.pending
-           from pairs p join users u on u.id = p.user_id join organisations o on o.id = p.organisation_id
-          where ($4 = '' or lower(u.nom) like $4 || '%' or lower(u.prenom) like $4 || '%'
-                 or u.email like $4 || '%' or o.siret like $4 || '%')
-            and ($5 = '' or ($5 = 'en-attente' and p.pending > 0) or $5 = any(p.codes))
-            and (not $6 or (u.nom, u.prenom, u.id, o.id) > ($7, $8, $9, $10))
-          order by u.nom, u.prenom, u.id, o.id
-          limit $11",
-    )
-    .bind(me.id())
-    .bind(me.is_operator())
-    .bind(app_id)
-    .bind(&q)
-    .bind(&role)
-    .bind(cursor.is_some())
-    .bind(c_nom)
-    .bind(c_prenom)
-    .bind(c_uid)
-    .bind(c_org)
-    .bind(PAGE_SIZE + 1)
-    .fetch_all(&crate::state::pool())
-    .await?;
-    let next = if rows.len() as i64 > PAGE_SIZE {
+    let pool = crate::state::pool();
+    // The structures the caller manages; `None` for the operator (all).
+    let managed: Option<Vec<i64>> = if me.is_operator() {
+        None
+    } else {
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "select organisation_id from memberships where user_id = $1 and admin_role is not null order by 1",
+        )
+        .bind(me.id())
+        .fetch_all(&pool)
+        .await?;
+        Some(rows.into_iter().map(|r| r.0).collect())
+    };
+    let need = PAGE_SIZE as usize + 1;
+    let mut rows = if managed.as_ref().is_some_and(|m| m.is_empty()) {
+        vec![]
+    } else {
+        let f = ssr::Filter {
+            app_id,
+            managed: managed.as_deref(),
+            q: &q,
+            role: &role,
+        };
+        ssr::page(&pool, &f, cursor, need).await?
+    };
+    let next = if rows.len() > PAGE_SIZE as usize {
         rows.truncate(PAGE_SIZE as usize);
         rows.last().map(|r| {
             serde_json::to_string(&(&r.nom, &r.prenom, r.user_id, r.organisation_id))
@@ -151,6 +138,314 @@ pub async fn list_service_users(
         rows,
         next,
     })
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::ServiceUserRow;
+    use sqlx::PgPool;
+
+    /// (nom, prénom, user id, organisation id): the order of the list.
+    pub type Key = (String, String, i64, i64);
+
+    pub struct Filter<'a> {
+        pub app_id: i64,
+        /// The managed structures; `None`: all (the operator).
+        pub managed: Option<&'a [i64]>,
+        /// Lower-cased, `%` and `_` escaped.
+        pub q: &'a str,
+        /// A role code, `en-attente`, or empty.
+        pub role: &'a str,
+    }
+
+    /// Members walked before the rest of a page is read set-based.
+    const WALK_LIMIT: usize = 2_000;
+
+    fn key(r: &ServiceUserRow) -> Key {
+        (
+            r.nom.clone(),
+            r.prenom.clone(),
+            r.user_id,
+            r.organisation_id,
+        )
+    }
+
+    /// The roles held on the application and the pending requests, for the
+    /// pairs `pairs` selects (columns user_id, organisation_id, nom,
+    /// prenom): rights computed for those rows only.
+    const ROLES_AND_PENDING: &str = "
+        select c.user_id, c.organisation_id, c.nom, c.prenom, u.email, o.siret, o.nom as structure,
+               coalesce(h.roles, '') as roles, coalesce(h.codes, '{}') as codes, w.pending
+          from pairs c join users u on u.id = c.user_id join organisations o on o.id = c.organisation_id
+          cross join lateral (
+              select string_agg(r.libelle, ', ' order by r.position) as roles, array_agg(r.code) as codes
+                from (select distinct e.role_id from effective_rights(current_date) e
+                       where e.user_id = c.user_id and e.organisation_id = c.organisation_id
+                         and e.application_id = $1) x
+                join roles r on r.id = x.role_id) h
+          cross join lateral (
+              select count(*) as pending from access_requests a join roles r on r.id = a.role_id
+               where a.requester_id = c.user_id and a.organisation_id = c.organisation_id
+                 and a.status = 'pending' and r.application_id = $1) w
+         order by c.nom, c.prenom, c.user_id, c.organisation_id";
+
+    /// The search, on names, email or SIRET (prefixes).
+    const SEARCH: &str = "($2 = '' or lower(m.agent_nom) like $2 || '%' or lower(m.agent_prenom) like $2 || '%'
+                  or exists (select 1 from users su where su.id = m.user_id and su.email like $2 || '%')
+                  or exists (select 1 from organisations so where so.id = m.organisation_id and so.siret like $2 || '%'))";
+
+    type Found = (
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        Vec<String>,
+        i64,
+    );
+
+    fn row(f: Found) -> (ServiceUserRow, Vec<String>) {
+        let (user_id, organisation_id, nom, prenom, email, siret, structure, roles, codes, pending) =
+            f;
+        (
+            ServiceUserRow {
+                user_id,
+                organisation_id,
+                nom,
+                prenom,
+                email,
+                siret,
+                structure,
+                roles,
+                pending,
+            },
+            codes,
+        )
+    }
+
+    fn keep(f: &Filter<'_>, r: &ServiceUserRow, codes: &[String]) -> bool {
+        match f.role {
+            "" => !r.roles.is_empty() || r.pending > 0,
+            "en-attente" => r.pending > 0,
+            code => codes.iter().any(|c| c == code),
+        }
+    }
+
+    /// Up to `need` rows after `cursor`.
+    pub async fn page(
+        pool: &PgPool,
+        f: &Filter<'_>,
+        cursor: Option<Key>,
+        need: usize,
+    ) -> Result<Vec<ServiceUserRow>, sqlx::Error> {
+        // Those who wait: pending requests are few, read set-based (members
+        // or not); they are the whole list for « En attente ».
+        // A role's holders are all members: only the whole list and « En
+        // attente » read them.
+        let mut out = match f.role {
+            "" | "en-attente" => requesters(pool, f, cursor.as_ref(), need).await?,
+            _ => vec![],
+        };
+        if f.role == "en-attente" {
+            return Ok(out);
+        }
+        // Holders among the members, in name order.
+        let mut cur = cursor;
+        let mut size = need.clamp(8, 64);
+        let mut walked = 0;
+        let mut found = 0;
+        loop {
+            let chunk = walk(pool, f, cur.as_ref(), size).await?;
+            let n = chunk.len();
+            walked += n;
+            for (r, codes) in chunk {
+                cur = Some(key(&r));
+                if keep(f, &r, &codes) {
+                    out.push(r);
+                    found += 1;
+                }
+            }
+            if found >= need || n < size {
+                break;
+            }
+            if walked >= WALK_LIMIT {
+                // Few holders: the rest of the page set-based, from where
+                // the walk stopped.
+                out.extend(set_based(pool, f, cur.as_ref(), need - found).await?);
+                break;
+            }
+            size = (size * 4).min(512);
+        }
+        let mut out = in_list_order(pool, out).await?;
+        out.dedup_by(|a, b| key(a) == key(b));
+        out.truncate(need);
+        Ok(out)
+    }
+
+    /// The rows in the list's order, as PostgreSQL sorts names (French
+    /// collation: not Rust's byte order), so that pages follow on.
+    async fn in_list_order(
+        pool: &PgPool,
+        rows: Vec<ServiceUserRow>,
+    ) -> Result<Vec<ServiceUserRow>, sqlx::Error> {
+        if rows.len() < 2 {
+            return Ok(rows);
+        }
+        let noms: Vec<&str> = rows.iter().map(|r| r.nom.as_str()).collect();
+        let prenoms: Vec<&str> = rows.iter().map(|r| r.prenom.as_str()).collect();
+        let users: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
+        let orgs: Vec<i64> = rows.iter().map(|r| r.organisation_id).collect();
+        let order: Vec<(i64,)> = sqlx::query_as(
+            "select (i - 1)::bigint from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+                    with ordinality as t(nom, prenom, user_id, organisation_id, i)
+              order by nom, prenom, user_id, organisation_id",
+        )
+        .bind(&noms)
+        .bind(&prenoms)
+        .bind(&users)
+        .bind(&orgs)
+        .fetch_all(pool)
+        .await?;
+        let mut slots: Vec<Option<ServiceUserRow>> = rows.into_iter().map(Some).collect();
+        Ok(order
+            .into_iter()
+            .filter_map(|(i,)| slots.get_mut(i as usize).and_then(Option::take))
+            .collect())
+    }
+
+    /// `size` members after `cursor`, with their roles and requests.
+    async fn walk(
+        pool: &PgPool,
+        f: &Filter<'_>,
+        cursor: Option<&Key>,
+        size: usize,
+    ) -> Result<Vec<(ServiceUserRow, Vec<String>)>, sqlx::Error> {
+        let (c_nom, c_prenom, c_uid, c_org) = cursor.cloned().unwrap_or_default();
+        // One structure: a range of its (organisation, nom, prénom, user)
+        // index. Several: their members sorted. All (the operator): the
+        // (nom, prénom, user, organisation) index.
+        let scope = match f.managed {
+            Some([_]) => "m.organisation_id = ($4::bigint[])[1] and (not $5 or (m.agent_nom, m.agent_prenom, m.user_id) > ($6, $7, $8)) and $9::bigint = $9",
+            Some(_) => "m.organisation_id = any($4) and (not $5 or (m.agent_nom, m.agent_prenom, m.user_id, m.organisation_id) > ($6, $7, $8, $9))",
+            None => "$4::bigint[] is null and (not $5 or (m.agent_nom, m.agent_prenom, m.user_id, m.organisation_id) > ($6, $7, $8, $9))",
+        };
+        let sql = format!(
+            "with pairs as materialized (
+                 select m.user_id, m.organisation_id, m.agent_nom as nom, m.agent_prenom as prenom
+                   from memberships m
+                  where {scope} and {SEARCH} and $3::text = $3::text
+                  order by m.agent_nom, m.agent_prenom, m.user_id, m.organisation_id
+                  limit $10)
+             {ROLES_AND_PENDING}"
+        );
+        let found: Vec<Found> = sqlx::query_as(&sql)
+            .bind(f.app_id)
+            .bind(f.q)
+            .bind(f.role)
+            .bind(f.managed.map(|m| m.to_vec()))
+            .bind(cursor.is_some())
+            .bind(c_nom)
+            .bind(c_prenom)
+            .bind(c_uid)
+            .bind(c_org)
+            .bind(size as i64)
+            .fetch_all(pool)
+            .await?;
+        Ok(found.into_iter().map(row).collect())
+    }
+
+    /// The people with a pending request on the application (members or
+    /// not), after `cursor`.
+    async fn requesters(
+        pool: &PgPool,
+        f: &Filter<'_>,
+        cursor: Option<&Key>,
+        need: usize,
+    ) -> Result<Vec<ServiceUserRow>, sqlx::Error> {
+        let (c_nom, c_prenom, c_uid, c_org) = cursor.cloned().unwrap_or_default();
+        let sql = format!(
+            "with pairs as materialized (
+                 select distinct a.requester_id as user_id, a.organisation_id, u.nom, u.prenom
+                   from access_requests a join roles r on r.id = a.role_id join users u on u.id = a.requester_id
+                   join organisations so on so.id = a.organisation_id
+                  where r.application_id = $1 and a.status = 'pending'
+                    and ($4::bigint[] is null or a.organisation_id = any($4))
+                    and ($2 = '' or lower(u.nom) like $2 || '%' or lower(u.prenom) like $2 || '%'
+                         or u.email like $2 || '%' or so.siret like $2 || '%')
+                    and (not $5 or (u.nom, u.prenom, u.id, a.organisation_id) > ($6, $7, $8, $9))
+                    and $3::text = $3::text
+                  order by u.nom, u.prenom, a.requester_id, a.organisation_id
+                  limit $10)
+             {ROLES_AND_PENDING}"
+        );
+        let found: Vec<Found> = sqlx::query_as(&sql)
+            .bind(f.app_id)
+            .bind(f.q)
+            .bind(f.role)
+            .bind(f.managed.map(|m| m.to_vec()))
+            .bind(cursor.is_some())
+            .bind(c_nom)
+            .bind(c_prenom)
+            .bind(c_uid)
+            .bind(c_org)
+            .bind(need as i64)
+            .fetch_all(pool)
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(row)
+            .filter(|(r, codes)| keep(f, r, codes))
+            .map(|(r, _)| r)
+            .collect())
+    }
+
+    /// The holders after `cursor`, set-based: every effective right of the
+    /// application in the managed structures, then the page.
+    async fn set_based(
+        pool: &PgPool,
+        f: &Filter<'_>,
+        cursor: Option<&Key>,
+        need: usize,
+    ) -> Result<Vec<ServiceUserRow>, sqlx::Error> {
+        let (c_nom, c_prenom, c_uid, c_org) = cursor.cloned().unwrap_or_default();
+        let sql = format!(
+            "with pairs as materialized (
+                 select x.user_id, x.organisation_id, u.nom, u.prenom
+                   from (select distinct e.user_id, e.organisation_id from effective_rights(current_date) e
+                          where e.application_id = $1 and ($4::bigint[] is null or e.organisation_id = any($4))
+                            and ($3 in ('', 'en-attente')
+                                 or e.role_id = (select id from roles where application_id = $1 and code = $3))) x
+                   join users u on u.id = x.user_id join organisations so on so.id = x.organisation_id
+                  where ($2 = '' or lower(u.nom) like $2 || '%' or lower(u.prenom) like $2 || '%'
+                         or u.email like $2 || '%' or so.siret like $2 || '%')
+                    and (not $5 or (u.nom, u.prenom, u.id, x.organisation_id) > ($6, $7, $8, $9))
+                  order by u.nom, u.prenom, x.user_id, x.organisation_id
+                  limit $10)
+             {ROLES_AND_PENDING}"
+        );
+        let found: Vec<Found> = sqlx::query_as(&sql)
+            .bind(f.app_id)
+            .bind(f.q)
+            .bind(f.role)
+            .bind(f.managed.map(|m| m.to_vec()))
+            .bind(cursor.is_some())
+            .bind(c_nom)
+            .bind(c_prenom)
+            .bind(c_uid)
+            .bind(c_org)
+            .bind(need as i64)
+            .fetch_all(pool)
+            .await?;
+        Ok(found
+            .into_iter()
+            .map(row)
+            .filter(|(r, codes)| keep(f, r, codes))
+            .map(|(r, _)| r)
+            .collect())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
