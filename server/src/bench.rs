@@ -351,13 +351,13 @@ pub async fn run(o: &Options) -> Result<(), BoxError> {
     };
     push("Liste des agents filtrée par groupe", Some(10.0), by_group);
     // « Utilisateurs du service »: every (person, structure) holding a right
-    // on the démarche or waiting for one, in name order. It computes every
-    // holder before the first page (known to be slow with groups: few
-    // requests).
+    // on the démarche or waiting for one, in name order: the members are
+    // walked in name order and the rights of those walked only are read
+    // (50 people a page, each with their dated group memberships).
     push(
-        "Utilisateurs du service SOFFi, première page (20 requêtes)",
-        Some(25.0),
-        series(&api, "list_service_users", n.min(20), |_| {
+        "Utilisateurs du service SOFFi, première page",
+        Some(50.0),
+        series(&api, "list_service_users", n, |_| {
             vec![("application", "soffi".to_string())]
         })
         .await,

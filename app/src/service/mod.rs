@@ -254,7 +254,9 @@ mod ssr {
         }
         // Holders among the members, in name order.
         let mut cur = cursor;
-        let mut size = need.clamp(8, 64);
+        // Enough for a page where most members hold the démarche; then as
+        // many as the holders seen so far say are needed.
+        let mut size = need + need / 16 + 2;
         let mut walked = 0;
         let mut found = 0;
         loop {
@@ -277,7 +279,8 @@ mod ssr {
                 out.extend(set_based(pool, f, cur.as_ref(), need - found).await?);
                 break;
             }
-            size = (size * 4).min(512);
+            let density = (found.max(1) as f64) / (walked as f64);
+            size = ((((need - found) as f64) / density * 1.2) as usize + 4).min(512);
         }
         let mut out = in_list_order(pool, out).await?;
         out.dedup_by(|a, b| key(a) == key(b));
