@@ -1223,6 +1223,33 @@ async fn a_responsable_creates_modifies_and_closes_the_users_of_their_groups() {
         1
     );
     assert_eq!(w.effective(ailleurs, 0).await, 1);
+    // Invited by a responsable who no longer reaches the group when the
+    // owner accepts: attached, not in the group.
+    let (tiers_c, _, _) = app.manager_of("tiers@exemple.fr", MEGALIS).await;
+    let (s, body) = create(&w.resp.1, "tiers@exemple.fr", &g, "0").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = app
+        .call(
+            &w.admin,
+            "set_group_responsable",
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("group_id", &g),
+                ("responsable", "autre.rh@exemple.fr"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    app.accept_join(&tiers_c, w.org.parse().unwrap()).await;
+    let tiers = app.user_id("tiers@exemple.fr").await;
+    assert_eq!(app.memberships(tiers, w.org.parse().unwrap()).await, 1);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_memberships where user_id = {tiers}"
+        ))
+        .await,
+        0
+    );
 }
 
 #[tokio::test]

@@ -458,15 +458,23 @@ pub async fn answer_invitation(
             None => None,
         };
         attach(conn, me.id(), organisation, me.id(), unit).await?;
-        // The group chosen by whoever invited, if it is still open: joined
-        // from today, added by them (nobody adds themselves to a group).
+        // The group chosen by whoever invited, if it is still open and
+        // they may still add people to it (a manager of the structure, an
+        // operator, or a responsable who still reaches it): joined from
+        // today, added by them (nobody adds themselves to a group).
         if let (Some(g), Some(by)) = (group, invited_by) {
             let open: Option<(i64,)> = sqlx::query_as(
-                "select id from user_groups where id = $1 and organisation_id = $2
-                    and date_ouverture <= current_date and (date_cloture is null or date_cloture > current_date)",
+                "select g.id from user_groups g
+                  where g.id = $1 and g.organisation_id = $2
+                    and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
+                    and (exists (select 1 from users u where u.id = $3 and u.is_operator)
+                         or exists (select 1 from memberships m
+                                     where m.user_id = $3 and m.organisation_id = $2 and m.admin_role is not null)
+                         or exists (select 1 from responsable_reach($3, current_date) r where r.group_id = g.id))",
             )
             .bind(g)
             .bind(organisation)
+            .bind(by)
             .fetch_optional(&mut *conn)
             .await?;
             if open.is_some() && by != me.id().get() {

@@ -346,7 +346,8 @@ pub async fn set_grant_dates(
             .bind(organisation_id)
             .fetch_optional(&mut *tx)
             .await?;
-    let (holder,) = holder.ok_or(AppError::NotFound)?;
+    // A missing right and another structure's answer alike.
+    let (holder,) = holder.ok_or(AppError::Forbidden)?;
     let manager = me.account_actor(organisation_id, UserId(holder)).await?;
     crate::users::ssr::member(&mut tx, &manager, UserId(holder)).await?;
     let apps = administered_apps(&mut tx, &manager).await?;
