@@ -319,6 +319,33 @@ mod ssr {
             .collect())
     }
 
+    /// Runs one of the list's queries: its parameters are always the
+    /// same ten ($1 application, $2 search, $3 role, $4 structures, $5–$9
+    /// the cursor, $10 how many).
+    async fn fetch(
+        pool: &PgPool,
+        sql: &str,
+        f: &Filter<'_>,
+        cursor: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<(ServiceUserRow, Vec<String>)>, sqlx::Error> {
+        let (c_nom, c_prenom, c_uid, c_org) = cursor.cloned().unwrap_or_default();
+        let found: Vec<Found> = sqlx::query_as(sql)
+            .bind(f.app_id)
+            .bind(f.q)
+            .bind(f.role)
+            .bind(f.managed.map(|m| m.to_vec()))
+            .bind(cursor.is_some())
+            .bind(c_nom)
+            .bind(c_prenom)
+            .bind(c_uid)
+            .bind(c_org)
+            .bind(limit as i64)
+            .fetch_all(pool)
+            .await?;
+        Ok(found.into_iter().map(row).collect())
+    }
+
     /// `size` members after `cursor`, with their roles and requests.
     async fn walk(
         pool: &PgPool,
@@ -326,7 +353,6 @@ mod ssr {
         cursor: Option<&Key>,
         size: usize,
     ) -> Result<Vec<(ServiceUserRow, Vec<String>)>, sqlx::Error> {
-        let (c_nom, c_prenom, c_uid, c_org) = cursor.cloned().unwrap_or_default();
         // One structure: a range of its (organisation, nom, prénom, user)
         // index. Several: their members sorted. All (the operator): the
         // (nom, prénom, user, organisation) index.
@@ -344,20 +370,7 @@ mod ssr {
                   limit $10)
              {ROLES_AND_PENDING}"
         );
-        let found: Vec<Found> = sqlx::query_as(&sql)
-            .bind(f.app_id)
-            .bind(f.q)
-            .bind(f.role)
-            .bind(f.managed.map(|m| m.to_vec()))
-            .bind(cursor.is_some())
-            .bind(c_nom)
-            .bind(c_prenom)
-            .bind(c_uid)
-            .bind(c_org)
-            .bind(size as i64)
-            .fetch_all(pool)
-            .await?;
-        Ok(found.into_iter().map(row).collect())
+        fetch(pool, &sql, f, cursor, size).await
     }
 
     /// The people with a pending request on the application (members or
@@ -368,7 +381,6 @@ mod ssr {
         cursor: Option<&Key>,
         need: usize,
     ) -> Result<Vec<ServiceUserRow>, sqlx::Error> {
-        let (c_nom, c_prenom, c_uid, c_org) = cursor.cloned().unwrap_or_default();
         let sql = format!(
             "with pairs as materialized (
                  select distinct a.requester_id as user_id, a.organisation_id, u.nom, u.prenom
@@ -384,22 +396,9 @@ mod ssr {
                   limit $10)
              {ROLES_AND_PENDING}"
         );
-        let found: Vec<Found> = sqlx::query_as(&sql)
-            .bind(f.app_id)
-            .bind(f.q)
-            .bind(f.role)
-            .bind(f.managed.map(|m| m.to_vec()))
-            .bind(cursor.is_some())
-            .bind(c_nom)
-            .bind(c_prenom)
-            .bind(c_uid)
-            .bind(c_org)
-            .bind(need as i64)
-            .fetch_all(pool)
-            .await?;
-        Ok(found
+        Ok(fetch(pool, &sql, f, cursor, need)
+            .await?
             .into_iter()
-            .map(row)
             .filter(|(r, codes)| keep(f, r, codes))
             .map(|(r, _)| r)
             .collect())
@@ -413,7 +412,6 @@ mod ssr {
         cursor: Option<&Key>,
         need: usize,
     ) -> Result<Vec<ServiceUserRow>, sqlx::Error> {
-        let (c_nom, c_prenom, c_uid, c_org) = cursor.cloned().unwrap_or_default();
         let sql = format!(
             "with pairs as materialized (
                  select x.user_id, x.organisation_id, u.nom, u.prenom
@@ -429,22 +427,9 @@ mod ssr {
                   limit $10)
              {ROLES_AND_PENDING}"
         );
-        let found: Vec<Found> = sqlx::query_as(&sql)
-            .bind(f.app_id)
-            .bind(f.q)
-            .bind(f.role)
-            .bind(f.managed.map(|m| m.to_vec()))
-            .bind(cursor.is_some())
-            .bind(c_nom)
-            .bind(c_prenom)
-            .bind(c_uid)
-            .bind(c_org)
-            .bind(need as i64)
-            .fetch_all(pool)
-            .await?;
-        Ok(found
+        Ok(fetch(pool, &sql, f, cursor, need)
+            .await?
             .into_iter()
-            .map(row)
             .filter(|(r, codes)| keep(f, r, codes))
             .map(|(r, _)| r)
             .collect())
