@@ -344,7 +344,7 @@ impl Authenticated {
 
     /// True when the caller is the responsable of an open group of the
     /// structure.
-    async fn is_responsable_in(&self, organisation_id: OrganisationId) -> AppResult<bool> {
+    pub async fn is_responsable_in(&self, organisation_id: OrganisationId) -> AppResult<bool> {
         let row: Option<(i64,)> = sqlx::query_as(
             "select r.group_id from responsable_reach($1, current_date) r
                join memberships m on m.user_id = $1 and m.organisation_id = r.organisation_id
@@ -422,15 +422,15 @@ pub trait Acting {
         before: Option<serde_json::Value>,
         after: Option<serde_json::Value>,
     ) -> crate::audit::ssr::Event<'a> {
-        crate::audit::ssr::Event {
-            actor_id: Some(self.user_id().get()),
-            organisation_id: Some(self.organisation_id().get()),
+        crate::audit::ssr::Event::by(
+            self.user_id(),
+            Some(self.organisation_id()),
             action,
             target_type,
             target_id,
             before,
             after,
-        }
+        )
     }
 }
 

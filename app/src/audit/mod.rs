@@ -14,6 +14,29 @@ pub mod ssr {
         pub after: Option<serde_json::Value>,
     }
 
+    impl<'a> Event<'a> {
+        /// An event made by `actor`, in a structure or (`None`) on the platform.
+        pub fn by(
+            actor: crate::domain::UserId,
+            organisation: Option<crate::domain::OrganisationId>,
+            action: &'a str,
+            target_type: &'a str,
+            target_id: Option<i64>,
+            before: Option<serde_json::Value>,
+            after: Option<serde_json::Value>,
+        ) -> Self {
+            Event {
+                actor_id: Some(actor.get()),
+                organisation_id: organisation.map(|o| o.get()),
+                action,
+                target_type,
+                target_id,
+                before,
+                after,
+            }
+        }
+    }
+
     pub async fn record(conn: &mut PgConnection, e: Event<'_>) -> Result<(), sqlx::Error> {
         let ip = crate::session::client_ip().await;
         sqlx::query(

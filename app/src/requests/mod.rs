@@ -66,12 +66,10 @@ pub async fn requests_to_decide(organisation_id: i64) -> AppResult<PendingReques
     let pool = crate::state::pool();
     // The groups holding a role today that the caller may add people to.
     let holders: Vec<(i64, String, i64)> = sqlx::query_as(
-        "select g.id, g.code || ' — ' || g.libelle, gg.role_id
-           from user_groups g join group_grants gg on gg.group_id = g.id
-          where g.organisation_id = $1
-            and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
-            and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)
-            and ($2 or g.id in (select group_id from responsable_reach($3, current_date)))
+        "select g.id, g.code || ' — ' || g.libelle, h.role_id
+           from group_roles(current_date) h join user_groups g on g.id = h.group_id
+          where h.organisation_id = $1
+            and ($2 or h.group_id in (select group_id from responsable_reach($3, current_date)))
           order by upper(g.code)",
     )
     .bind(org)
@@ -230,10 +228,8 @@ pub async fn request_access(
           where m.organisation_id = $1 and u.id <> $2
             and (u.date_cloture is null or u.date_cloture > current_date)
             and (m.admin_role is not null
-                 or exists (select 1 from user_groups g join group_grants gg on gg.group_id = g.id
-                             where g.responsable_id = u.id and g.organisation_id = $1 and gg.role_id = $3
-                               and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
-                               and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)))
+                 or exists (select 1 from group_roles(current_date) h
+                             where h.responsable_id = u.id and h.organisation_id = $1 and h.role_id = $3))
           group by u.email",
     )
     .bind(organisation_id)
@@ -402,53 +398,19 @@ pub async fn decide_request(
     // the structure, or a responsable habilitations of a group holding the
     // role today (through the group they choose, when accepting).
     let organisation = OrganisationId(org);
-    let holds_role = |g: i64| async move {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "select g.id from user_groups g join group_grants gg on gg.group_id = g.id
-              where g.id = $1 and g.organisation_id = $2 and gg.role_id = $3
-                and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
-                and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)",
-        )
-        .bind(g)
-        .bind(org)
-        .bind(role_id)
-        .fetch_optional(&crate::state::pool())
-        .await?;
-        Ok::<_, AppError>(row.is_some())
-    };
     let manager = match me.manager_of(organisation).await {
         Ok(m) => GroupActor::Manager(m),
-        Err(AppError::Forbidden) if group_id != 0 => {
-            let r = me
-                .group_manager_of(GroupId(group_id))
-                .await
-                .map_err(|_| AppError::NotFound)?;
-            if r.organisation_id() != organisation || !holds_role(group_id).await? {
-                return Err(AppError::NotFound);
-            }
-            GroupActor::Responsable(r)
-        }
         Err(AppError::Forbidden) => {
-            // A responsable refuses without choosing a group; one of the
-            // groups they reach must hold the role.
-            let row: Option<(i64,)> = sqlx::query_as(
-                "select r.group_id from responsable_reach($1, current_date) r
-                   join group_grants gg on gg.group_id = r.group_id and gg.role_id = $3
-                  where r.organisation_id = $2
-                    and gg.date_ouverture <= current_date and (gg.date_cloture is null or gg.date_cloture > current_date)
-                  limit 1",
-            )
-            .bind(me.id())
-            .bind(org)
-            .bind(role_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let (g,) = row.ok_or(AppError::NotFound)?;
+            // A responsable decides through a group they reach that holds
+            // the role today: the one chosen, or (to refuse) any such one.
+            let (g,): (i64,) = group_holding(&mut tx, Some(me.id()), org, role_id, group_id)
+                .await?
+                .ok_or(AppError::NotFound)?;
             let r = me
                 .group_manager_of(GroupId(g))
                 .await
                 .map_err(|_| AppError::NotFound)?;
-            if accept {
+            if accept && group_id == 0 {
                 return Err(AppError::invalid(
                     "group_id",
                     "Choisissez le groupe dans lequel le demandeur reçoit ce rôle.",
@@ -459,13 +421,16 @@ pub async fn decide_request(
         Err(e) => return Err(e),
     };
     let group = (group_id != 0).then_some(GroupId(group_id));
-    if let (Some(g), GroupActor::Manager(_)) = (group, &manager) {
-        if !holds_role(g.get()).await? {
-            return Err(AppError::invalid(
-                "group_id",
-                "Ce groupe ne détient pas aujourd'hui le rôle demandé : choisissez-en un autre.",
-            ));
-        }
+    if group.is_some()
+        && matches!(manager, GroupActor::Manager(_))
+        && group_holding(&mut tx, None, org, role_id, group_id)
+            .await?
+            .is_none()
+    {
+        return Err(AppError::invalid(
+            "group_id",
+            "Ce groupe ne détient pas aujourd'hui le rôle demandé : choisissez-en un autre.",
+        ));
     }
     // Nobody decides their own request (the database refuses it too).
     if requester == manager.user_id().get() {
@@ -602,4 +567,29 @@ pub async fn decide_request(
     }
     tx.commit().await?;
     Ok(())
+}
+
+/// A group of the structure that holds the role today: `group_id` itself
+/// (0: any), among the groups `responsable` reaches when one is given.
+#[cfg(feature = "ssr")]
+async fn group_holding(
+    conn: &mut sqlx::PgConnection,
+    responsable: Option<crate::domain::UserId>,
+    organisation_id: i64,
+    role_id: i64,
+    group_id: i64,
+) -> Result<Option<(i64,)>, sqlx::Error> {
+    sqlx::query_as(
+        "select h.group_id from group_roles(current_date) h
+          where h.organisation_id = $2 and h.role_id = $3 and ($4 = 0 or h.group_id = $4)
+            and ($1::bigint is null
+                 or h.group_id in (select group_id from responsable_reach($1, current_date)))
+          order by h.group_id limit 1",
+    )
+    .bind(responsable)
+    .bind(organisation_id)
+    .bind(role_id)
+    .bind(group_id)
+    .fetch_optional(conn)
+    .await
 }

@@ -194,6 +194,11 @@ mod ssr {
                   or exists (select 1 from users su where su.id = m.user_id and su.email like $2 || '%')
                   or exists (select 1 from organisations so where so.id = m.organisation_id and so.siret like $2 || '%'))";
 
+    /// The same search on a person `u` and their structure `so`.
+    const SEARCH_PERSON: &str =
+        "($2 = '' or lower(u.nom) like $2 || '%' or lower(u.prenom) like $2 || '%'
+                  or u.email like $2 || '%' or so.siret like $2 || '%')";
+
     type Found = (
         i64,
         i64,
@@ -346,6 +351,22 @@ mod ssr {
         Ok(found.into_iter().map(row).collect())
     }
 
+    /// The rows of `fetch` the list keeps.
+    async fn kept(
+        pool: &PgPool,
+        sql: &str,
+        f: &Filter<'_>,
+        cursor: Option<&Key>,
+        limit: usize,
+    ) -> Result<Vec<ServiceUserRow>, sqlx::Error> {
+        Ok(fetch(pool, sql, f, cursor, limit)
+            .await?
+            .into_iter()
+            .filter(|(r, codes)| keep(f, r, codes))
+            .map(|(r, _)| r)
+            .collect())
+    }
+
     /// `size` members after `cursor`, with their roles and requests.
     async fn walk(
         pool: &PgPool,
@@ -388,20 +409,14 @@ mod ssr {
                    join organisations so on so.id = a.organisation_id
                   where r.application_id = $1 and a.status = 'pending'
                     and ($4::bigint[] is null or a.organisation_id = any($4))
-                    and ($2 = '' or lower(u.nom) like $2 || '%' or lower(u.prenom) like $2 || '%'
-                         or u.email like $2 || '%' or so.siret like $2 || '%')
+                    and {SEARCH_PERSON}
                     and (not $5 or (u.nom, u.prenom, u.id, a.organisation_id) > ($6, $7, $8, $9))
                     and $3::text = $3::text
                   order by u.nom, u.prenom, a.requester_id, a.organisation_id
                   limit $10)
              {ROLES_AND_PENDING}"
         );
-        Ok(fetch(pool, &sql, f, cursor, need)
-            .await?
-            .into_iter()
-            .filter(|(r, codes)| keep(f, r, codes))
-            .map(|(r, _)| r)
-            .collect())
+        kept(pool, &sql, f, cursor, need).await
     }
 
     /// The holders after `cursor`, set-based: every effective right of the
@@ -420,19 +435,13 @@ mod ssr {
                             and ($3 in ('', 'en-attente')
                                  or e.role_id = (select id from roles where application_id = $1 and code = $3))) x
                    join users u on u.id = x.user_id join organisations so on so.id = x.organisation_id
-                  where ($2 = '' or lower(u.nom) like $2 || '%' or lower(u.prenom) like $2 || '%'
-                         or u.email like $2 || '%' or so.siret like $2 || '%')
+                  where {SEARCH_PERSON}
                     and (not $5 or (u.nom, u.prenom, u.id, x.organisation_id) > ($6, $7, $8, $9))
                   order by u.nom, u.prenom, x.user_id, x.organisation_id
                   limit $10)
              {ROLES_AND_PENDING}"
         );
-        Ok(fetch(pool, &sql, f, cursor, need)
-            .await?
-            .into_iter()
-            .filter(|(r, codes)| keep(f, r, codes))
-            .map(|(r, _)| r)
-            .collect())
+        kept(pool, &sql, f, cursor, need).await
     }
 }
 

@@ -144,15 +144,15 @@ pub async fn create_staff(
     .await?;
     crate::audit::ssr::record(
         &mut tx,
-        crate::audit::ssr::Event {
-            actor_id: Some(op.id().get()),
-            organisation_id: None,
-            action: "operateur.agent_creation",
-            target_type: "utilisateur",
-            target_id: Some(id),
-            before: None,
-            after: Some(crate::users::ssr::fiche_json(&a)),
-        },
+        crate::audit::ssr::Event::by(
+            op.id(),
+            None,
+            "operateur.agent_creation",
+            "utilisateur",
+            Some(id),
+            None,
+            Some(crate::users::ssr::fiche_json(&a)),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -190,15 +190,15 @@ pub async fn close_staff(user_id: i64) -> AppResult<()> {
     .await?;
     crate::audit::ssr::record(
         &mut tx,
-        crate::audit::ssr::Event {
-            actor_id: Some(op.id().get()),
-            organisation_id: None,
-            action: "operateur.agent_cloture",
-            target_type: "utilisateur",
-            target_id: Some(user_id),
-            before: Some(serde_json::json!({"date_cloture": before.map(|d| d.to_string()).unwrap_or_default()})),
-            after: Some(serde_json::json!({"date_cloture": today.to_string()})),
-        },
+        crate::audit::ssr::Event::by(
+            op.id(),
+            None,
+            "operateur.agent_cloture",
+            "utilisateur",
+            Some(user_id),
+            Some(serde_json::json!({"date_cloture": before.map(|d| d.to_string()).unwrap_or_default()})),
+            Some(serde_json::json!({"date_cloture": today.to_string()})),
+        ),
     )
     .await?;
     tx.commit().await?;

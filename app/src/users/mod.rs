@@ -200,9 +200,7 @@ pub async fn create_agent(
     let manager = match group_id {
         0 => match me.manager_of(organisation_id).await {
             Ok(m) => GroupActor::Manager(m),
-            Err(AppError::Forbidden)
-                if me.manages_or_reaches(organisation_id.into()).await.is_ok() =>
-            {
+            Err(AppError::Forbidden) if me.is_responsable_in(organisation_id.into()).await? => {
                 return Err(AppError::invalid(
                     "group_id",
                     "Choisissez le groupe d'utilisateurs dans lequel la personne est créée.",
