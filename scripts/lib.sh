@@ -34,27 +34,36 @@ ensure_system_packages() {
     fi
 }
 
+# The tools are built for this machine, not shipped: without their own
+# release profile's LTO and single codegen unit (link-time work on one
+# core), with no incremental cache. cargo-leptos still compiles ~560
+# crates: 18 min on a fresh 2-core machine (2026-12-03).
+tool_install() {
+    CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
+        CARGO_PROFILE_RELEASE_DEBUG=false CARGO_INCREMENTAL=0 cargo install "$@"
+}
+
 ensure_rust_tools() {
     rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
     # The browser's build recompiles the standard library for size
     # (-Zbuild-std, see build_release): it needs its sources.
     rustup component list --installed | grep -q '^rust-src' || rustup component add rust-src
     if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-        say "Installation de cargo-leptos $CARGO_LEPTOS_VERSION (une dizaine de minutes la première fois)"
-        cargo install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
+        say "Installation de cargo-leptos $CARGO_LEPTOS_VERSION (quelques minutes la première fois)"
+        tool_install --locked "cargo-leptos@$CARGO_LEPTOS_VERSION"
     fi
     # cargo-leptos would download wasm-bindgen: give it the exact version of Cargo.lock.
     local wb
     wb=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
     if ! wasm-bindgen --version 2>/dev/null | grep -q " $wb\$"; then
         say "Installation de wasm-bindgen-cli $wb"
-        cargo install wasm-bindgen-cli --version "$wb"
+        tool_install wasm-bindgen-cli --version "$wb"
     fi
     # Known vulnerabilities of the dependencies (scripts/test.sh). Built
     # under the build lock: it takes several minutes of both cores.
     if ! cargo audit --version 2>/dev/null | grep -q "$CARGO_AUDIT_VERSION"; then
         say "Installation de cargo-audit $CARGO_AUDIT_VERSION (quelques minutes la première fois)"
-        cargo install --locked "cargo-audit@$CARGO_AUDIT_VERSION"
+        tool_install --locked "cargo-audit@$CARGO_AUDIT_VERSION"
     fi
 }
 

@@ -18,10 +18,6 @@ else
 fi
 BASE_URL_DB="${PG_ADMIN_URL%/*}"
 
-# Databases left by an earlier run (each test creates its own).
-for db in $(pg_sql "select datname from pg_database where datname like 'hab\_t\_%'"); do
-    pg_sql "drop database \"$db\" with (force)"
-done
 say "Base modèle des tests d'intégration (migrations, catalogue, SIRENE)"
 recreate_db hab_test_template
 DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo run -q -p server --bin server -- migrate
@@ -30,6 +26,10 @@ say "Vulnérabilités connues des dépendances (cargo audit)"
 set +e
 audit_dependencies
 audit_status=$?
+
+say "Lints (cargo clippy -D warnings)"
+cargo clippy -q -p server -- -D warnings
+clippy_status=$?
 
 say "Tests unitaires et d'intégration"
 # Not stopped by a failure (set -e, pipefail): the end-to-end suite and the
@@ -84,7 +84,8 @@ say "Résumé"
 grep -E '^test result:' .data-test-cargo.log | awk '{p+=$4; f+=$6} END {printf "rust: %d passed, %d failed\n", p, f}'
 echo "cargo audit: $([ "$audit_status" = 0 ] && echo ok || echo ÉCHEC)"
 echo "budgets: $([ "$size_status" = 0 ] && echo ok || echo DÉPASSÉS)"
-if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ] || [ "$audit_status" != 0 ] || [ "$size_status" != 0 ]; then
-    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status, cargo audit=$audit_status, budgets=$size_status" >&2
+echo "clippy: $([ "$clippy_status" = 0 ] && echo ok || echo ÉCHEC)"
+if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ] || [ "$audit_status" != 0 ] || [ "$size_status" != 0 ] || [ "$clippy_status" != 0 ]; then
+    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status, cargo audit=$audit_status, budgets=$size_status, clippy=$clippy_status" >&2
     exit 1
 fi

@@ -20,6 +20,7 @@ pub mod json;
 pub mod mail;
 pub mod organisations;
 pub mod requests;
+pub mod rights;
 pub mod service;
 #[cfg(feature = "ssr")]
 pub mod session;

@@ -317,6 +317,8 @@ impl Authenticated {
               where gm.user_id = $3 and gm.organisation_id = $2
                 and (gm.date_cloture is null or gm.date_cloture > current_date)
                 and gm.group_id in (select group_id from responsable_reach($1, current_date) where organisation_id = $2)
+                and exists (select 1 from reached_users($1, current_date) r
+                             where r.user_id = $3 and r.organisation_id = $2)
               order by gm.group_id limit 1",
         )
         .bind(self.id)
@@ -395,11 +397,32 @@ impl GroupActor {
     }
 }
 
-/// Who changes people's accounts and writes in the journal: a manager of
-/// the structure (or the operator) or a responsable habilitations. The
-/// write paths on accounts (`users::ssr`) take one, so both go through the
-/// same rules; a responsable's reach is checked in the database by them.
-pub trait Acting {
+/// `Acting` is sealed: only the capabilities of this module implement it,
+/// so no other type can stand in for a checked caller.
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::OrgManager {}
+    impl Sealed for super::GroupActor {}
+}
+
+/// Who changes people's accounts and rights and writes in the journal: a
+/// manager of the structure (or the operator) or a responsable
+/// habilitations. The write paths on accounts (`users::ssr`) and on rights
+/// (`rights`) take one, so both go through the same rules; a responsable's
+/// reach is checked in the database by them. Sealed: implemented by
+/// `OrgManager` and `GroupActor` only.
+///
+/// ```compile_fail
+/// use app::session::Acting;
+/// struct Forged;
+/// impl Acting for Forged {
+///     fn user_id(&self) -> app::domain::UserId { app::domain::UserId(1) }
+///     fn organisation_id(&self) -> app::domain::OrganisationId { app::domain::OrganisationId(1) }
+///     fn rank_number(&self) -> i16 { 4 }
+///     fn outranks(&self, _: app::domain::UserId, _: Option<&str>) -> app::error::AppResult<()> { Ok(()) }
+/// }
+/// ```
+pub trait Acting: sealed::Sealed {
     fn user_id(&self) -> UserId;
     fn organisation_id(&self) -> OrganisationId;
     /// The operator of the platform (who may change any non-operator account).
@@ -410,6 +433,10 @@ pub trait Acting {
     fn responsable(&self) -> Option<&GroupManager> {
         None
     }
+    /// 4 operator, 3 primary manager, 2 administrator, 1 responsable
+    /// habilitations: kept with an account's closing, which only that rank
+    /// or a higher one undoes.
+    fn rank_number(&self) -> i16;
     /// Ranks are respected (see `OrgManager::outranks`); a responsable
     /// never acts on an administrator of the structure.
     fn outranks(&self, target: UserId, target_role: Option<&str>) -> AppResult<()>;
@@ -444,6 +471,13 @@ impl Acting for OrgManager {
     fn is_operator(&self) -> bool {
         self.rank == Rank::Operator
     }
+    fn rank_number(&self) -> i16 {
+        match self.rank {
+            Rank::Operator => 4,
+            Rank::PrimaryManager => 3,
+            Rank::OrgAdmin => 2,
+        }
+    }
     fn outranks(&self, target: UserId, target_role: Option<&str>) -> AppResult<()> {
         OrgManager::outranks(self, target, target_role)
     }
@@ -463,6 +497,12 @@ impl Acting for GroupActor {
         match self {
             GroupActor::Manager(_) => None,
             GroupActor::Responsable(r) => Some(r),
+        }
+    }
+    fn rank_number(&self) -> i16 {
+        match self {
+            GroupActor::Manager(m) => m.rank_number(),
+            GroupActor::Responsable(_) => 1,
         }
     }
     fn outranks(&self, target: UserId, target_role: Option<&str>) -> AppResult<()> {

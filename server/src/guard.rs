@@ -221,9 +221,48 @@ fn is_length_limit(e: &axum::Error) -> bool {
     std::error::Error::source(e).is_some_and(|s| s.is::<http_body_util::LengthLimitError>())
 }
 
+/// A page whose address cannot be read (a control character or invalid
+/// UTF-8 in its query string): a French 400 page naming the parameter,
+/// before anything reaches a query.
+fn bad_address(e: &AppError) -> Response {
+    let detail = match e {
+        AppError::Invalid(fields) => fields
+            .iter()
+            .map(|f| format!("« {} » : {}", escape(&f.field), escape(&f.message)))
+            .collect::<Vec<_>>()
+            .join(" "),
+        other => escape(&other.to_string()),
+    };
+    let page = ERROR_PAGE
+        .replace(
+            "<title>Erreur — Habilitations</title>",
+            "<title>Adresse invalide — Habilitations</title>",
+        )
+        .replace("<h1>Erreur</h1>", "<h1>Adresse invalide</h1>")
+        .replace(
+            "<p>Une erreur interne est survenue. Réessayez plus tard.</p>",
+            &format!("<p>L'adresse de cette page contient un paramètre illisible. {detail}</p>"),
+        );
+    (StatusCode::BAD_REQUEST, Html(page)).into_response()
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
 async fn check_body(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let api = path.starts_with("/api/");
+    // The address's parameters are read like a form's fields (issue 17):
+    // a NUL in a filter never reaches PostgreSQL.
+    if let Some(query) = req.uri().query() {
+        if let Err(e) = check_form(query.as_bytes()) {
+            tracing::info!(method = %req.method(), uri = %req.uri(), error = %e, "address refused");
+            return if api { app_error(e) } else { bad_address(&e) };
+        }
+    }
     let import = path == IMPORT_PATH;
     let limit = if import { IMPORT_LIMIT } else { FORM_LIMIT };
     let declared = req

@@ -4,8 +4,17 @@ use sqlx::PgPool;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
+/// An application of the catalogue: code, libellé, description, roles
+/// (code, libellé).
+type CatalogueEntry = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Applications and roles from the four portals of the seeds.
-const CATALOGUE: &[(&str, &str, &str, &[(&str, &str)])] = &[
+const CATALOGUE: &[CatalogueEntry] = &[
     (
         "soffi",
         "SOFFi",

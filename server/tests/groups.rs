@@ -946,9 +946,24 @@ async fn afas_profiles_need_the_habiliter_role() {
         .count("select id from applications where code = 'afas'")
         .await
         .to_string();
+    // « Habiliter » is itself an AFAS profile: only the operator hands it
+    // out first (issue 17: the rule holds on group rights too).
     let (s, body) = app
         .call(
             &w.admin,
+            "set_group_roles",
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("group_id", &g),
+                ("application_id", &afas_app),
+                ("role_ids", &afas[2]),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, body) = app
+        .call(
+            &w.op,
             "set_group_roles",
             &[
                 ("organisation_id", w.org.as_str()),
@@ -1155,7 +1170,8 @@ async fn a_responsable_creates_modifies_and_closes_the_users_of_their_groups() {
         &day(0),
     )
     .await;
-    assert_eq!(s, StatusCode::CONFLICT);
+    // A manager is out of every responsable's reach (issue 17: one reach).
+    assert_eq!(s, StatusCode::FORBIDDEN);
     let (s, body) = w.add(&w.admin, &g, "autre.rh@exemple.fr", "").await;
     assert_eq!(s, StatusCode::OK, "{body}");
     let (s, _) = update_fiche(
@@ -1168,7 +1184,9 @@ async fn a_responsable_creates_modifies_and_closes_the_users_of_their_groups() {
         &day(0),
     )
     .await;
-    assert_eq!(s, StatusCode::FORBIDDEN);
+    // Hugo is reached (a member of G, not Rose's N+1) but holds group H,
+    // outside her reach: only his membership of G may change.
+    assert_eq!(s, StatusCode::CONFLICT);
     // Nor themselves.
     let (s, body) = w.add(&w.admin, &g, "rh@exemple.fr", "").await;
     assert_eq!(s, StatusCode::OK, "{body}");
@@ -1595,9 +1613,24 @@ async fn a_responsable_holding_habiliter_administers_the_afas_profiles_of_their_
         .count("select id from applications where code = 'afas'")
         .await
         .to_string();
+    // « Habiliter » is itself an AFAS profile: only the operator hands it
+    // out first (issue 17: the rule holds on group rights too).
     let (s, body) = app
         .call(
             &w.admin,
+            "set_group_roles",
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("group_id", &g),
+                ("application_id", &afas_app),
+                ("role_ids", &afas[2]),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (s, body) = app
+        .call(
+            &w.op,
             "set_group_roles",
             &[
                 ("organisation_id", w.org.as_str()),
@@ -1614,8 +1647,14 @@ async fn a_responsable_holding_habiliter_administers_the_afas_profiles_of_their_
         w.add(&w.op, &g, "rh@exemple.fr", "").await.0,
         StatusCode::OK
     );
+    // Putting someone in a group holding AFAS profiles needs « Habiliter »
+    // (the administrator holds none): the operator does.
     assert_eq!(
         w.add(&w.admin, &g, "agent@exemple.fr", "").await.0,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        w.add(&w.op, &g, "agent@exemple.fr", "").await.0,
         StatusCode::OK
     );
     let (s, body) = w.grant(day(0), String::new()).await;

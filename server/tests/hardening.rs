@@ -65,7 +65,7 @@ async fn an_agent_page_with_its_roles_tab_always_finishes_loading() {
             );
         }
     }
-    app.destroy().await;
+    drop(app);
 }
 
 /// A small application behind the same protections as the portal: a
@@ -137,10 +137,11 @@ async fn a_panic_in_a_server_function_is_the_json_internal_error() {
 async fn a_page_that_never_ends_is_a_500_after_the_timeout() {
     let url = guarded_toy(Duration::from_secs(1)).await;
     let started = std::time::Instant::now();
-    let (s, html) = get_within(&reqwest::Client::new(), &format!("{url}/lent"), 5).await;
+    let (s, html) = get_within(&reqwest::Client::new(), &format!("{url}/lent"), 20).await;
     assert_eq!(s, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(html.contains("Une erreur interne est survenue"), "{html}");
-    assert!(started.elapsed() < Duration::from_secs(3));
+    // A liveness bound: the 1 s deadline answered, the page did not hang.
+    assert!(started.elapsed() < Duration::from_secs(10));
 }
 
 // ---------------------------------------------------------------------
@@ -208,7 +209,7 @@ async fn every_response_carries_a_strict_content_security_policy() {
         );
         assert!(!csp.contains("unsafe-inline"), "{what}: {csp:?}");
     }
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -221,7 +222,7 @@ async fn every_response_says_nosniff() {
             "{what}"
         );
     }
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -230,7 +231,7 @@ async fn no_response_may_be_framed() {
     for (what, resp) in sample_responses(&app).await {
         assert_eq!(header_of(&resp, "x-frame-options"), "DENY", "{what}");
     }
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -239,7 +240,7 @@ async fn every_response_keeps_the_referrer_on_the_site() {
     for (what, resp) in sample_responses(&app).await {
         assert_eq!(header_of(&resp, "referrer-policy"), "same-origin", "{what}");
     }
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -264,7 +265,7 @@ async fn authenticated_pages_and_answers_are_never_stored() {
     for (what, resp) in sample_responses(&app).await {
         assert_eq!(header_of(&resp, "cache-control"), "no-store", "{what}");
     }
-    app.destroy().await;
+    drop(app);
 }
 
 /// The nonce the CSP announces.
@@ -301,7 +302,7 @@ async fn inline_scripts_carry_the_fresh_nonce_the_policy_announces() {
         nonces.push(nonce);
     }
     assert_ne!(nonces[0], nonces[1], "a new nonce for every response");
-    app.destroy().await;
+    drop(app);
 }
 
 // ---------------------------------------------------------------------
@@ -355,7 +356,7 @@ async fn a_body_in_invalid_utf8_is_a_400() {
     let body = format!("organisation_id={org}&nom=%FF%FE");
     let (s, text) = post_raw(&app, &admin, "list_agents", FORM, body).await;
     assert_french_client_error("percent-encoded invalid UTF-8", s, &text);
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -368,7 +369,7 @@ async fn a_missing_argument_is_a_400() {
         text.contains("organisation_id"),
         "names the argument: {text}"
     );
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -378,7 +379,7 @@ async fn a_non_numeric_argument_is_a_400() {
     let body = format!("organisation_id=abc&user_id={agent}");
     let (s, text) = post_raw(&app, &admin, "get_agent", FORM, body).await;
     assert_french_client_error("non-numeric id", s, &text);
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -388,7 +389,7 @@ async fn an_id_beyond_i64_is_a_400() {
     let body = format!("organisation_id=99999999999999999999&user_id={agent}");
     let (s, text) = post_raw(&app, &admin, "get_agent", FORM, body).await;
     assert_french_client_error("i64 overflow", s, &text);
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -398,7 +399,7 @@ async fn a_json_body_to_a_form_endpoint_is_a_4xx() {
     let body = format!(r#"{{"organisation_id": {org}, "user_id": {agent}}}"#);
     let (s, text) = post_raw(&app, &admin, "get_agent", "application/json", body).await;
     assert_french_client_error("JSON body", s, &text);
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -449,7 +450,7 @@ async fn a_10_mb_body_is_a_413_in_french() {
     let text = resp.text().await.unwrap();
     assert_eq!(s, StatusCode::PAYLOAD_TOO_LARGE, "{text}");
     assert_french_client_error("10 MB import", s, &text);
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -477,7 +478,7 @@ async fn a_nul_byte_in_a_name_is_a_field_error() {
             .await,
         0
     );
-    app.destroy().await;
+    drop(app);
 }
 
 #[tokio::test]
@@ -514,5 +515,5 @@ async fn dates_outside_1900_2999_are_field_errors() {
             .unwrap();
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{date}");
     }
-    app.destroy().await;
+    drop(app);
 }

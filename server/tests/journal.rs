@@ -190,7 +190,9 @@ async fn racing_promotions_cannot_exceed_the_limit() {
             Err(e) => Err(e),
         }
     });
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // The second transaction is waiting on the first one's lock (seen in
+    // pg_locks, not guessed with a sleep) before the first commits.
+    wait_for_a_blocked_backend(&app).await;
     a.commit().await.unwrap();
     assert!(
         second.await.unwrap().is_err(),
@@ -654,4 +656,23 @@ async fn the_csv_export_follows_the_screen_rights_and_filters() {
         .records()
         .count() as i64;
     assert_eq!(n, app.count("select count(*) from audit_events").await);
+}
+
+/// Returns once some backend of this test's database waits for a lock.
+async fn wait_for_a_blocked_backend(app: &TestApp) {
+    for _ in 0..2000 {
+        let waiting = app
+            .count(&format!(
+                "select count(*) from pg_locks l join pg_stat_activity a on a.pid = l.pid
+                  where not l.granted and a.datname = '{}'",
+                app.database
+            ))
+            .await;
+        if waiting > 0 {
+            return;
+        }
+        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    panic!("no backend ever waited for the lock: the race was not run");
 }

@@ -438,7 +438,14 @@ fn table(ids: &Ids) -> Vec<Row> {
             ],
             REACH_G,
         ),
-        row7("update_agent", &agent_fiche, REACH_G),
+        // The target holds a direct right (SOFFi Consultation): outside
+        // G's responsable's reach, only their membership of G may change
+        // (issue 17), the account itself not.
+        row7(
+            "update_agent",
+            &agent_fiche,
+            [Unauth, Forbid, Ok, Forbid, Ok, Conflict, Forbid],
+        ),
         row(
             "set_agent_unit",
             &[
@@ -913,12 +920,12 @@ async fn every_server_function_checks_who_calls_and_whose_object_it_is() {
                     ));
                 }
                 if changed {
-                    app.destroy().await;
+                    drop(app);
                     app = TestApp::spawn_copy_of(&fixture_db, |_| {}).await;
                     pristine = state(&app).await;
                 }
             }
-            app.destroy().await;
+            drop(app);
             faults
         });
     }

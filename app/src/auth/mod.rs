@@ -233,7 +233,7 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
            from login_failures where at > now() - make_interval(mins => $3) and (email = $1 or ip = $2)",
     )
     .bind(email.as_str())
-    .bind(&ip)
+    .bind(ip)
     .bind(window)
     .fetch_one(&st.pool)
     .await?;
@@ -254,7 +254,7 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
     if !ssr::verify_password(password, hash).await? {
         sqlx::query("insert into login_failures (email, ip) values ($1, $2)")
             .bind(email.as_str())
-            .bind(&ip)
+            .bind(ip)
             .execute(&st.pool)
             .await?;
         return Err(AppError::Conflict(

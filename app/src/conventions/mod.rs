@@ -438,7 +438,7 @@ pub async fn save_convention(
             .await?;
             cid
         }
-        Some((_, old_o, _)) => {
+        Some((_, old_o, old_c)) => {
             sqlx::query("update conventions set libelle = $2, date_ouverture = $3, date_cloture = $4 where id = $1")
                 .bind(id)
                 .bind(&libelle)
@@ -446,6 +446,18 @@ pub async fn save_convention(
                 .bind(period.cloture)
                 .execute(&mut *tx)
                 .await?;
+            // Extended (its closing later, or none): the roles that were to
+            // end with it go on with it (a role removed before keeps its end).
+            if let Some(old_c) = old_c.filter(|c| period.cloture.is_none_or(|n| n > *c)) {
+                sqlx::query(
+                    "update convention_roles set date_cloture = $2 where convention_id = $1 and date_cloture = $3",
+                )
+                .bind(id)
+                .bind(period.cloture)
+                .bind(old_c)
+                .execute(&mut *tx)
+                .await?;
+            }
             if old_o != period.ouverture {
                 sqlx::query(
                     "update convention_roles set date_ouverture = $2 where convention_id = $1 and date_ouverture = $3",
@@ -598,41 +610,8 @@ pub async fn close_convention(id: i64) -> AppResult<()> {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::domain::{OrganisationId, RoleId, UserId};
+    use crate::domain::{OrganisationId, RoleId};
     use sqlx::PgConnection;
-
-    /// Which open rights to end.
-    pub enum Rights<'a> {
-        /// On these roles, in one organisation.
-        Roles(OrganisationId, &'a [i64]),
-        /// Of one person, in one organisation.
-        Holder(OrganisationId, UserId),
-        /// These rights.
-        Ids(&'a [i64]),
-    }
-
-    /// Ends, from today, the open rights chosen. Returns how many ended.
-    pub async fn end_grants(
-        conn: &mut PgConnection,
-        which: Rights<'_>,
-    ) -> Result<u64, sqlx::Error> {
-        let filter = match which {
-            Rights::Roles(..) => "organisation_id = $1 and role_id = any($2)",
-            Rights::Holder(..) => "organisation_id = $1 and user_id = $2",
-            Rights::Ids(..) => "id = any($1)",
-        };
-        let sql = format!(
-            "update grants set ends_on = greatest(starts_on - 1, current_date - 1)
-              where (ends_on is null or ends_on >= current_date) and {filter}"
-        );
-        let q = sqlx::query(&sql);
-        let q = match which {
-            Rights::Roles(org, roles) => q.bind(org).bind(roles),
-            Rights::Holder(org, user) => q.bind(org).bind(user),
-            Rights::Ids(ids) => q.bind(ids),
-        };
-        Ok(q.execute(conn).await?.rows_affected())
-    }
 
     /// The roles the organisation may hand out today (its ceiling).
     pub async fn ceiling_today(
@@ -666,7 +645,11 @@ pub mod ssr {
         if left.is_empty() {
             return Ok(0);
         }
-        let ended = end_grants(&mut *conn, Rights::Roles(organisation_id, &left)).await?;
+        let ended = crate::rights::direct::end(
+            &mut *conn,
+            crate::rights::direct::Rights::Roles(organisation_id, &left),
+        )
+        .await?;
         sqlx::query(
             "update access_requests set status = 'expired', decided_at = now(),
                     decision_comment = 'Démarche ou rôle retiré de la structure'
@@ -677,40 +660,6 @@ pub mod ssr {
         .execute(&mut *conn)
         .await?;
         Ok(ended)
-    }
-
-    /// CAF's Afas rule: the per-user profiles of an application whose
-    /// catalogue names a « Habiliter » role are given, changed or withdrawn
-    /// only by an operator or by someone who holds that role in the
-    /// structure today (through a group: an administrator holds no business
-    /// role by default). Returns the message for the first application of
-    /// `role_ids` the manager may not administer.
-    pub async fn profiles_refused(
-        conn: &mut PgConnection,
-        manager: &impl crate::session::Acting,
-        role_ids: &[i64],
-    ) -> Result<Option<String>, sqlx::Error> {
-        if manager.is_operator() || role_ids.is_empty() {
-            return Ok(None);
-        }
-        let row: Option<(String, String)> = sqlx::query_as(
-            "select a.libelle, h.libelle from applications a
-               join roles h on h.id = a.habiliter_role_id
-              where a.id in (select application_id from roles where id = any($1))
-                and not exists (select 1 from effective_rights(current_date) e
-                                 where e.user_id = $2 and e.organisation_id = $3 and e.role_id = a.habiliter_role_id)
-              order by a.position limit 1",
-        )
-        .bind(role_ids)
-        .bind(manager.user_id())
-        .bind(manager.organisation_id())
-        .fetch_optional(conn)
-        .await?;
-        Ok(row.map(|(app, role)| {
-            format!(
-                "Pour administrer les profils {app} d'un utilisateur, il faut appartenir à un groupe qui détient le rôle « {role} » de {app}."
-            )
-        }))
     }
 
     /// True when the organisation may hand out the role.

@@ -41,6 +41,16 @@ impl Period {
                 );
                 return None;
             }
+            // A period holds at least one day: the closing date is the
+            // first day without it. Only closing today something already
+            // open (ending it at once) gives an empty period.
+            if c == o && o > today {
+                errs.add(
+                    "date_cloture",
+                    "La date de clôture doit suivre la date d'ouverture : la période doit compter au moins un jour (la date de clôture est le premier jour sans le droit).",
+                );
+                return None;
+            }
         }
         Some(Period {
             ouverture: o,
@@ -61,6 +71,13 @@ impl Period {
             errs.add(
                 "date_ouverture",
                 "La date d'ouverture ne peut pas être dans le passé.",
+            );
+            return None;
+        }
+        if p.cloture == Some(p.ouverture) {
+            errs.add(
+                "date_cloture",
+                "La date de clôture doit suivre la date d'ouverture : la période doit compter au moins un jour (la date de clôture est le premier jour sans le droit).",
             );
             return None;
         }
@@ -111,6 +128,15 @@ mod tests {
         let mut e = Errors::default();
         assert!(Period::parse_from_today(&mut e, "2026-11-29", "", today).is_none());
         assert!(e.finish().unwrap_err().field("date_ouverture").is_some());
+        // A period holds at least one day; ending today what is open is
+        // the one empty period allowed.
+        let mut e = Errors::default();
+        assert!(Period::parse(&mut e, "2026-12-01", "2026-12-01", today).is_none());
+        assert!(e.finish().unwrap_err().field("date_cloture").is_some());
+        let mut e = Errors::default();
+        assert!(Period::parse_from_today(&mut e, "", "2026-11-30", today).is_none());
+        let mut e = Errors::default();
+        assert!(Period::parse(&mut e, "2026-11-30", "2026-11-30", today).is_some());
         let mut e = Errors::default();
         assert!(Period::parse(&mut e, "demain", "", today).is_none());
         assert!(e.finish().unwrap_err().field("date_ouverture").is_some());

@@ -23,7 +23,7 @@ impl Siret {
         let valid = if digits.starts_with(LA_POSTE_SIREN) {
             // La Poste: the sum of the 14 digits is a multiple of 5
             // (its head office 35600000000048 also passes Luhn).
-            digit_sum(&digits) % 5 == 0 || luhn(&digits)
+            digit_sum(&digits).is_multiple_of(5) || luhn(&digits)
         } else {
             luhn(&digits)
         };
@@ -66,7 +66,7 @@ fn luhn(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 #[cfg(test)]

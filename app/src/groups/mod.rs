@@ -390,6 +390,7 @@ pub async fn get_group(
 /// « Créer un groupe » (`id` = 0) or modify one: the structure's managers
 /// only. The responsable is an agent of the structure, given by identifiant
 /// or email; a subgroup is in its parent's convention.
+#[allow(clippy::too_many_arguments)]
 #[server(endpoint = "save_group", output = crate::json::Json)]
 pub async fn save_group(
     organisation_id: i64,
@@ -442,17 +443,23 @@ pub async fn save_group(
     let before: Option<serde_json::Value> = if id == 0 {
         None
     } else {
-        let row: Option<(serde_json::Value, NaiveDate)> = sqlx::query_as(
+        let row: Option<(serde_json::Value, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
             "select jsonb_build_object('code', code, 'libelle', libelle, 'groupe_parent', parent_id,
                         'date_ouverture', date_ouverture, 'date_cloture', date_cloture, 'responsable', responsable_id),
-                    date_ouverture
+                    date_ouverture, date_cloture
                from user_groups where id = $1 and organisation_id = $2 for update",
         )
         .bind(id)
         .bind(org)
         .fetch_optional(&mut *tx)
         .await?;
-        let (b, old_o) = row.ok_or(AppError::NotFound)?;
+        let (b, old_o, old_c) = row.ok_or(AppError::NotFound)?;
+        // A closed group stays closed (the database refuses it too).
+        if old_c.is_some_and(|c| c <= today) {
+            return Err(AppError::Conflict(
+                "Ce groupe est clôturé : il ne se modifie plus. Pour continuer, créez un nouveau groupe.".into(),
+            ));
+        }
         if period.ouverture != old_o && (old_o <= today || period.ouverture < today) {
             return Err(AppError::invalid(
                 "date_ouverture",
@@ -608,7 +615,10 @@ pub async fn set_group_responsable(
                 "Vous ne pouvez pas vous désigner vous-même : un administrateur de la structure doit le faire.".into(),
             ));
         }
-        if !ssr::in_reach(&mut tx, &reach_parent, crate::domain::UserId(new)).await? {
+        if !reach_parent
+            .reaches(&mut tx, crate::domain::UserId(new))
+            .await?
+        {
             return Err(AppError::invalid(
                 "responsable",
                 "Désignez un utilisateur des groupes dont vous êtes responsable.",
@@ -644,44 +654,14 @@ pub async fn set_group_responsable(
 /// end with it (database triggers); its users stay open.
 #[server(endpoint = "close_group", output = crate::json::Json)]
 pub async fn close_group(organisation_id: i64, group_id: i64) -> AppResult<()> {
-    use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
-    let pool = crate::state::pool();
-    let mut tx = pool.begin().await?;
-    let row: Option<(Option<NaiveDate>,)> = sqlx::query_as(
-        "select date_cloture from user_groups where id = $1 and organisation_id = $2 for update",
-    )
-    .bind(group_id)
-    .bind(manager.organisation_id())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (before,) = row.ok_or(AppError::NotFound)?;
-    let today = chrono::Local::now().date_naive();
-    if before.is_some_and(|c| c <= today) {
-        return Ok(());
+    let mut tx = crate::state::pool().begin().await?;
+    if crate::rights::group_rights::close_group(&mut tx, &manager, crate::domain::GroupId(group_id))
+        .await?
+    {
+        tx.commit().await?;
     }
-    let (ended,): (i64,) = sqlx::query_as(
-        "with closed as (
-             update user_groups set date_cloture = greatest(date_ouverture, current_date) where id = $1 returning id)
-         select count(*) from group_memberships m, closed
-          where m.group_id = closed.id and m.date_cloture = greatest(m.date_ouverture, current_date)",
-    )
-    .bind(group_id)
-    .fetch_one(&mut *tx)
-    .await?;
-    crate::audit::ssr::record(
-        &mut tx,
-        manager.event(
-            "groupe.cloture",
-            "groupe",
-            Some(group_id),
-            Some(serde_json::json!({"date_cloture": before})),
-            Some(serde_json::json!({"date_cloture": today, "appartenances_closes": ended})),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -714,6 +694,7 @@ pub async fn load_group_rights(
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     let pool = crate::state::pool();
+    #[allow(clippy::type_complexity)]
     let head: Option<(String, String, String, String, i64, Option<i64>, bool)> = sqlx::query_as(
         "select o.nom, c.libelle, g.code, g.libelle, g.convention_id, g.parent_id,
                 (g.date_cloture is null or g.date_cloture > current_date)
@@ -807,92 +788,15 @@ pub async fn set_group_roles(
     let manager = me.manager_of(organisation_id).await?;
     let wanted =
         crate::conventions::parse_ids(&role_ids).map_err(|m| AppError::invalid("role_ids", m))?;
-    let pool = crate::state::pool();
-    let mut tx = pool.begin().await?;
-    let row: Option<(i64,)> = sqlx::query_as(
-        "select id from user_groups where id = $1 and organisation_id = $2
-            and (date_cloture is null or date_cloture > current_date) for update",
+    let mut tx = crate::state::pool().begin().await?;
+    crate::rights::group_rights::set_roles(
+        &mut tx,
+        &manager,
+        crate::domain::GroupId(group_id),
+        application_id,
+        &wanted,
     )
-    .bind(group_id)
-    .bind(manager.organisation_id())
-    .fetch_optional(&mut *tx)
     .await?;
-    if row.is_none() {
-        return Err(AppError::NotFound);
-    }
-    let app_roles: Vec<(i64, String)> =
-        sqlx::query_as("select id, libelle from roles where application_id = $1")
-            .bind(application_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    if wanted
-        .iter()
-        .any(|w| !app_roles.iter().any(|(id, _)| id == w))
-    {
-        return Err(AppError::invalid(
-            "role_ids",
-            "Un des rôles choisis n'appartient pas à ce service.",
-        ));
-    }
-    let held: Vec<(i64, i64)> = sqlx::query_as(
-        "select gg.id, gg.role_id from group_grants gg join roles r on r.id = gg.role_id
-          where gg.group_id = $1 and r.application_id = $2
-            and (gg.date_cloture is null or gg.date_cloture > current_date)",
-    )
-    .bind(group_id)
-    .bind(application_id)
-    .fetch_all(&mut *tx)
-    .await?;
-    let libelle = |rid: i64| {
-        app_roles
-            .iter()
-            .find(|r| r.0 == rid)
-            .map(|r| r.1.clone())
-            .unwrap_or_default()
-    };
-    for (gid, rid) in held.iter().filter(|(_, r)| !wanted.contains(r)) {
-        sqlx::query("update group_grants set date_cloture = greatest(date_ouverture, current_date) where id = $1")
-            .bind(gid)
-            .execute(&mut *tx)
-            .await?;
-        crate::audit::ssr::record(
-            &mut tx,
-            manager.event(
-                "groupe.role_retire",
-                "groupe",
-                Some(group_id),
-                Some(serde_json::json!({"role": libelle(*rid), "role_id": rid})),
-                None,
-            ),
-        )
-        .await?;
-    }
-    for rid in wanted.iter().filter(|r| !held.iter().any(|(_, h)| h == *r)) {
-        // A subgroup's right ends no later than its parent's.
-        sqlx::query(
-            "insert into group_grants (group_id, role_id, date_cloture, granted_by)
-             select $1, $2, (select pg.date_cloture from user_groups g join group_grants pg on pg.group_id = g.parent_id
-                              where g.id = $1 and pg.role_id = $2
-                                and (pg.date_cloture is null or pg.date_cloture > current_date) limit 1), $3",
-        )
-        .bind(group_id)
-        .bind(rid)
-        .bind(manager.user_id())
-        .execute(&mut *tx)
-        .await
-        .map_err(ssr::group_error)?;
-        crate::audit::ssr::record(
-            &mut tx,
-            manager.event(
-                "groupe.role_assigne",
-                "groupe",
-                Some(group_id),
-                None,
-                Some(serde_json::json!({"role": libelle(*rid), "role_id": rid})),
-            ),
-        )
-        .await?;
-    }
     tx.commit().await?;
     Ok(())
 }
@@ -959,8 +863,13 @@ pub async fn list_memberships(
             Err(AppError::Forbidden) => {
                 let pool = crate::state::pool();
                 let mut conn = pool.acquire().await?;
-                if !ssr::user_in_reach_of(&mut conn, me.id(), org, crate::domain::UserId(user_id))
-                    .await?
+                if !crate::rights::reach::reaches(
+                    &mut conn,
+                    me.id(),
+                    org,
+                    crate::domain::UserId(user_id),
+                )
+                .await?
                 {
                     return Err(AppError::Forbidden);
                 }
@@ -1072,7 +981,6 @@ pub async fn add_to_group(
 ) -> AppResult<i64> {
     use crate::domain::{GroupId, OrganisationId, UserId};
     use crate::error::{AppError, Errors};
-    use crate::session::GroupActor;
     let me = crate::session::require_user().await?;
     let org = OrganisationId(organisation_id);
     let actor = me.group_actor(org, GroupId(group_id)).await?;
@@ -1102,20 +1010,14 @@ pub async fn add_to_group(
             "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
         ));
     };
-    actor.not_self(UserId(user))?;
-    if let GroupActor::Responsable(r) = &actor {
-        if !ssr::user_in_reach_of(&mut tx, r.user_id(), org, UserId(user)).await? {
-            return Err(AppError::Forbidden);
-        }
-    }
-    let mid = ssr::join(
+    let mid = crate::rights::memberships::join(
         &mut tx,
-        actor.user_id(),
-        org,
+        &actor,
         GroupId(group_id),
         UserId(user),
         period.ouverture,
         period.cloture,
+        crate::rights::memberships::Joining::Member,
     )
     .await?;
     tx.commit().await?;
@@ -1132,63 +1034,28 @@ pub async fn update_membership(
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
 ) -> AppResult<()> {
-    use crate::domain::{GroupId, OrganisationId, UserId};
-    use crate::error::{AppError, Errors};
+    use crate::domain::{GroupId, OrganisationId};
+    use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let org = OrganisationId(organisation_id);
     let pool = crate::state::pool();
-    let row: Option<(i64, i64, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
-        "select group_id, user_id, date_ouverture, date_cloture from group_memberships
-          where id = $1 and organisation_id = $2",
+    let row: Option<(i64,)> = sqlx::query_as(
+        "select group_id from group_memberships where id = $1 and organisation_id = $2",
     )
     .bind(membership_id)
     .bind(org)
     .fetch_optional(&pool)
     .await?;
     // A missing membership and a foreign one answer the same.
-    let (group_id, user, old_o, old_c) = row.ok_or(AppError::Forbidden)?;
+    let (group_id,) = row.ok_or(AppError::Forbidden)?;
     let actor = me.group_actor(org, GroupId(group_id)).await?;
-    actor.not_self(UserId(user))?;
-    let today = chrono::Local::now().date_naive();
-    if old_c.is_some_and(|c| c <= today) {
-        return Err(AppError::Conflict(
-            "Cette appartenance est close : elle ne se modifie plus.".into(),
-        ));
-    }
-    let mut errs = Errors::default();
-    let ouverture = if date_ouverture.trim().is_empty() {
-        old_o.to_string()
-    } else {
-        date_ouverture
-    };
-    let period = crate::domain::Period::parse(&mut errs, &ouverture, &date_cloture, today);
-    errs.finish()?;
-    let period = period.unwrap();
-    if period.ouverture != old_o && (old_o <= today || period.ouverture < today) {
-        return Err(AppError::invalid(
-            "date_ouverture",
-            "La date d'ouverture ne change plus une fois l'appartenance commencée, et ne peut pas être dans le passé.",
-        ));
-    }
     let mut tx = pool.begin().await?;
-    sqlx::query(
-        "update group_memberships set date_ouverture = $2, date_cloture = $3 where id = $1",
-    )
-    .bind(membership_id)
-    .bind(period.ouverture)
-    .bind(period.cloture)
-    .execute(&mut *tx)
-    .await
-    .map_err(ssr::group_error)?;
-    crate::audit::ssr::record(
+    crate::rights::memberships::redate(
         &mut tx,
-        actor.event(
-            "groupe.appartenance_modifiee",
-            "utilisateur",
-            Some(user),
-            Some(serde_json::json!({"groupe": group_id, "date_ouverture": old_o, "date_cloture": old_c})),
-            Some(serde_json::json!({"groupe": group_id, "date_ouverture": period.ouverture, "date_cloture": period.cloture})),
-        ),
+        &actor,
+        membership_id,
+        &date_ouverture,
+        &date_cloture,
     )
     .await?;
     tx.commit().await?;
@@ -1224,9 +1091,8 @@ pub async fn group_choices(organisation_id: i64) -> AppResult<Vec<Choice>> {
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
-    use crate::domain::{GroupId, OrganisationId, UserId};
+    use crate::domain::OrganisationId;
     use crate::error::AppError;
-    use crate::session::GroupManager;
     use sqlx::PgConnection;
 
     /// An open agent of the structure, by identifiant or email.
@@ -1251,97 +1117,6 @@ pub mod ssr {
         Ok(row.map(|r| r.0))
     }
 
-    /// The user is an open member of a group this responsable reaches
-    /// (through the capability's own group).
-    pub async fn in_reach(
-        conn: &mut PgConnection,
-        cap: &GroupManager,
-        user: UserId,
-    ) -> Result<bool, sqlx::Error> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "with recursive sub as (
-                 select id from user_groups where id = $1
-                 union
-                 select g.id from user_groups g join sub on g.parent_id = sub.id
-                  where g.date_cloture is null or g.date_cloture > current_date)
-             select m.id from group_memberships m join sub on sub.id = m.group_id
-              where m.user_id = $2 and m.date_ouverture <= current_date
-                and (m.date_cloture is null or m.date_cloture > current_date) limit 1",
-        )
-        .bind(cap.group_id())
-        .bind(user)
-        .fetch_optional(conn)
-        .await?;
-        Ok(row.is_some())
-    }
-
-    /// The user is an open (or future) member of a group that `responsable`
-    /// reaches in the structure.
-    pub async fn user_in_reach_of(
-        conn: &mut PgConnection,
-        responsable: UserId,
-        org: OrganisationId,
-        user: UserId,
-    ) -> Result<bool, sqlx::Error> {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "select m.id from group_memberships m
-              where m.user_id = $3 and m.organisation_id = $2
-                and (m.date_cloture is null or m.date_cloture > current_date)
-                and m.group_id in (select group_id from responsable_reach($1, current_date) where organisation_id = $2)
-              limit 1",
-        )
-        .bind(responsable)
-        .bind(org)
-        .bind(user)
-        .fetch_optional(conn)
-        .await?;
-        Ok(row.is_some())
-    }
-
-    /// `user` joins the group for the period, added by `added_by` (never
-    /// themselves: the database refuses it too), with its journal event.
-    /// The database checks the rest: the group open, the user attached to
-    /// the structure, no overlapping membership.
-    pub async fn join(
-        conn: &mut PgConnection,
-        added_by: UserId,
-        org: OrganisationId,
-        group: GroupId,
-        user: UserId,
-        ouverture: chrono::NaiveDate,
-        cloture: Option<chrono::NaiveDate>,
-    ) -> Result<i64, AppError> {
-        let (mid,): (i64,) = sqlx::query_as(
-            "insert into group_memberships (group_id, organisation_id, user_id, date_ouverture, date_cloture, added_by)
-             values ($1, $2, $3, $4, $5, $6) returning id",
-        )
-        .bind(group)
-        .bind(org)
-        .bind(user)
-        .bind(ouverture)
-        .bind(cloture)
-        .bind(added_by)
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(group_error)?;
-        crate::audit::ssr::record(
-            conn,
-            crate::audit::ssr::Event {
-                actor_id: Some(added_by.get()),
-                organisation_id: Some(org.get()),
-                action: "groupe.ajout_utilisateur",
-                target_type: "utilisateur",
-                target_id: Some(user.get()),
-                before: None,
-                after: Some(serde_json::json!({
-                    "groupe": group.get(), "date_ouverture": ouverture, "date_cloture": cloture,
-                })),
-            },
-        )
-        .await?;
-        Ok(mid)
-    }
-
     /// The database's refusals on groups, as field errors in French.
     pub fn group_error(e: sqlx::Error) -> AppError {
         if let sqlx::Error::Database(d) = &e {
@@ -1356,6 +1131,9 @@ pub mod ssr {
                 Some("group_memberships_no_overlap") => ("date_ouverture", "L'utilisateur appartient déjà à ce groupe sur cette période."),
                 Some("group_memberships_member") => ("utilisateur", "L'utilisateur n'est pas rattaché à la structure."),
                 Some("group_memberships_not_self") => ("utilisateur", "Vous ne pouvez pas vous ajouter vous-même à un groupe."),
+                Some("user_groups_within_parent") => ("date_cloture", "Un sous-groupe ne reste pas ouvert après son groupe parent : sa date de clôture est au plus celle du parent."),
+                Some("user_groups_closed") => ("date_cloture", "Ce groupe est clôturé : il ne se rouvre pas (créez-en un nouveau)."),
+                Some("group_memberships_closed") => ("date_cloture", "Cette appartenance est close : elle ne se modifie plus."),
                 Some("user_groups_convention_id_fkey") | Some("user_groups_organisation_id_convention_id_fkey") => {
                     ("convention_id", "Choisissez une convention de la structure.")
                 }

@@ -500,21 +500,14 @@ pub mod ssr {
                     .fetch_optional(&mut *sp)
                     .await?;
                     if already.is_none() {
-                        let user = crate::domain::UserId(uid);
-                        if user == m.user_id() {
-                            return Err(AppError::invalid(
-                                "group_id",
-                                "Vous ne pouvez pas vous ajouter vous-même à un groupe.",
-                            ));
-                        }
-                        crate::groups::ssr::join(
+                        crate::rights::memberships::join(
                             &mut sp,
-                            m.user_id(),
-                            m.organisation_id(),
+                            m,
                             g,
-                            user,
+                            crate::domain::UserId(uid),
                             today,
                             None,
+                            crate::rights::memberships::Joining::Member,
                         )
                         .await?;
                         joined = true;

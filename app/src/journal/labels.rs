@@ -247,6 +247,8 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("groupe_parent", "Sous-groupe de"),
     ("responsable", "Responsable habilitations"),
     ("appartenances_closes", "Appartenances closes"),
+    ("par_le_groupe_parent", "Par le groupe parent"),
+    ("groupe_clos", "Groupe clôturé"),
 ];
 
 /// The label of a recorded key; an unknown key is shown as it is (and the

@@ -283,6 +283,7 @@ pub async fn request_access(
 #[server(endpoint = "my_requests", output = crate::json::Json)]
 pub async fn my_requests() -> AppResult<Vec<MyRequest>> {
     let me = crate::session::require_user().await?;
+    #[allow(clippy::type_complexity)]
     let rows: Vec<(i64, String, String, String, String, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
         "select q.id, a.libelle, r.libelle, o.nom, q.status, q.created_at, q.decision_comment
            from access_requests q join roles r on r.id = q.role_id
@@ -459,7 +460,7 @@ pub async fn decide_request(
         let GroupActor::Manager(m) = &manager else {
             return Err(AppError::Internal);
         };
-        if let Some(m) = crate::conventions::ssr::profiles_refused(&mut tx, m, &[role_id]).await? {
+        if let Some(m) = crate::rights::checks::habiliter(&mut tx, m, &[role_id]).await? {
             return Err(AppError::Conflict(m));
         }
     }
@@ -482,29 +483,30 @@ pub async fn decide_request(
         // with the group's, and ends with it.
         let today = chrono::Local::now().date_naive();
         membership_id = Some(
-            crate::groups::ssr::join(
+            crate::rights::memberships::join(
                 &mut tx,
-                manager.user_id(),
-                organisation,
+                &manager,
                 g,
                 UserId(requester),
                 today,
                 None,
+                crate::rights::memberships::Joining::Requester,
             )
             .await?,
         );
     } else if accept {
-        let g: Option<(i64,)> = sqlx::query_as(
-            "insert into grants (role_id, organisation_id, user_id, granted_by) values ($1, $2, $3, $4)
-             on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
+        let today = chrono::Local::now().date_naive();
+        let g = crate::rights::direct::give(
+            &mut tx,
+            &manager,
+            UserId(requester),
+            role_id,
+            today,
+            None,
+            crate::rights::direct::Field("decision"),
         )
-        .bind(role_id)
-        .bind(org)
-        .bind(requester)
-        .bind(manager.user_id())
-        .fetch_optional(&mut *tx)
         .await?;
-        grant_id = g.map(|g| g.0);
+        grant_id = g;
     }
     let (email, app_libelle, role_libelle, org_nom): (String, String, String, String) = sqlx::query_as(
         "select u.email, a.libelle, r.libelle, o.nom from users u, roles r join applications a on a.id = r.application_id,

@@ -610,8 +610,6 @@ pub async fn add_grant(
         crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
     errs.finish()?;
     let period = period.unwrap();
-    // Rights keep their last day held (`ends_on`), the day before closing.
-    let ends_on = period.cloture.map(|c| c - chrono::Duration::days(1));
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     let target: Option<(String, String, String, String)> = sqlx::query_as(
@@ -628,30 +626,7 @@ pub async fn add_grant(
     let Some((email, role, app, org)) = target else {
         return Err(AppError::NotFound);
     };
-    let rank: Option<(Option<String>,)> = sqlx::query_as(
-        "select admin_role from memberships where user_id = $1 and organisation_id = $2",
-    )
-    .bind(user_id)
-    .bind(manager.organisation_id())
-    .fetch_optional(&mut *tx)
-    .await?;
-    manager.outranks(
-        crate::domain::UserId(user_id),
-        rank.and_then(|r| r.0).as_deref(),
-    )?;
-    if let Some(m) =
-        crate::conventions::ssr::profiles_refused(&mut tx, &manager, &[role_id]).await?
-    {
-        return Err(AppError::invalid("role_id", m));
-    }
-    if !crate::conventions::ssr::within_ceiling(&mut tx, manager.organisation_id(), role_id.into())
-        .await?
-    {
-        return Err(AppError::invalid(
-            "role_id",
-            "Ce rôle n'est pas ouvert à la structure : seules les démarches activées pour elle peuvent être attribuées.",
-        ));
-    }
+    // Ranks, the ceiling, « Habiliter » and overlaps: the rights core.
     sqlx::query(
         "insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing",
     )
@@ -659,43 +634,17 @@ pub async fn add_grant(
     .bind(organisation_id)
     .execute(&mut *tx)
     .await?;
-    // One right of a role at a time: none open over the new period.
-    let overlapping: Option<(i64,)> = sqlx::query_as(
-        "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
-            and (ends_on is null or ends_on >= starts_on)
-            and (ends_on is null or ends_on >= $4::date)
-            and ($5::date is null or starts_on <= $5) limit 1",
+    let gid = crate::rights::direct::give(
+        &mut tx,
+        &manager,
+        crate::domain::UserId(user_id),
+        role_id,
+        period.ouverture,
+        period.cloture,
+        crate::rights::direct::Field("role_id"),
     )
-    .bind(user_id)
-    .bind(organisation_id)
-    .bind(role_id)
-    .bind(period.ouverture)
-    .bind(ends_on)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let gid: Option<(i64,)> = if overlapping.is_some() {
-        None
-    } else {
-        sqlx::query_as(
-            "insert into grants (role_id, organisation_id, user_id, granted_by, starts_on, ends_on)
-             values ($1, $2, $3, $4, $5, $6)
-             on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
-        )
-        .bind(role_id)
-        .bind(organisation_id)
-        .bind(user_id)
-        .bind(manager.user_id())
-        .bind(period.ouverture)
-        .bind(ends_on)
-        .fetch_optional(&mut *tx)
-        .await?
-    };
-    let Some((gid,)) = gid else {
-        return Err(AppError::invalid(
-            "role_id",
-            "Cet utilisateur dispose déjà de ce rôle.",
-        ));
-    };
+    .await?
+    .ok_or_else(|| AppError::invalid("role_id", "Cet utilisateur dispose déjà de ce rôle."))?;
     enqueue(
         &mut tx,
         &email,

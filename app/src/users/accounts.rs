@@ -33,35 +33,14 @@ pub async fn member(
     Ok(row)
 }
 
-/// A responsable habilitations reaches a person who is an open or future
-/// member of one of the groups they reach in the structure (their groups
-/// and subgroups), is not themselves, and is not the responsable of a
-/// group outside that reach (nobody closes the account of their N+1).
+/// A responsable habilitations reaches the person (the one reach,
+/// `rights::reach`).
 pub async fn reaches(
     conn: &mut PgConnection,
     r: &GroupManager,
     user_id: UserId,
 ) -> AppResult<bool> {
-    if user_id == r.user_id() {
-        return Ok(false);
-    }
-    let (ok,): (bool,) = sqlx::query_as(
-        "with reach as (select group_id from responsable_reach($1, current_date) where organisation_id = $2)
-         select exists (select 1 from group_memberships gm
-                         where gm.user_id = $3 and gm.organisation_id = $2
-                           and (gm.date_cloture is null or gm.date_cloture > current_date)
-                           and gm.group_id in (select group_id from reach))
-            and not exists (select 1 from user_groups g
-                             where g.responsable_id = $3 and g.organisation_id = $2
-                               and (g.date_cloture is null or g.date_cloture > current_date)
-                               and g.id not in (select group_id from reach))",
-    )
-    .bind(r.user_id())
-    .bind(r.organisation_id())
-    .bind(user_id)
-    .fetch_one(conn)
-    .await?;
-    Ok(ok)
+    r.reaches(conn, user_id).await
 }
 
 /// May the caller change the person's account itself (fiche, email,
@@ -97,12 +76,32 @@ pub async fn may_edit_account(
     if m.outranks(user_id, role.as_deref()).is_err() {
         return Ok(false);
     }
+    // A responsable changes an account only when everything the person
+    // holds lies within what they administer (else only the memberships
+    // of their groups).
     if let Some(r) = m.responsable() {
-        if !reaches(conn, r, user_id).await? {
+        if !r.holds_only_within(conn, user_id).await? {
             return Ok(false);
         }
     }
     Ok(home == Some(m.organisation_id().get()) && !elsewhere)
+}
+
+/// Refuses a change of the account itself (email, closing, reopening, the
+/// fiche) when the caller may not make it, with the reason.
+pub async fn refuse_account_change(
+    conn: &mut PgConnection,
+    m: &impl Acting,
+    user_id: UserId,
+) -> AppResult<()> {
+    if may_edit_account(conn, m, user_id).await? {
+        return Ok(());
+    }
+    Err(AppError::Conflict(if m.responsable().is_some() {
+        "Cette personne détient des droits hors de votre périmètre (d'autres groupes, des habilitations directes ou une responsabilité) : seule son appartenance à vos groupes peut être modifiée.".into()
+    } else {
+        "Cette personne a un compte qui n'a pas été créé par votre structure, ou appartient aussi à d'autres structures : seul son rattachement à la vôtre peut être modifié.".into()
+    }))
 }
 
 /// A unit of the organisation (active), or the structure level (0).
@@ -194,14 +193,14 @@ pub async fn invite(
                 // In the same transaction: the new account is in the group
                 // from its opening (never before today) to its closing.
                 let today = chrono::Local::now().date_naive();
-                crate::groups::ssr::join(
+                crate::rights::memberships::join(
                     conn,
-                    m.user_id(),
-                    m.organisation_id(),
+                    m,
                     g,
                     user,
                     a.date_ouverture.max(today),
                     a.date_cloture,
+                    crate::rights::memberships::Joining::Newcomer,
                 )
                 .await?;
             }
@@ -416,6 +415,7 @@ pub async fn answer_invitation(
     invitation_id: i64,
     accept: bool,
 ) -> AppResult<()> {
+    #[allow(clippy::type_complexity)]
     let row: Option<(i64, Option<i64>, bool, Option<i64>, Option<i64>)> = sqlx::query_as(
         "update membership_invitations i set answered_at = now(), accepted = $3
           where i.id = $1 and i.user_id = $2 and i.answered_at is null
@@ -463,33 +463,14 @@ pub async fn answer_invitation(
         // operator, or a responsable who still reaches it): joined from
         // today, added by them (nobody adds themselves to a group).
         if let (Some(g), Some(by)) = (group, invited_by) {
-            let open: Option<(i64,)> = sqlx::query_as(
-                "select g.id from user_groups g
-                  where g.id = $1 and g.organisation_id = $2
-                    and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
-                    and (exists (select 1 from users u where u.id = $3 and u.is_operator)
-                         or exists (select 1 from memberships m
-                                     where m.user_id = $3 and m.organisation_id = $2 and m.admin_role is not null)
-                         or exists (select 1 from responsable_reach($3, current_date) r where r.group_id = g.id))",
+            crate::rights::memberships::join_invited(
+                conn,
+                UserId(by),
+                organisation,
+                GroupId(g),
+                me.id(),
             )
-            .bind(g)
-            .bind(organisation)
-            .bind(by)
-            .fetch_optional(&mut *conn)
             .await?;
-            if open.is_some() && by != me.id().get() {
-                let today = chrono::Local::now().date_naive();
-                crate::groups::ssr::join(
-                    conn,
-                    UserId(by),
-                    organisation,
-                    GroupId(g),
-                    me.id(),
-                    today,
-                    None,
-                )
-                .await?;
-            }
         }
     } else {
         crate::audit::ssr::record(
@@ -558,15 +539,27 @@ pub async fn update_fiche(
         email_pending: false,
     };
     if after != before {
-        if !may_edit_account(conn, m, user_id).await? {
-            return Err(AppError::Conflict(
-                "Cette personne a un compte qui n'a pas été créé par votre structure, ou appartient aussi à d'autres structures : seul son rattachement à la vôtre peut être modifié.".into(),
-            ));
+        refuse_account_change(conn, m, user_id).await?;
+        // A closing is undone (or moved) only by the rank that made it or
+        // a higher one.
+        if saved_cloture.is_some() && a.date_cloture != saved_cloture {
+            let (rang,): (Option<i16>,) =
+                sqlx::query_as("select cloture_rang from users where id = $1")
+                    .bind(user_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+            if rang.is_some_and(|r| r > m.rank_number()) {
+                return Err(AppError::Conflict(
+                    "Ce compte a été clôturé par un rang supérieur au vôtre (gestionnaire principal ou opérateur) : vous ne pouvez ni le rouvrir ni changer sa date de clôture.".into(),
+                ));
+            }
         }
         let email_changes = a.email.as_str() != saved_email;
         sqlx::query(
             "update users set civilite = $2, nom = $3, prenom = $4, telephone = $5, poste = $6,
                     date_ouverture = $7, date_cloture = $8,
+                    cloture_rang = case when $8 is null then null
+                                        when $8 is distinct from date_cloture then $9 else cloture_rang end,
                     session_generation = session_generation + case when $8 is not null and $8 <= current_date
                                                                    and $8 is distinct from date_cloture then 1 else 0 end
               where id = $1",
@@ -579,6 +572,7 @@ pub async fn update_fiche(
         .bind(a.poste.code())
         .bind(a.date_ouverture)
         .bind(a.date_cloture)
+        .bind(m.rank_number())
         .execute(&mut *conn)
         .await?;
         if email_changes {
@@ -586,17 +580,20 @@ pub async fn update_fiche(
             result.email_pending = true;
         }
         // From the closing date the person holds no right.
+        // From the closing date the person holds no right and belongs to
+        // no group: both end in this transaction, and a reopening revives
+        // neither.
         let mut ended = 0;
-        if let Some(c) = a.date_cloture {
-            ended = sqlx::query(
-                "update grants set ends_on = greatest(starts_on - 1, $2::date - 1)
-                  where user_id = $1 and (ends_on is null or ends_on >= $2::date)",
+        if let Some(c) = a.date_cloture.filter(|c| Some(*c) != saved_cloture) {
+            ended = crate::rights::direct::end_all_of(conn, user_id, c).await?;
+            crate::rights::memberships::end_all_of(
+                conn,
+                m,
+                user_id,
+                c,
+                crate::rights::memberships::Scope::Account,
             )
-            .bind(user_id)
-            .bind(c)
-            .execute(&mut *conn)
-            .await?
-            .rows_affected();
+            .await?;
         }
         let reopened = saved_cloture.is_some() && a.date_cloture.is_none();
         let mut written = after.clone();

@@ -293,11 +293,7 @@ pub async fn update_agent(
     let mut tx = pool.begin().await?;
     let (_, role) = ssr::member(&mut tx, &manager, user).await?;
     manager.outranks(user, role.as_deref())?;
-    if !ssr::may_edit_account(&mut tx, &manager, user).await? {
-        return Err(AppError::Conflict(
-            "Cette personne a un compte qui n'a pas été créé par votre structure, ou appartient aussi à d'autres structures : seul son rattachement à la vôtre peut être modifié.".into(),
-        ));
-    }
+    ssr::refuse_account_change(&mut tx, &manager, user).await?;
     let (saved_cloture,): (Option<chrono::NaiveDate>,) =
         sqlx::query_as("select date_cloture from users where id = $1")
             .bind(user)
@@ -398,9 +394,32 @@ pub async fn detach_agent(
                     "Le gestionnaire principal ne peut être détaché : transférez d'abord ce rôle.",
                 ));
             }
-            crate::conventions::ssr::end_grants(
+            // A responsable habilitations is replaced before leaving: a
+            // group never keeps a responsable from outside the structure.
+            let held: Option<(String,)> = sqlx::query_as(
+                "select code from user_groups where organisation_id = $1 and responsable_id = $2
+                    and (date_cloture is null or date_cloture > current_date) order by upper(code) limit 1",
+            )
+            .bind(manager.organisation_id())
+            .bind(user_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some((code,)) = held {
+                return Err(AppError::Conflict(format!(
+                    "Cette personne est responsable habilitations du groupe {code} : désignez d'abord un autre responsable pour ses groupes, puis détachez-la."
+                )));
+            }
+            crate::rights::direct::end(
                 &mut tx,
-                crate::conventions::ssr::Rights::Holder(manager.organisation_id(), user),
+                crate::rights::direct::Rights::Holder(manager.organisation_id(), user),
+            )
+            .await?;
+            crate::rights::memberships::end_all_of(
+                &mut tx,
+                &manager,
+                user,
+                chrono::Local::now().date_naive(),
+                crate::rights::memberships::Scope::Structure,
             )
             .await?;
             sqlx::query(

@@ -48,8 +48,7 @@ pub async fn get_effective_rights(
     match me.manager_of(org).await {
         Ok(_) => {}
         Err(AppError::Forbidden)
-            if crate::groups::ssr::user_in_reach_of(&mut conn, me.id(), org, UserId(user_id))
-                .await? => {}
+            if crate::rights::reach::reaches(&mut conn, me.id(), org, UserId(user_id)).await? => {}
         Err(e) => return Err(e),
     }
     let rows: Vec<(String, String, String)> = sqlx::query_as(
@@ -168,7 +167,6 @@ pub async fn save_agent_roles(
         crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
     errs.finish()?;
     let period = period.ok_or(AppError::Internal)?;
-    let ends_on = period.cloture.map(|c| c - chrono::Duration::days(1));
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     // Nobody changes their own rights (the database refuses it too).
@@ -244,7 +242,7 @@ pub async fn save_agent_roles(
         .filter(|w| !held.iter().any(|h| h.1 == *w))
         .chain(held.iter().map(|h| h.1).filter(|h| !wanted.contains(h)))
         .collect();
-    if let Some(m) = crate::conventions::ssr::profiles_refused(&mut tx, &manager, &changed).await? {
+    if let Some(m) = crate::rights::checks::habiliter(&mut tx, &manager, &changed).await? {
         return Err(AppError::invalid("role_ids", m));
     }
     // Rights no longer wanted end in one statement, then one event each.
@@ -253,8 +251,7 @@ pub async fn save_agent_roles(
         .filter(|h| !wanted.contains(&h.1))
         .map(|h| h.0)
         .collect();
-    crate::conventions::ssr::end_grants(&mut tx, crate::conventions::ssr::Rights::Ids(&ending))
-        .await?;
+    crate::rights::direct::end(&mut tx, crate::rights::direct::Rights::Ids(&ending)).await?;
     for (gid, role_id, role, app) in &held {
         if wanted.contains(role_id) {
             continue;
@@ -275,19 +272,22 @@ pub async fn save_agent_roles(
         if held.iter().any(|h| h.1 == *role_id) {
             continue;
         }
-        let (gid,): (i64,) = sqlx::query_as(
-            "insert into grants (role_id, organisation_id, user_id, granted_by, starts_on, ends_on)
-             values ($1, $2, $3, $4, $5, $6) returning id",
+        let gid = crate::rights::direct::give(
+            &mut tx,
+            &manager,
+            crate::domain::UserId(user_id),
+            *role_id,
+            period.ouverture,
+            period.cloture,
+            crate::rights::direct::Field("role_ids"),
         )
-        .bind(role_id)
-        .bind(manager.organisation_id())
-        .bind(user_id)
-        .bind(manager.user_id())
-        .bind(period.ouverture)
-        .bind(ends_on)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(grant_error)?;
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "role_ids",
+                "Une habilitation de ce rôle couvre déjà une partie de cette période.",
+            )
+        })?;
         crate::audit::ssr::record(
             &mut tx,
             manager.event(
@@ -305,21 +305,6 @@ pub async fn save_agent_roles(
     }
     tx.commit().await?;
     Ok(())
-}
-
-/// The database's refusal of a right outside the structure's conventions
-/// (its trigger), next to the dates.
-#[cfg(feature = "ssr")]
-fn grant_error(e: sqlx::Error) -> crate::error::AppError {
-    if let sqlx::Error::Database(d) = &e {
-        if d.constraint() == Some("grants_within_ceiling") {
-            return crate::error::AppError::invalid(
-                "date_cloture",
-                "Aucune convention de la structure n'ouvre ce rôle sur cette période.",
-            );
-        }
-    }
-    e.into()
 }
 
 /// « Modifier les dates » of a right given directly: its closing date
@@ -400,39 +385,11 @@ pub async fn set_grant_dates(
     if period.ouverture == starts && new_ends == ends {
         return Ok(());
     }
-    if let Some(m) =
-        crate::conventions::ssr::profiles_refused(&mut tx, &manager, &[role_id]).await?
-    {
+    if let Some(m) = crate::rights::checks::habiliter(&mut tx, &manager, &[role_id]).await? {
         return Err(AppError::invalid("date_cloture", m));
     }
     // One right of a role at a time: no other over the new period.
-    let overlapping: Option<(i64,)> = sqlx::query_as(
-        "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3 and id <> $6
-            and (ends_on is null or ends_on >= starts_on)
-            and (ends_on is null or ends_on >= $4::date)
-            and ($5::date is null or starts_on <= $5) limit 1",
-    )
-    .bind(user)
-    .bind(manager.organisation_id())
-    .bind(role_id)
-    .bind(period.ouverture)
-    .bind(new_ends)
-    .bind(grant_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    if overlapping.is_some() {
-        return Err(AppError::invalid(
-            "date_ouverture",
-            "Une autre habilitation de ce rôle couvre déjà une partie de cette période.",
-        ));
-    }
-    sqlx::query("update grants set starts_on = $2, ends_on = $3 where id = $1")
-        .bind(grant_id)
-        .bind(period.ouverture)
-        .bind(new_ends)
-        .execute(&mut *tx)
-        .await
-        .map_err(grant_error)?;
+    crate::rights::direct::set_dates(&mut tx, grant_id, period.ouverture, period.cloture).await?;
     let shown = |s: chrono::NaiveDate, e: Option<chrono::NaiveDate>| {
         serde_json::json!({
             "utilisateur": user, "role": role, "application": app,

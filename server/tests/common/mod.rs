@@ -21,6 +21,79 @@ fn template_url() -> String {
         .expect("HAB_TEST_DATABASE_URL (the migrated template database) is set by scripts/test.sh")
 }
 
+/// The test's database goes with the value (crates.io's `TestDatabase`):
+/// no test drops it by hand, and no script sweeps leftovers. `Drop` hands
+/// the name to one dropping thread (a runtime of its own) and returns at
+/// once: blocking the test's runtime there would deadlock PostgreSQL,
+/// whose `DROP DATABASE` waits for every backend, one of which may be
+/// authenticating a connection of that very runtime. At exit the process
+/// waits for the drops still queued (`atexit`).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.database);
+        if !name.is_empty() {
+            let _ = dropper().lock().unwrap().send(DropMsg::Database(name));
+        }
+    }
+}
+
+enum DropMsg {
+    Database(String),
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+fn dropper() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<DropMsg>> {
+    static DROPPER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<DropMsg>>> =
+        std::sync::OnceLock::new();
+    DROPPER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<DropMsg>();
+        let (base, _) = template_url()
+            .rsplit_once('/')
+            .map(|(b, n)| (b.to_string(), n.to_string()))
+            .unwrap();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            while let Ok(msg) = rx.recv() {
+                match msg {
+                    DropMsg::Database(name) => {
+                        let dropped = rt.block_on(async {
+                            let admin = server::connect(&format!("{base}/postgres"), 1).await?;
+                            sqlx::query(&format!(
+                                "drop database if exists \"{name}\" with (force)"
+                            ))
+                            .execute(&admin)
+                            .await?;
+                            admin.close().await;
+                            Ok::<_, sqlx::Error>(())
+                        });
+                        if let Err(e) = dropped {
+                            eprintln!("test database {name} not dropped: {e}");
+                        }
+                    }
+                    DropMsg::Flush(done) => {
+                        let _ = done.send(());
+                    }
+                }
+            }
+        });
+        extern "C" fn flush_at_exit() {
+            let (tx, rx) = std::sync::mpsc::channel();
+            if let Ok(s) = dropper().lock() {
+                if s.send(DropMsg::Flush(tx)).is_ok() {
+                    let _ = rx.recv_timeout(std::time::Duration::from_secs(120));
+                }
+            }
+        }
+        unsafe {
+            libc::atexit(flush_at_exit);
+        }
+        std::sync::Mutex::new(tx)
+    })
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await
@@ -121,26 +194,6 @@ impl TestApp {
             pool,
             database: name,
         }
-    }
-
-    /// Closes every connection and drops this test's database.
-    pub async fn destroy(self) {
-        self.pool.close().await;
-        let (base, _) = template_url()
-            .rsplit_once('/')
-            .map(|(b, n)| (b.to_string(), n.to_string()))
-            .unwrap();
-        let admin = server::connect(&format!("{base}/postgres"), 1)
-            .await
-            .unwrap();
-        sqlx::query(&format!(
-            "drop database if exists \"{}\" with (force)",
-            self.database
-        ))
-        .execute(&admin)
-        .await
-        .unwrap();
-        admin.close().await;
     }
 
     pub fn client(&self) -> Client {

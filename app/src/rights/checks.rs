@@ -1,0 +1,142 @@
+//! The checks of the rights core, in the order every write path runs them:
+//! the caller is not the target, ranks, the convention ceiling (held by the
+//! database's triggers), the application's « Habiliter » role, the
+//! responsable's reach, no overlap (exclusion constraints).
+use crate::domain::{GroupId, OrganisationId, UserId};
+use crate::error::{AppError, AppResult};
+use crate::session::Acting;
+use sqlx::PgConnection;
+
+/// Nobody acts on their own rights, groups or rank.
+pub fn not_self(actor: &impl Acting, target: UserId) -> AppResult<()> {
+    if actor.user_id() == target {
+        Err(AppError::Conflict(
+            "Vous ne pouvez pas agir sur vos propres droits ni sur vos propres groupes : un autre administrateur ou responsable doit le faire.".into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+/// The target's rank in the actor's structure (`memberships.admin_role`:
+/// primary_manager, org_admin, or none, also for someone not attached).
+pub async fn target_role(
+    conn: &mut PgConnection,
+    org: OrganisationId,
+    target: UserId,
+) -> AppResult<Option<String>> {
+    // Someone not attached (a requester from outside) has no rank here.
+    let row: Option<(Option<String>,)> = sqlx::query_as(
+        "select admin_role from memberships where organisation_id = $1 and user_id = $2",
+    )
+    .bind(org)
+    .bind(target)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.and_then(|r| r.0))
+}
+
+/// Ranks: primary manager > admins > responsables > the others. An admin
+/// acts on neither the primary manager nor another admin; a responsable
+/// acts only on the people they reach (never a manager, an admin,
+/// themselves or their N+1).
+pub async fn rank(conn: &mut PgConnection, actor: &impl Acting, target: UserId) -> AppResult<()> {
+    let role = target_role(conn, actor.organisation_id(), target).await?;
+    actor.outranks(target, role.as_deref())?;
+    if let Some(r) = actor.responsable() {
+        if !r.reaches(conn, target).await? {
+            return Err(AppError::Forbidden);
+        }
+    }
+    Ok(())
+}
+
+/// The rank number of an actor, kept with an account's closing
+/// (`users.cloture_rang`): only that rank or a higher one reopens it.
+pub fn rank_number(actor: &impl Acting) -> i16 {
+    actor.rank_number()
+}
+
+/// CAF's Afas rule: the profiles of an application whose catalogue names
+/// a « Habiliter » role are given, changed or withdrawn — directly, to a
+/// group, or by putting someone in or out of a group holding them — only
+/// by an operator or someone who holds that role in the structure today.
+/// Returns the message for the first such application of `role_ids` the
+/// actor may not administer.
+pub async fn habiliter(
+    conn: &mut PgConnection,
+    actor: &impl Acting,
+    role_ids: &[i64],
+) -> Result<Option<String>, sqlx::Error> {
+    if actor.is_operator() || role_ids.is_empty() {
+        return Ok(None);
+    }
+    habiliter_of(conn, actor.user_id(), actor.organisation_id(), role_ids).await
+}
+
+/// The same for someone known by id only (the inviter of an accepted
+/// invitation; operators are exempt, as above).
+pub async fn habiliter_of(
+    conn: &mut PgConnection,
+    actor: UserId,
+    org: OrganisationId,
+    role_ids: &[i64],
+) -> Result<Option<String>, sqlx::Error> {
+    let row: Option<(String, String)> = sqlx::query_as(
+        "select a.libelle, h.libelle from applications a
+           join roles h on h.id = a.habiliter_role_id
+          where a.id in (select application_id from roles where id = any($1))
+            and not exists (select 1 from users u where u.id = $2 and u.is_operator)
+            and not exists (select 1 from effective_rights(current_date) e
+                             where e.user_id = $2 and e.organisation_id = $3 and e.role_id = a.habiliter_role_id)
+          order by a.position limit 1",
+    )
+    .bind(role_ids)
+    .bind(actor)
+    .bind(org)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|(app, role)| {
+        format!(
+            "Pour administrer les profils {app} d'un utilisateur, il faut appartenir à un groupe qui détient le rôle « {role} » de {app}."
+        )
+    }))
+}
+
+/// The roles a group holds today or from a later date.
+pub async fn group_roles_from_today(
+    conn: &mut PgConnection,
+    group: GroupId,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "select distinct role_id from group_grants
+          where group_id = $1 and (date_cloture is null or date_cloture > greatest(date_ouverture, current_date))",
+    )
+    .bind(group)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// Nobody gives rights to a group they belong to (today or from a later
+/// date): they would give them to themselves.
+pub async fn not_member_of(
+    conn: &mut PgConnection,
+    actor: &impl Acting,
+    group: GroupId,
+) -> AppResult<()> {
+    let (member,): (bool,) = sqlx::query_as(
+        "select exists (select 1 from group_memberships where group_id = $1 and user_id = $2
+                           and (date_cloture is null or date_cloture > current_date))",
+    )
+    .bind(group)
+    .bind(actor.user_id())
+    .fetch_one(conn)
+    .await?;
+    if member {
+        return Err(AppError::Conflict(
+            "Vous appartenez à ce groupe : vous ne pouvez pas modifier ses habilitations, qui seraient les vôtres. Un autre administrateur doit le faire.".into(),
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,275 @@
+//! A group's rights (« Habilitations du groupe ») and its closing: the
+//! only code that writes `group_grants`, and the one that closes groups
+//! with what hangs on them (subgroups, memberships, rights), one journal
+//! event per object changed.
+use super::checks;
+use crate::domain::GroupId;
+use crate::error::{AppError, AppResult};
+use crate::session::{Acting, OrgManager};
+use chrono::NaiveDate;
+use sqlx::PgConnection;
+
+/// « Enregistrer les modifications » of « Habilitations du groupe »: the
+/// roles of one application the group holds from now on. Checks, in
+/// order: the group open in the manager's structure, the manager not one
+/// of its members (they would give themselves the rights), the roles of
+/// the application, « Habiliter » for the profiles given or withdrawn;
+/// the database holds the ceiling (the group's convention) and, for a
+/// subgroup, its parent's roles. A role withdrawn ends today in the group
+/// and in its subgroups, each with its event.
+pub async fn set_roles(
+    conn: &mut PgConnection,
+    manager: &OrgManager,
+    group: GroupId,
+    application_id: i64,
+    wanted: &[i64],
+) -> AppResult<()> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "select id from user_groups where id = $1 and organisation_id = $2
+            and (date_cloture is null or date_cloture > current_date) for update",
+    )
+    .bind(group)
+    .bind(manager.organisation_id())
+    .fetch_optional(&mut *conn)
+    .await?;
+    if row.is_none() {
+        return Err(AppError::NotFound);
+    }
+    let app_roles: Vec<(i64, String)> =
+        sqlx::query_as("select id, libelle from roles where application_id = $1")
+            .bind(application_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    if wanted
+        .iter()
+        .any(|w| !app_roles.iter().any(|(id, _)| id == w))
+    {
+        return Err(AppError::invalid(
+            "role_ids",
+            "Un des rôles choisis n'appartient pas à ce service.",
+        ));
+    }
+    let held: Vec<(i64, i64)> = sqlx::query_as(
+        "select gg.id, gg.role_id from group_grants gg join roles r on r.id = gg.role_id
+          where gg.group_id = $1 and r.application_id = $2
+            and (gg.date_cloture is null or gg.date_cloture > current_date)",
+    )
+    .bind(group)
+    .bind(application_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let withdrawn: Vec<(i64, i64)> = held
+        .iter()
+        .copied()
+        .filter(|(_, r)| !wanted.contains(r))
+        .collect();
+    let added: Vec<i64> = wanted
+        .iter()
+        .copied()
+        .filter(|r| !held.iter().any(|(_, h)| h == r))
+        .collect();
+    if withdrawn.is_empty() && added.is_empty() {
+        return Ok(());
+    }
+    checks::not_member_of(conn, manager, group).await?;
+    let changed: Vec<i64> = withdrawn
+        .iter()
+        .map(|w| w.1)
+        .chain(added.iter().copied())
+        .collect();
+    if let Some(m) = checks::habiliter(conn, manager, &changed).await? {
+        return Err(AppError::invalid("role_ids", m));
+    }
+    let libelle = |rid: i64| {
+        app_roles
+            .iter()
+            .find(|r| r.0 == rid)
+            .map(|r| r.1.clone())
+            .unwrap_or_default()
+    };
+    for (gid, rid) in &withdrawn {
+        let cascaded = end_group_grant(conn, *gid, *rid, group).await?;
+        for g in std::iter::once(group.get()).chain(cascaded) {
+            crate::audit::ssr::record(
+                conn,
+                manager.event(
+                    "groupe.role_retire",
+                    "groupe",
+                    Some(g),
+                    Some(serde_json::json!({"role": libelle(*rid), "role_id": rid})),
+                    (g != group.get())
+                        .then(|| serde_json::json!({"par_le_groupe_parent": group.get()})),
+                ),
+            )
+            .await?;
+        }
+    }
+    for rid in &added {
+        // A subgroup's right ends no later than its parent's.
+        sqlx::query(
+            "insert into group_grants (group_id, role_id, date_cloture, granted_by)
+             select $1, $2, (select pg.date_cloture from user_groups g join group_grants pg on pg.group_id = g.parent_id
+                              where g.id = $1 and pg.role_id = $2
+                                and (pg.date_cloture is null or pg.date_cloture > current_date) limit 1), $3",
+        )
+        .bind(group)
+        .bind(rid)
+        .bind(manager.user_id())
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::groups::ssr::group_error)?;
+        crate::audit::ssr::record(
+            conn,
+            manager.event(
+                "groupe.role_assigne",
+                "groupe",
+                Some(group.get()),
+                None,
+                Some(serde_json::json!({"role": libelle(*rid), "role_id": rid})),
+            ),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Ends one group right today; the database's cascade ends it in the
+/// subgroups. Returns the subgroups whose right ended with it.
+async fn end_group_grant(
+    conn: &mut PgConnection,
+    grant: i64,
+    role: i64,
+    group: GroupId,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let below = subgroups_holding(conn, group, role, chrono::Local::now().date_naive()).await?;
+    sqlx::query(
+        "update group_grants set date_cloture = greatest(date_ouverture, current_date) where id = $1",
+    )
+    .bind(grant)
+    .execute(&mut *conn)
+    .await?;
+    Ok(below)
+}
+
+/// The subgroups (at any depth) holding `role` after `from`.
+async fn subgroups_holding(
+    conn: &mut PgConnection,
+    group: GroupId,
+    role: i64,
+    from: NaiveDate,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "with recursive sub as (
+             select id from user_groups where parent_id = $1
+             union
+             select g.id from user_groups g join sub on g.parent_id = sub.id)
+         select distinct gg.group_id from group_grants gg join sub on sub.id = gg.group_id
+          where gg.role_id = $2 and (gg.date_cloture is null or gg.date_cloture > $3)
+          order by 1",
+    )
+    .bind(group)
+    .bind(role)
+    .bind(from)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+/// « Désactiver un groupe »: its closing date becomes today; its
+/// subgroups, memberships and rights end with it (the database's
+/// cascade), each with a journal event; its users stay open. Returns
+/// false when it was closed already.
+pub async fn close_group(
+    conn: &mut PgConnection,
+    manager: &OrgManager,
+    group: GroupId,
+) -> AppResult<bool> {
+    let row: Option<(Option<NaiveDate>,)> = sqlx::query_as(
+        "select date_cloture from user_groups where id = $1 and organisation_id = $2 for update",
+    )
+    .bind(group)
+    .bind(manager.organisation_id())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (before,) = row.ok_or(AppError::NotFound)?;
+    let today = chrono::Local::now().date_naive();
+    if before.is_some_and(|c| c <= today) {
+        return Ok(false);
+    }
+    // What the cascade will end, read before it runs: the group and its
+    // subgroups still open after today, their memberships and rights.
+    let groups: Vec<(i64, Option<NaiveDate>)> = sqlx::query_as(
+        "with recursive tree as (
+             select id, date_cloture from user_groups where id = $1
+             union
+             select g.id, g.date_cloture from user_groups g join tree on g.parent_id = tree.id)
+         select id, date_cloture from tree where date_cloture is null or date_cloture > current_date order by id",
+    )
+    .bind(group)
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
+    let members: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
+        "select group_id, user_id, date_ouverture, date_cloture from group_memberships
+          where group_id = any($1) and (date_cloture is null or date_cloture > current_date) order by id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    let rights: Vec<(i64, i64, String)> = sqlx::query_as(
+        "select gg.group_id, gg.role_id, r.libelle from group_grants gg join roles r on r.id = gg.role_id
+          where gg.group_id = any($1) and (gg.date_cloture is null or gg.date_cloture > current_date) order by gg.id",
+    )
+    .bind(&ids)
+    .fetch_all(&mut *conn)
+    .await?;
+    sqlx::query("update user_groups set date_cloture = greatest(date_ouverture, current_date) where id = $1")
+        .bind(group)
+        .execute(&mut *conn)
+        .await
+        .map_err(crate::groups::ssr::group_error)?;
+    for (g, c) in &groups {
+        crate::audit::ssr::record(
+            conn,
+            manager.event(
+                "groupe.cloture",
+                "groupe",
+                Some(*g),
+                Some(serde_json::json!({"date_cloture": c})),
+                Some(if *g == group.get() {
+                    serde_json::json!({"date_cloture": today, "appartenances_closes": members.len()})
+                } else {
+                    serde_json::json!({"date_cloture": today, "par_le_groupe_parent": group.get()})
+                }),
+            ),
+        )
+        .await?;
+    }
+    for (g, user, o, c) in &members {
+        crate::audit::ssr::record(
+            conn,
+            manager.event(
+                "groupe.appartenance_modifiee",
+                "utilisateur",
+                Some(*user),
+                Some(serde_json::json!({"groupe": g, "date_ouverture": o, "date_cloture": c})),
+                Some(serde_json::json!({"groupe": g, "date_ouverture": o, "date_cloture": today.max(*o)})),
+            ),
+        )
+        .await?;
+    }
+    for (g, rid, libelle) in &rights {
+        crate::audit::ssr::record(
+            conn,
+            manager.event(
+                "groupe.role_retire",
+                "groupe",
+                Some(*g),
+                Some(serde_json::json!({"role": libelle, "role_id": rid})),
+                Some(serde_json::json!({"groupe_clos": group.get()})),
+            ),
+        )
+        .await?;
+    }
+    Ok(true)
+}
