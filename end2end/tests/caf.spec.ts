@@ -194,10 +194,15 @@ test("CAF journey: convention, group, responsable, dated membership", async ({ p
   await hydrated(rose);
   await expect(rose.getByRole("heading", { name: "Rattachement" })).toHaveCount(0);
   await rose.getByLabel("Date de clôture").fill(isoDay(0));
-  await rose.getByRole("button", { name: "Enregistrer les modifications" }).click();
-  await expect(rose.getByText("Les modifications ont été enregistrées.")).toBeVisible();
-  await expect(rose.locator(".fr-text--lead .fr-badge").first()).toHaveText("Clôturé");
   await checkA11y(rose, "responsable-fiche");
+  await rose.getByRole("button", { name: "Enregistrer les modifications" }).click();
+  // Closing ends her memberships (issue 17): she leaves Rose's group and
+  // reach, and the page says so.
+  await expect(rose.getByRole("heading", { name: "Compte clôturé" })).toBeVisible();
+  await expect(rose.getByText("la personne a quitté vos groupes")).toBeVisible();
+  await checkA11y(rose, "responsable-fiche-cloturee");
+  await visit(rose, `/structures/${org}/agents`);
+  await expect(rose.locator("tr.agent", { hasText: lucie.nom })).toHaveCount(0);
 
   // A request for the group's role reaches the responsable, who accepts
   // it into the group: the requester sees the tile.

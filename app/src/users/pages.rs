@@ -256,6 +256,15 @@ pub fn AgentPage() -> impl IntoView {
                                 <A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A>
                             </Success>
                         }.into_any(),
+                        // Closed by a responsable habilitations: the closing
+                        // ended the person's memberships, so they left the
+                        // responsable's groups (and reach).
+                        Err(AppError::Forbidden) if matches!(update.value().get_untracked(), Some(Ok(_))) => view! {
+                            <h1>"Compte clôturé"</h1>
+                            <Success>"Les modifications ont été enregistrées. Le compte est clôturé : la personne a quitté vos groupes, ses habilitations ont pris fin. "
+                                <A href=format!("/structures/{}/agents", org())>"Retour à la liste des agents"</A>
+                            </Success>
+                        }.into_any(),
                         Err(e) => view! { <crate::ui::ErrorNotice error=e/> }.into_any(),
                         Ok((a, roles_data, effective)) => {
                             view! {
