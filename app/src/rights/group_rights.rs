@@ -117,7 +117,7 @@ pub async fn set_roles(
         .bind(manager.user_id())
         .execute(&mut *conn)
         .await
-        .map_err(crate::groups::ssr::group_error)?;
+        .map_err(super::errors::group_error)?;
         crate::audit::ssr::record(
             conn,
             manager.event(
@@ -227,7 +227,7 @@ pub async fn close_group(
         .bind(group)
         .execute(&mut *conn)
         .await
-        .map_err(crate::groups::ssr::group_error)?;
+        .map_err(super::errors::group_error)?;
     for (g, c) in &groups {
         crate::audit::ssr::record(
             conn,

@@ -137,7 +137,7 @@ async fn insert(
     .bind(added_by)
     .fetch_one(&mut *conn)
     .await
-    .map_err(crate::groups::ssr::group_error)?;
+    .map_err(super::errors::group_error)?;
     crate::audit::ssr::record(
         conn,
         crate::audit::ssr::Event::by(
@@ -212,7 +212,7 @@ pub async fn redate(
     .bind(period.cloture)
     .execute(&mut *conn)
     .await
-    .map_err(crate::groups::ssr::group_error)?;
+    .map_err(super::errors::group_error)?;
     crate::audit::ssr::record(
         conn,
         actor.event(
@@ -264,7 +264,7 @@ pub async fn end_all_of(
     })
     .fetch_all(&mut *conn)
     .await
-    .map_err(crate::groups::ssr::group_error)?;
+    .map_err(super::errors::group_error)?;
     for (group, o, c, new_c) in &rows {
         crate::audit::ssr::record(
             conn,

@@ -16,6 +16,8 @@ pub mod checks;
 #[cfg(feature = "ssr")]
 pub mod direct;
 #[cfg(feature = "ssr")]
+pub mod errors;
+#[cfg(feature = "ssr")]
 pub mod group_rights;
 #[cfg(feature = "ssr")]
 pub mod memberships;
