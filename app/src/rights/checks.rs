@@ -51,12 +51,6 @@ pub async fn rank(conn: &mut PgConnection, actor: &impl Acting, target: UserId) 
     Ok(())
 }
 
-/// The rank number of an actor, kept with an account's closing
-/// (`users.cloture_rang`): only that rank or a higher one reopens it.
-pub fn rank_number(actor: &impl Acting) -> i16 {
-    actor.rank_number()
-}
-
 /// CAF's Afas rule: the profiles of an application whose catalogue names
 /// a « Habiliter » role are given, changed or withdrawn — directly, to a
 /// group, or by putting someone in or out of a group holding them — only

@@ -7,7 +7,7 @@
 //! whose reach is checked here, in the database, on every person touched.
 use crate::domain::{Agent, GroupId, OrganisationId, UserId};
 use crate::error::{AppError, AppResult};
-use crate::session::{Acting, Authenticated, GroupManager};
+use crate::session::{Acting, Authenticated};
 use sqlx::PgConnection;
 
 /// The person must be attached to the manager's organisation: their unit
@@ -26,21 +26,11 @@ pub async fn member(
     .await?;
     let row = row.ok_or(AppError::NotFound)?;
     if let Some(r) = m.responsable() {
-        if !reaches(conn, r, user_id).await? {
+        if !r.reaches(conn, user_id).await? {
             return Err(AppError::Forbidden);
         }
     }
     Ok(row)
-}
-
-/// A responsable habilitations reaches the person (the one reach,
-/// `rights::reach`).
-pub async fn reaches(
-    conn: &mut PgConnection,
-    r: &GroupManager,
-    user_id: UserId,
-) -> AppResult<bool> {
-    r.reaches(conn, user_id).await
 }
 
 /// May the caller change the person's account itself (fiche, email,
