@@ -135,7 +135,42 @@ build_release() {
     # for size, panics that abort at once, no Debug formatting. The server's
     # build uses none of them. 279 → 248 KB brotli for /connexion.
     RUSTC_BOOTSTRAP=1 cargo leptos build --release --split || return 1
+    retry_split_fetches
     touch "$stamp"
+}
+
+# The split loader (cargo-leptos' __wasm_split.js) fetches each screen's
+# WebAssembly once: a failed fetch (a dropped connection, a server busy for
+# an instant) leaves the page unhydrated for good. Each fetch is retried
+# twice (after 0.25 s, then 0.5 s) before the screen gives up; the server
+# logs every static file it could not serve.
+retry_split_fetches() {
+    local f
+    for f in target/site/pkg/__wasm_split*.js; do
+        [ -f "$f" ] || continue
+        grep -q '__habFetch' "$f" && continue
+        python3 - "$f" <<'PY'
+import sys
+path = sys.argv[1]
+src = open(path, encoding="utf-8").read()
+helper = """
+async function __habFetch(url) {
+    for (let attempt = 0; ; attempt++) {
+        try {
+            const response = await fetch(url);
+            if (response.ok || attempt >= 2) return response;
+        } catch (e) {
+            if (attempt >= 2) throw e;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 250 * (attempt + 1)));
+    }
+}
+"""
+first_line_end = src.index("\n") + 1
+src = src[:first_line_end] + helper + src[first_line_end:].replace("fetch(new URL(", "__habFetch(new URL(")
+open(path, "w", encoding="utf-8").write(src)
+PY
+    done
 }
 
 # ---- private PostgreSQL cluster -------------------------------------------

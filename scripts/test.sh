@@ -58,6 +58,10 @@ fi
 set +e
 (cd end2end && BASE_URL="$HAB_PUBLIC_URL" DATABASE_URL="$BASE_URL_DB/hab_e2e" npx playwright test)
 e2e_status=$?
+if [ "$e2e_status" != 0 ]; then
+    say "Avertissements et erreurs du serveur pendant les tests de bout en bout"
+    grep -E 'WARN|ERROR' .data-e2e-server.log | tail -n 60
+fi
 
 say "Budgets du premier chargement (octets brotli)"
 # What a browser downloads on a first visit, measured on the same server

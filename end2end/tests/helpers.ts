@@ -19,6 +19,9 @@ export async function hydrated(page: Page) {
     consoles.set(page, errors);
     page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
     page.on("pageerror", (e) => errors.push(e.message));
+    // Which file failed, for the message below (the console does not say).
+    page.on("response", (r) => { if (r.status() >= 400) errors.push(`${r.status()} ${r.request().method()} ${r.url()}`); });
+    page.on("requestfailed", (r) => errors.push(`échec ${r.url()} : ${r.failure()?.errorText ?? ""}`));
   }
   try {
     await page.waitForSelector("body[data-hydrated]", { timeout: 30_000 });

@@ -85,7 +85,16 @@ async fn security_headers(live_reload: bool, mut req: Request, next: Next) -> Re
         .collect();
     req.extensions_mut().insert(CspNonce(nonce.clone()));
     let cacheable = is_static(req.uri().path());
+    let path = cacheable.then(|| req.uri().path().to_string());
     let mut resp = next.run(req).await;
+    if let Some(path) = path {
+        let status = resp.status();
+        // A static file the browser could not get leaves the page
+        // unhydrated: always worth a line in the log.
+        if !status.is_success() && status != StatusCode::NOT_MODIFIED {
+            tracing::warn!(%path, %status, "static file not served");
+        }
+    }
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&content_security_policy(&nonce, live_reload)) {
         h.insert(header::CONTENT_SECURITY_POLICY, v);

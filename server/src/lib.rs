@@ -133,6 +133,7 @@ pub fn router(pool: PgPool, settings: &Settings) -> Router {
             move || app::shell(options.clone())
         })
         .merge(exports::routes(state.clone()))
+        .merge(static_files(&settings.site_root))
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context,
             app::shell,
@@ -147,6 +148,26 @@ pub fn router(pool: PgPool, settings: &Settings) -> Router {
         ));
     let page_timeout = std::time::Duration::from_secs(settings.app.page_timeout_seconds);
     guard::protect(app, page_timeout).with_state(options)
+}
+
+/// The WebAssembly bundle and the DSFR, served by their own service rather
+/// than through the pages' fallback (`file_and_error_handler`), which
+/// answers every status but 200 (a 304 to a conditional request, a read
+/// error) with the rendered « page introuvable » and a 404 — what a browser
+/// loading a WebAssembly chunk cannot tell from a missing file. Here a
+/// conditional request gets its 304, a file precompressed at build time
+/// (`.br`, `.gz`) is sent to the browsers that accept it, and a failure
+/// keeps its status (logged by `guard::security_headers`).
+fn static_files<S: Clone + Send + Sync + 'static>(site_root: &str) -> Router<S> {
+    use tower_http::services::ServeDir;
+    let dir = |sub: &str| {
+        ServeDir::new(format!("{site_root}/{sub}"))
+            .precompressed_br()
+            .precompressed_gzip()
+    };
+    Router::new()
+        .nest_service("/pkg", dir("pkg"))
+        .nest_service("/dsfr", dir("dsfr"))
 }
 
 /// Refuses state-changing requests sent by another site (CSRF). Browsers
