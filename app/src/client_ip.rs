@@ -102,28 +102,6 @@ pub fn resolve<'a>(
     Some(client)
 }
 
-/// The current request's client address (server functions and exports).
-pub async fn from_request() -> Option<IpAddr> {
-    use axum::extract::ConnectInfo;
-    use std::net::SocketAddr;
-    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
-        .await
-        .ok()
-        .map(|c| c.0.ip());
-    let trusted = crate::state::state().config.trusted_proxies.clone();
-    if trusted.is_empty() {
-        return peer.map(|p| p.to_canonical());
-    }
-    let headers = leptos_axum::extract::<http::HeaderMap>()
-        .await
-        .unwrap_or_default();
-    let values = headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok());
-    resolve(peer, values, &trusted)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

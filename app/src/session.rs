@@ -98,11 +98,6 @@ pub async fn session() -> AppResult<Session> {
     })
 }
 
-/// The caller's IP (`X-Forwarded-For` only from a trusted proxy).
-pub async fn client_ip() -> Option<std::net::IpAddr> {
-    crate::client_ip::from_request().await
-}
-
 /// Starts a fresh session for `user_id`: a new session id (no fixation).
 pub async fn sign_in(user_id: UserId, generation: i32) -> AppResult<()> {
     let s = session().await?;

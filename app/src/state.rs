@@ -168,6 +168,29 @@ fn unavailable() -> AppState {
     }
 }
 
+/// The caller's IP (`X-Forwarded-For` only from a trusted proxy, see
+/// `client_ip`): for the journal and the per-IP login limit.
+pub async fn client_ip() -> Option<std::net::IpAddr> {
+    use axum::extract::ConnectInfo;
+    use std::net::SocketAddr;
+    let peer = leptos_axum::extract::<ConnectInfo<SocketAddr>>()
+        .await
+        .ok()
+        .map(|c| c.0.ip());
+    let trusted = state().config.trusted_proxies.clone();
+    if trusted.is_empty() {
+        return peer.map(|p| p.to_canonical());
+    }
+    let headers = leptos_axum::extract::<http::HeaderMap>()
+        .await
+        .unwrap_or_default();
+    let values = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok());
+    crate::client_ip::resolve(peer, values, &trusted)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,16 @@
 import { test, expect } from "@playwright/test";
 import { checkA11y, email, hydrated, logIn, person, signUp, visit, registerOrganisation } from "./helpers";
 
+/** The day `inDays` from today, as the date fields take it (ISO) and as
+ * the screens show it (dd/mm/yyyy). */
+function day(inDays: number): { iso: string; fr: string } {
+  const d = new Date();
+  d.setDate(d.getDate() + inDays);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  const [y, m, j] = [d.getFullYear(), pad(d.getMonth() + 1), pad(d.getDate())];
+  return { iso: `${y}-${m}-${j}`, fr: `${j}/${m}/${y}` };
+}
+
 // SOFFi journey (seed 000): an agent asks for a role for a structure, its
 // manager sees "En attente 1 personne", opens the card and decides.
 async function setUp(browser: any, siret: string, tag: string) {
@@ -57,6 +67,17 @@ test("a manager accepts a request and the requester sees the tile", async ({ bro
   await expect(m.getByText("La décision est enregistrée")).toBeVisible();
   await expect(m.locator("ul.habilitations")).toContainText("Consultation");
   await expect(m.getByText("Aucune demande en attente.")).toBeVisible();
+
+  // A right given until D: the card shows D as its closing date, and the
+  // day before as its last day (one meaning of a date).
+  await hydrated(m);
+  await m.locator("#nouveau-role").selectOption({ label: "Saisie" });
+  await m.getByLabel("Date de clôture (facultative)").fill(day(3).iso);
+  await m.getByRole("button", { name: "Ajouter une nouvelle habilitation" }).click();
+  await expect(m.locator("ul.habilitations")).toContainText(
+    `Saisie — à partir du ${day(0).fr}, date de clôture : ${day(3).fr} (dernier jour : ${day(2).fr})`,
+  );
+  await checkA11y(m, "fiche-utilisateur-habilitation-datee");
 
   await visit(a, "/");
   const own = a.locator(".tuile[data-app=soffi]");

@@ -55,13 +55,13 @@ async fn agents(state: AppState, p: AgentsParams, req: Request) -> Response {
         let mut after = String::new();
         loop {
             let page = app::agents::list_agents(
-                org,
+                app::domain::OrganisationId(org),
                 p.q.clone(),
                 p.identifiant.clone(),
                 p.nom.clone(),
                 p.prenom.clone(),
                 after,
-                p.groupe.parse().unwrap_or(0),
+                p.groupe.parse().unwrap_or_default(),
             )
             .await?;
             rows.extend(page.rows.into_iter().map(|r| {

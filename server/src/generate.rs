@@ -1208,9 +1208,9 @@ fn steps(p: &Params) -> Vec<(&'static str, String)> {
                  analyze gen_mo;
                  create temp table gen_counts as
                      select (select count(*) from gen_mo) as m, (select min(n) from gen_org_nroles) as r;
-                 insert into grants (role_id, organisation_id, user_id, starts_on, ends_on, created_at)
+                 insert into grants (role_id, organisation_id, user_id, date_ouverture, date_cloture, created_at)
                  select gr.role_id, b.ob + mo.org_k, b.ub + mo.user_i, t.starts_on,
-                        case when pg_temp.rnd('fin', g) % 100 < 8 then t.starts_on + 1 + (pg_temp.rnd('duree', g) % 300)::int end,
+                        case when pg_temp.rnd('fin', g) % 100 < 8 then t.starts_on + 2 + (pg_temp.rnd('duree', g) % 300)::int end,
                         t.starts_on + time '14:00'
                    from gen_base b cross join gen_counts c cross join generate_series(0, least({g}, c.m * c.r) - 1) g
                    join gen_mo mo on mo.s = g % c.m

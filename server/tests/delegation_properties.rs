@@ -791,7 +791,7 @@ impl Run<'_> {
             ("user_groups", &["date_ouverture", "date_cloture"]),
             ("group_grants", &["date_ouverture", "date_cloture"]),
             ("group_memberships", &["date_ouverture", "date_cloture"]),
-            ("grants", &["starts_on", "ends_on"]),
+            ("grants", &["date_ouverture", "date_cloture"]),
         ] {
             let set = cols
                 .iter()
@@ -908,7 +908,7 @@ struct Snapshot {
     group_grants: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)>,
     /// (group, user, ouverture, clôture)
     memberships: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)>,
-    /// (id, user, organisation, role, starts_on, ends_on inclusive)
+    /// (id, user, organisation, role, date_ouverture, date_cloture)
     grants: Vec<(i64, i64, i64, i64, NaiveDate, Option<NaiveDate>)>,
 }
 
@@ -978,7 +978,7 @@ impl Snapshot {
             .await
             .unwrap(),
             grants: sqlx::query_as(
-                "select id, user_id, organisation_id, role_id, starts_on, ends_on from grants",
+                "select id, user_id, organisation_id, role_id, date_ouverture, date_cloture from grants",
             )
             .fetch_all(pool)
             .await
@@ -1009,7 +1009,7 @@ impl Snapshot {
     fn effective(&self, d: NaiveDate) -> BTreeSet<(i64, i64, i64, Option<i64>, Option<i64>)> {
         let mut out = BTreeSet::new();
         for &(id, user, org, role, s, e) in &self.grants {
-            let held = s <= d && e.is_none_or(|e| d <= e);
+            let held = open(s, e, d);
             let within = self
                 .conventions
                 .iter()

@@ -1002,7 +1002,7 @@ async fn afas_profiles_need_the_habiliter_role() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
     assert_eq!(
         app.count(&format!(
-            "select count(*) from grants where user_id = {} and role_id = {} and (ends_on is null or ends_on >= current_date)",
+            "select count(*) from grants where user_id = {} and role_id = {} and (date_cloture is null or date_cloture > current_date)",
             w.agent.0, afas[0]
         ))
         .await,
@@ -1710,7 +1710,7 @@ async fn a_responsable_holding_habiliter_administers_the_afas_profiles_of_their_
     );
     assert_eq!(
         app.count(&format!(
-            "select count(*) from grants where id = {soffi_grant} and ends_on is null"
+            "select count(*) from grants where id = {soffi_grant} and date_cloture is null"
         ))
         .await,
         1,
@@ -1756,5 +1756,129 @@ async fn a_responsable_holding_habiliter_administers_the_afas_profiles_of_their_
         ))
         .await,
         0
+    );
+}
+
+/// One meaning of a date (issue 17, point 2): a closing date D is the first
+/// day without the right. Given until D, a right holds on D−1 and not on
+/// D, and every screen shows D as its closing date — for a direct right
+/// (Rôles tab, the card of « Utilisateurs du service », the journal), for
+/// a group's rights (the group closing on D) and for a membership ending
+/// on D alike.
+#[tokio::test]
+async fn a_closing_date_is_the_first_day_without_the_right_on_every_path() {
+    let w = world().await;
+    let app = &w.app;
+    let d = chrono::Local::now().date_naive() + chrono::Duration::days(3);
+    let fr = |d: chrono::NaiveDate| d.format("%d/%m/%Y").to_string();
+
+    // A direct right, from today until D.
+    let (s, body) = w.grant(day(0), day(3)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(w.agent.0, 2).await, 1);
+    assert_eq!(w.effective(w.agent.0, 3).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from grants where user_id = {} and date_cloture = '{d}'",
+            w.agent.0
+        ))
+        .await,
+        1
+    );
+    let (s, apps) = app
+        .call(
+            &w.admin,
+            "get_agent_roles",
+            &[("organisation_id", w.org.as_str()), ("user_id", &w.agent.0.to_string())],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{apps}");
+    let soffi = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["code"] == "soffi")
+        .unwrap();
+    assert_eq!(soffi["grant"][2], day(3), "Rôles tab: {soffi}");
+    let (s, card) = app
+        .call(
+            &w.admin,
+            "get_user_card",
+            &[
+                ("application", "soffi"),
+                ("user_id", &w.agent.0.to_string()),
+                ("organisation_id", w.org.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{card}");
+    assert_eq!(card["grants"][0]["date_cloture"], fr(d), "card: {card}");
+    assert_eq!(
+        card["grants"][0]["dernier_jour"],
+        fr(d - chrono::Duration::days(1)),
+        "card: {card}"
+    );
+    let (journal,): (Option<String>,) = sqlx::query_as(
+        "select after->>'date_cloture' from audit_events
+          where action = 'habilitation.attribution' and (after->>'utilisateur')::bigint = $1",
+    )
+    .bind(w.agent.0)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(journal.as_deref(), Some(d.to_string().as_str()));
+
+    // Through a group closing on D.
+    let (marc, _) = app
+        .structure_account(&w.admin, w.org.parse().unwrap(), "marc@exemple.fr", "Marc", "Groupe")
+        .await;
+    let g = w.group_ok("DATES", "0", "rh@exemple.fr").await;
+    let (s, body) = w.roles(&w.admin, &g, &w.consultation).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = w.add(&w.admin, &g, "marc@exemple.fr", "").await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = app
+        .call(
+            &w.admin,
+            "save_group",
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("id", &g),
+                ("convention_id", w.soffi_conv.as_str()),
+                ("code", "DATES"),
+                ("libelle", "Groupe DATES"),
+                ("date_cloture", &day(3)),
+                ("responsable", "rh@exemple.fr"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(marc, 2).await, 1);
+    assert_eq!(w.effective(marc, 3).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from user_groups where id = {g} and date_cloture = '{d}'"
+        ))
+        .await,
+        1
+    );
+
+    // Through a membership ending on D.
+    let (lea, _) = app
+        .structure_account(&w.admin, w.org.parse().unwrap(), "lea@exemple.fr", "Léa", "Membre")
+        .await;
+    let h = w.group_ok("OUVERT", "0", "autre.rh@exemple.fr").await;
+    let (s, body) = w.roles(&w.admin, &h, &w.consultation).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = w.add(&w.admin, &h, "lea@exemple.fr", &day(3)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(w.effective(lea, 2).await, 1);
+    assert_eq!(w.effective(lea, 3).await, 0);
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_memberships where user_id = {lea} and date_cloture = '{d}'"
+        ))
+        .await,
+        1
     );
 }

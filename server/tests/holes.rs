@@ -264,6 +264,20 @@ impl World {
     async fn events(&self) -> i64 {
         self.app.count("select count(*) from audit_events").await
     }
+
+    /// « Ajouter une nouvelle habilitation »: `role` to `user`, from today.
+    async fn give(&self, as_: &Client, user: i64, role: &str) -> (StatusCode, Value) {
+        self.call(
+            as_,
+            "add_grant",
+            &[
+                ("organisation_id", self.org.as_str()),
+                ("user_id", &user.to_string()),
+                ("role_id", role),
+            ],
+        )
+        .await
+    }
 }
 
 fn refused(s: StatusCode) -> bool {
@@ -940,4 +954,111 @@ async fn a_control_character_in_a_page_address_is_a_french_message() {
             "{path}: {html:.300}"
         );
     }
+}
+
+/// « Every cascade writes one journal event per object changed », on the
+/// paths that close through the database's cascades: a group given an
+/// earlier closing date in « Modifier » (save_group), a role taken out of a
+/// convention (its groups' rights and the structure's direct rights on it
+/// end), an account closed (its direct rights end).
+#[tokio::test]
+async fn every_path_that_closes_writes_one_event_per_object_it_ends() {
+    let w = world().await;
+    let by_action = |action: &'static str| {
+        let pool = w.app.pool.clone();
+        async move {
+            let (n,): (i64,) =
+                sqlx::query_as("select count(*) from audit_events where action = $1")
+                    .bind(action)
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            n
+        }
+    };
+    // save_group: G closes in five days; S (its subgroup), Paul's
+    // membership of S, Léa's of G and G's right end with it.
+    w.add_ok(&w.pm.1, &w.s, "paul@exemple.fr").await;
+    w.add_ok(&w.pm.1, &w.g, "lea@exemple.fr").await;
+    let closings = by_action("groupe.cloture").await;
+    let memberships = by_action("groupe.appartenance_modifiee").await;
+    let withdrawn = by_action("groupe.role_retire").await;
+    let all = w.events().await;
+    let (s, body) = w
+        .save_group(&w.pm.1, &w.g, "G", "0", "rh@exemple.fr", &day(5))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(by_action("groupe.cloture").await - closings, 1, "S");
+    assert_eq!(
+        by_action("groupe.appartenance_modifiee").await - memberships,
+        2,
+        "Paul in S, Léa in G"
+    );
+    assert_eq!(by_action("groupe.role_retire").await - withdrawn, 1, "G's right");
+    assert_eq!(w.events().await - all, 5, "and G's own « Modification »");
+
+    // A role taken out of the convention: H's right on it and Léa's direct
+    // right on it end, one event each.
+    let (s, body) = w.give(&w.pm.1, w.lea.0, &w.saisie).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (libelle, ouverture): (String, chrono::NaiveDate) =
+        sqlx::query_as("select libelle, date_ouverture from conventions where id = $1::bigint")
+            .bind(&w.soffi_conv)
+            .fetch_one(&w.app.pool)
+            .await
+            .unwrap();
+    let kept: Vec<(i64,)> = sqlx::query_as(
+        "select role_id from convention_roles where convention_id = $1::bigint and role_id <> $2::bigint
+            and (date_cloture is null or date_cloture > current_date)",
+    )
+    .bind(&w.soffi_conv)
+    .bind(&w.saisie)
+    .fetch_all(&w.app.pool)
+    .await
+    .unwrap();
+    let kept = kept
+        .iter()
+        .map(|r| r.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let withdrawn = by_action("groupe.role_retire").await;
+    let retraits = by_action("habilitation.retrait").await;
+    let (s, body) = w
+        .call(
+            &w.op,
+            "save_convention",
+            &[
+                ("id", w.soffi_conv.as_str()),
+                ("libelle", &libelle),
+                ("date_ouverture", &ouverture.to_string()),
+                ("date_cloture", ""),
+                ("role_ids", &kept),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        by_action("groupe.role_retire").await - withdrawn,
+        1,
+        "H's right on Saisie"
+    );
+    assert_eq!(
+        by_action("habilitation.retrait").await - retraits,
+        1,
+        "Léa's direct right on Saisie"
+    );
+
+    // An account closed: its direct rights end, one event each.
+    let (s, body) = w.give(&w.pm.1, w.paul.0, &w.consultation).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let retraits = by_action("habilitation.retrait").await;
+    let (s, body) = w
+        .fiche(&w.pm.1, w.paul.0, "paul@exemple.fr", &day(0))
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(
+        by_action("habilitation.retrait").await - retraits,
+        1,
+        "Paul's direct right"
+    );
 }

@@ -467,7 +467,7 @@ async fn closing_by_import_ends_rights_and_sessions_like_the_fiche() {
     assert_eq!(report["applied"], true, "{report}");
     assert_eq!(outcomes(&report), vec![(2, "mise à jour".into())]);
     let open = format!(
-        "select count(*) from grants where user_id = {paul} and (ends_on is null or ends_on >= current_date)"
+        "select count(*) from grants where user_id = {paul} and (date_cloture is null or date_cloture > current_date)"
     );
     assert_eq!(
         app.count(&open).await,

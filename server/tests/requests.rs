@@ -194,7 +194,7 @@ async fn request_then_accept_creates_the_grant_and_tells_both_sides() {
     assert_eq!(s, StatusCode::OK, "{body}");
     assert_eq!(
         app.count(&format!(
-            "select count(*) from grants where user_id = {} and role_id = {} and ends_on is null",
+            "select count(*) from grants where user_id = {} and role_id = {} and date_cloture is null",
             j.agent_id, j.role
         ))
         .await,

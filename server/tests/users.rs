@@ -381,7 +381,7 @@ async fn closing_ends_login_sessions_and_rights_and_reopening_restores_login() {
     assert_ne!(s, StatusCode::OK);
     assert_eq!(
         app.count(&format!(
-            "select count(*) from grants where user_id = {p} and (ends_on is null or ends_on >= current_date)"
+            "select count(*) from grants where user_id = {p} and (date_cloture is null or date_cloture > current_date)"
         ))
         .await,
         0
@@ -627,7 +627,7 @@ async fn a_person_of_two_organisations_keeps_their_fiche_but_can_be_detached() {
     );
     assert_eq!(
         app.count(&format!(
-            "select count(*) from grants where user_id = {p} and (ends_on is null or ends_on >= current_date)"
+            "select count(*) from grants where user_id = {p} and (date_cloture is null or date_cloture > current_date)"
         ))
         .await,
         1,
@@ -813,7 +813,7 @@ async fn roles_stay_within_the_activated_services() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(
         app.count(&format!(
-            "select count(*) from grants where user_id = {p} and (ends_on is null or ends_on >= current_date)"
+            "select count(*) from grants where user_id = {p} and (date_cloture is null or date_cloture > current_date)"
         ))
         .await,
         1
@@ -841,7 +841,7 @@ async fn roles_stay_within_the_activated_services() {
     assert_eq!(
         app.count(&format!(
             "select count(*) from grants g join roles r on r.id = g.role_id join applications a on a.id = r.application_id
-              where g.user_id = {p} and a.code = 'parapheur' and (g.ends_on is null or g.ends_on >= current_date)"
+              where g.user_id = {p} and a.code = 'parapheur' and (g.date_cloture is null or g.date_cloture > current_date)"
         ))
         .await,
         0

@@ -166,7 +166,9 @@ const MEMBER_SELECT: &str =
 /// Operator: an organisation's primary manager, admins, and the attached
 /// members who could be named admin.
 #[server(endpoint = "list_org_admins", output = crate::json::Json)]
-pub async fn list_org_admins(organisation_id: i64) -> AppResult<OrgAdmins> {
+pub async fn list_org_admins(organisation_id: crate::domain::OrganisationId) -> AppResult<OrgAdmins> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     use crate::error::AppError;
     crate::session::require_operator().await?;
     let pool = crate::state::pool();
@@ -217,10 +219,12 @@ pub async fn list_org_admins(organisation_id: i64) -> AppResult<OrgAdmins> {
 /// database refuses more than `max_admins` admins, also under races.
 #[server(endpoint = "set_org_admin", output = crate::json::Json)]
 pub async fn set_org_admin(
-    organisation_id: i64,
+    organisation_id: crate::domain::OrganisationId,
     #[server(default)] user_id: String,
     admin: bool,
 ) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     use crate::error::AppError;
     let op = crate::session::require_operator().await?;
     let pool = crate::state::pool();
@@ -358,7 +362,9 @@ pub async fn set_org_admin(
 /// Operator: the most org admins an organisation may have (1 to 10), never
 /// below the number it has.
 #[server(endpoint = "set_max_admins", output = crate::json::Json)]
-pub async fn set_max_admins(organisation_id: i64, max_admins: String) -> AppResult<()> {
+pub async fn set_max_admins(organisation_id: crate::domain::OrganisationId, max_admins: String) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     use crate::error::AppError;
     let op = crate::session::require_operator().await?;
     let wanted = parse_max_admins(&max_admins).map_err(|m| AppError::invalid("max_admins", m))?;

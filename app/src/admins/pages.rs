@@ -159,7 +159,7 @@ pub fn OperatorOrganisationPage() -> impl IntoView {
                 limit.version().get(),
             )
         },
-        |(o, _, _, _)| list_org_admins(o),
+        |(o, _, _, _)| list_org_admins(crate::domain::OrganisationId(o)),
     );
     view! {
         <div class="fr-container fr-my-4w">

@@ -64,14 +64,18 @@ fn prefix_range(s: &str) -> (String, String) {
 /// filters apply to their own column.
 #[server(endpoint = "list_agents", output = crate::json::Json)]
 pub async fn list_agents(
-    organisation_id: i64,
+    organisation_id: crate::domain::OrganisationId,
     #[server(default)] q: String,
     #[server(default)] identifiant: String,
     #[server(default)] nom: String,
     #[server(default)] prenom: String,
     #[server(default)] after: String,
-    #[server(default)] group_id: i64,
+    #[server(default)] group_id: crate::domain::GroupId,
 ) -> AppResult<AgentsPage> {
+    // Typed at the boundary (0: none); read as numbers below.
+    let (group_id,) = (group_id.get(),);
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     let me = crate::session::require_user().await?;
     let org = crate::domain::OrganisationId(organisation_id);
     // A responsable habilitations sees the users of the groups they reach.
@@ -250,7 +254,9 @@ pub async fn list_agents(
 
 /// "Renvoi de l'identifiant par mail": reminds an agent of their identifier.
 #[server(endpoint = "resend_identifier", output = crate::json::Json)]
-pub async fn resend_identifier(organisation_id: i64, user_id: i64) -> AppResult<()> {
+pub async fn resend_identifier(organisation_id: crate::domain::OrganisationId, user_id: crate::domain::UserId) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, user_id) = (organisation_id.get(), user_id.get());
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;

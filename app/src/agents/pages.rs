@@ -31,10 +31,14 @@ pub fn AgentsPage() -> impl IntoView {
                 get("groupe").parse::<i64>().unwrap_or(0),
             )
         },
-        |(o, q, i, n, p, a, g)| list_agents(o, q, i, n, p, a, g),
+        |(o, q, i, n, p, a, g)| {
+            list_agents(crate::domain::OrganisationId(o), q, i, n, p, a, crate::domain::GroupId(g))
+        },
     );
     // « Sélectionner un groupe »: the groups the caller may see.
-    let groups = Resource::new(org, crate::groups::group_choices);
+    let groups = Resource::new(org, |o| {
+        crate::groups::group_choices(crate::domain::OrganisationId(o))
+    });
     view! {
         <div class="fr-container fr-my-4w">
             <Suspense fallback=crate::ui::loading>

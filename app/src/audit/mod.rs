@@ -38,7 +38,7 @@ pub mod ssr {
     }
 
     pub async fn record(conn: &mut PgConnection, e: Event<'_>) -> Result<(), sqlx::Error> {
-        let ip = crate::session::client_ip().await;
+        let ip = crate::state::client_ip().await;
         sqlx::query(
             "insert into audit_events (actor_id, organisation_id, action, target_type, target_id, before, after, ip)
              values ($1, $2, $3, $4, $5, $6, $7, $8)",

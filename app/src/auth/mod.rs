@@ -226,7 +226,7 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
         ));
     }
     let st = crate::state::state();
-    let ip = crate::session::client_ip().await;
+    let ip = crate::state::client_ip().await;
     let window = st.config.login_window_minutes as i32;
     let (by_email, by_ip): (i64, i64) = sqlx::query_as(
         "select count(*) filter (where email = $1), count(*) filter (where ip = $2)

@@ -15,7 +15,9 @@ pub struct RoleOption {
 /// The roles of the catalogue; with an organisation, only those it may
 /// hand out (its activated applications).
 #[server(endpoint = "list_roles", output = crate::json::Json)]
-pub async fn list_roles(#[server(default)] organisation_id: i64) -> AppResult<Vec<RoleOption>> {
+pub async fn list_roles(#[server(default)] organisation_id: crate::domain::OrganisationId) -> AppResult<Vec<RoleOption>> {
+    // Typed at the boundary (0: none); read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     crate::session::require_user().await?;
     Ok(sqlx::query_as(
         "select r.id, a.code as application_code, a.libelle as application, r.libelle as role

@@ -39,7 +39,9 @@ pub struct ServicesOfOrg {
 /// roles the structure may hand out today (its open conventions). For the
 /// organisation's administrators and operators.
 #[server(endpoint = "org_services", output = crate::json::Json)]
-pub async fn org_services(organisation_id: i64) -> AppResult<ServicesOfOrg> {
+pub async fn org_services(organisation_id: crate::domain::OrganisationId) -> AppResult<ServicesOfOrg> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     let pool = crate::state::pool();
@@ -116,12 +118,14 @@ pub const CONVENTIONS_PAGE_SIZE: i64 = 50;
 /// libellé prefix, état (`ouverte`, `a_venir`, `cloturee`); newest first.
 #[server(endpoint = "list_conventions", output = crate::json::Json)]
 pub async fn list_conventions(
-    #[server(default)] organisation_id: i64,
+    #[server(default)] organisation_id: crate::domain::OrganisationId,
     #[server(default)] structure: String,
     #[server(default)] libelle: String,
     #[server(default)] etat: String,
     #[server(default)] after: i64,
 ) -> AppResult<ConventionList> {
+    // Typed at the boundary (0: none); read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     use crate::domain::like_prefix;
     let me = crate::session::require_user().await?;
     if organisation_id != 0 {
@@ -220,9 +224,11 @@ pub struct ConventionDetail {
 /// new convention for that structure (operators only).
 #[server(endpoint = "get_convention", output = crate::json::Json)]
 pub async fn get_convention(
-    #[server(default)] id: i64,
-    #[server(default)] organisation_id: i64,
+    #[server(default)] id: crate::domain::ConventionId,
+    #[server(default)] organisation_id: crate::domain::OrganisationId,
 ) -> AppResult<ConventionDetail> {
+    // Typed at the boundary (0: none); read as numbers below.
+    let (id, organisation_id) = (id.get(), organisation_id.get());
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let pool = crate::state::pool();
@@ -324,13 +330,15 @@ fn group_roles(rows: Vec<(i64, String, String, String, i64, String, bool)>) -> V
 /// structure's ceiling of today end in the same transaction.
 #[server(endpoint = "save_convention", output = crate::json::Json)]
 pub async fn save_convention(
-    #[server(default)] id: i64,
+    #[server(default)] id: crate::domain::ConventionId,
     #[server(default)] siret: String,
     libelle: String,
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
     #[server(default)] role_ids: String,
 ) -> AppResult<i64> {
+    // Typed at the boundary (0: none); read as numbers below.
+    let (id,) = (id.get(),);
     use crate::error::{AppError, Errors};
     let op = crate::session::require_operator().await?;
     let today = chrono::Local::now().date_naive();
@@ -423,6 +431,10 @@ pub async fn save_convention(
         ));
     }
     let ceiling_before = ssr::ceiling_today(&mut tx, crate::domain::OrganisationId(org)).await?;
+    // What its groups hold, before the change: a role taken out or an
+    // earlier closing ends their rights (the database's cascade), each
+    // with its event.
+    let mut watched = None;
     let convention_id = match before {
         None => {
             let (cid,): (i64,) = sqlx::query_as(
@@ -439,6 +451,13 @@ pub async fn save_convention(
             cid
         }
         Some((_, old_o, old_c)) => {
+            watched = Some(
+                crate::rights::group_rights::Watched::read(
+                    &mut tx,
+                    crate::rights::group_rights::Cascading::Convention(id),
+                )
+                .await?,
+            );
             sqlx::query("update conventions set libelle = $2, date_ouverture = $3, date_cloture = $4 where id = $1")
                 .bind(id)
                 .bind(&libelle)
@@ -510,7 +529,8 @@ pub async fn save_convention(
     .execute(&mut *tx)
     .await?;
     let ended =
-        ssr::apply_ceiling(&mut tx, crate::domain::OrganisationId(org), &ceiling_before).await?;
+        ssr::apply_ceiling(&mut tx, op.id(), crate::domain::OrganisationId(org), &ceiling_before)
+            .await?;
     let names = |ids: &[i64]| -> Vec<String> {
         catalogue
             .iter()
@@ -553,6 +573,9 @@ pub async fn save_convention(
         },
     )
     .await?;
+    if let Some(w) = watched {
+        w.record(&mut tx, op.id(), crate::domain::OrganisationId(org)).await?;
+    }
     tx.commit().await?;
     Ok(convention_id)
 }
@@ -561,7 +584,9 @@ pub async fn save_convention(
 /// confirmation). Its roles and its groups' rights end with it; the
 /// structure's rights outside its remaining conventions end too.
 #[server(endpoint = "close_convention", output = crate::json::Json)]
-pub async fn close_convention(id: i64) -> AppResult<()> {
+pub async fn close_convention(id: crate::domain::ConventionId) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (id,) = (id.get(),);
     use crate::error::AppError;
     let op = crate::session::require_operator().await?;
     let pool = crate::state::pool();
@@ -583,6 +608,11 @@ pub async fn close_convention(id: i64) -> AppResult<()> {
         return Ok(());
     }
     let ceiling_before = ssr::ceiling_today(&mut tx, crate::domain::OrganisationId(org)).await?;
+    let watched = crate::rights::group_rights::Watched::read(
+        &mut tx,
+        crate::rights::group_rights::Cascading::Convention(id),
+    )
+    .await?;
     sqlx::query(
         "update conventions set date_cloture = greatest(date_ouverture, current_date) where id = $1",
     )
@@ -590,7 +620,8 @@ pub async fn close_convention(id: i64) -> AppResult<()> {
     .execute(&mut *tx)
     .await?;
     let ended =
-        ssr::apply_ceiling(&mut tx, crate::domain::OrganisationId(org), &ceiling_before).await?;
+        ssr::apply_ceiling(&mut tx, op.id(), crate::domain::OrganisationId(org), &ceiling_before)
+            .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
@@ -604,6 +635,9 @@ pub async fn close_convention(id: i64) -> AppResult<()> {
         },
     )
     .await?;
+    watched
+        .record(&mut tx, op.id(), crate::domain::OrganisationId(org))
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -630,12 +664,13 @@ pub mod ssr {
     /// After a change of conventions: the direct rights and pending
     /// requests on roles that left the ceiling today end now (they would
     /// no longer count anyway; ending them keeps the screens true).
-    /// Returns how many rights ended.
+    /// Each right ended has its journal event. Returns how many ended.
     pub async fn apply_ceiling(
         conn: &mut PgConnection,
+        actor: crate::domain::UserId,
         organisation_id: OrganisationId,
         before: &[i64],
-    ) -> Result<u64, sqlx::Error> {
+    ) -> Result<usize, sqlx::Error> {
         let after = ceiling_today(&mut *conn, organisation_id).await?;
         let left: Vec<i64> = before
             .iter()
@@ -650,6 +685,13 @@ pub mod ssr {
             crate::rights::direct::Rights::Roles(organisation_id, &left),
         )
         .await?;
+        crate::rights::direct::record_ended(
+            &mut *conn,
+            actor,
+            &ended,
+            "Rôle retiré des conventions de la structure",
+        )
+        .await?;
         sqlx::query(
             "update access_requests set status = 'expired', decided_at = now(),
                     decision_comment = 'Démarche ou rôle retiré de la structure'
@@ -659,7 +701,7 @@ pub mod ssr {
         .bind(&left)
         .execute(&mut *conn)
         .await?;
-        Ok(ended)
+        Ok(ended.len())
     }
 
     /// True when the organisation may hand out the role.

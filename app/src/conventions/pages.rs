@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 #[component]
 pub fn OrgServicesPage() -> impl IntoView {
     let org = crate::ui::id_param("org");
-    let data = Resource::new(org, org_services);
+    let data = Resource::new(org, |o| org_services(crate::domain::OrganisationId(o)));
     view! {
         <div class="fr-container fr-my-4w">
             <Suspense fallback=crate::ui::loading>
@@ -72,7 +72,7 @@ pub fn ConventionsPage() -> impl IntoView {
                 get("apres").parse::<i64>().unwrap_or(0),
             )
         },
-        |(o, s, l, e, a)| list_conventions(o, s, l, e, a),
+        |(o, s, l, e, a)| list_conventions(crate::domain::OrganisationId(o), s, l, e, a),
     );
     view! {
         <div class="fr-container fr-my-4w">
@@ -211,7 +211,9 @@ pub fn ConventionPage() -> impl IntoView {
                 close.version().get(),
             )
         },
-        |(i, s, _, _)| get_convention(i, s),
+        |(i, s, _, _)| {
+            get_convention(crate::domain::ConventionId(i), crate::domain::OrganisationId(s))
+        },
     );
     view! {
         <div class="fr-container fr-my-4w">
@@ -300,6 +302,7 @@ fn ConventionForm(
                         </div>
                         <div class="fr-col-12 fr-col-md-6">
                             <Field label="Date de clôture (facultative)" name="date_cloture" kind="date"
+                                hint="Le premier jour sans la convention : elle vaut jusqu'à la veille."
                                 value=c.date_cloture.map(|d| d.to_string()).unwrap_or_default() error=err/>
                         </div>
                     </div>

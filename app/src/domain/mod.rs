@@ -11,7 +11,10 @@ mod siret;
 pub use agent::{parse_contact, parse_date, Agent, AgentFields, Poste};
 pub use email::Email;
 pub use identifier::UserIdentifier;
-pub use ids::{ConventionId, GroupId, OrganisationId, RoleId, UserId};
+pub use ids::{
+    ApplicationId, ConventionId, GrantId, GroupId, InvitationId, MembershipId, OrganisationId,
+    RequestId, RoleId, UnitId, UserId,
+};
 pub use password::{Password, MIN_PASSWORD_CHARS};
 pub use period::{statut, Period};
 pub use person::{Civilite, PersonName, Telephone};

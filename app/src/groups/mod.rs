@@ -10,12 +10,16 @@
 //! the users of the groups they reach (theirs and their subgroups), and
 //! names the responsable of a subgroup of their own group. The database
 //! holds the rules that do not depend on who acts (see migration 0010).
+mod edit;
+mod memberships;
 mod pages;
+mod rights;
+pub use edit::*;
+pub use memberships::*;
 pub use pages::*;
+pub use rights::*;
 
 use crate::error::AppResult;
-#[cfg(feature = "ssr")]
-use crate::session::Acting;
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -87,17 +91,17 @@ pub fn parse_group_code(raw: &str) -> Result<String, String> {
 /// is an open member of). Sorted by code, 50 a page.
 #[server(endpoint = "list_groups", output = crate::json::Json)]
 pub async fn list_groups(
-    organisation_id: i64,
-    #[server(default)] convention_id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    #[server(default)] convention_id: crate::domain::ConventionId,
     #[server(default)] code: String,
     #[server(default)] libelle: String,
     #[server(default)] utilisateur: String,
     #[server(default)] after: String,
 ) -> AppResult<GroupList> {
-    use crate::domain::{like_prefix, OrganisationId};
+    use crate::domain::like_prefix;
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
-    let org = OrganisationId(organisation_id);
+    let org = organisation_id;
     let manager = me.manages_or_reaches(org).await?;
     let pool = crate::state::pool();
     let (organisation, siret): (String, String) =
@@ -105,7 +109,7 @@ pub async fn list_groups(
             .bind(org)
             .fetch_one(&pool)
             .await?;
-    let convention: Option<(i64, String)> = if convention_id == 0 {
+    let convention: Option<(i64, String)> = if convention_id.get() == 0 {
         None
     } else {
         Some(
@@ -181,7 +185,7 @@ pub async fn list_groups(
         )
         .collect();
     Ok(GroupList {
-        organisation_id,
+        organisation_id: org.get(),
         organisation,
         siret,
         convention,
@@ -234,19 +238,18 @@ pub struct GroupDetail {
 /// (`id` = 0; `convention_id` preselects its convention).
 #[server(endpoint = "get_group", output = crate::json::Json)]
 pub async fn get_group(
-    organisation_id: i64,
-    #[server(default)] id: i64,
-    #[server(default)] convention_id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    #[server(default)] id: crate::domain::GroupId,
+    #[server(default)] convention_id: crate::domain::ConventionId,
 ) -> AppResult<GroupDetail> {
-    use crate::domain::OrganisationId;
     use crate::error::AppError;
     use crate::session::GroupActor;
     let me = crate::session::require_user().await?;
-    let org = OrganisationId(organisation_id);
-    let actor = if id == 0 {
+    let org = organisation_id;
+    let actor = if id.get() == 0 {
         GroupActor::Manager(me.manager_of(org).await?)
     } else {
-        me.group_actor(org, crate::domain::GroupId(id)).await?
+        me.group_actor(org, id).await?
     };
     let manager = matches!(actor, GroupActor::Manager(_));
     let pool = crate::state::pool();
@@ -268,7 +271,7 @@ pub async fn get_group(
         String,
         String,
     );
-    let head: Head = if id == 0 {
+    let head: Head = if id.get() == 0 {
         let conv: Option<(i64, String)> = sqlx::query_as(
             "select id, libelle from conventions where id = $1 and organisation_id = $2",
         )
@@ -364,8 +367,8 @@ pub async fn get_group(
         (vec![], vec![], vec![])
     };
     Ok(GroupDetail {
-        id,
-        organisation_id,
+        id: id.get(),
+        organisation_id: org.get(),
         organisation,
         convention_id: cid,
         convention,
@@ -387,689 +390,15 @@ pub async fn get_group(
     })
 }
 
-/// « Créer un groupe » (`id` = 0) or modify one: the structure's managers
-/// only. The responsable is an agent of the structure, given by identifiant
-/// or email; a subgroup is in its parent's convention.
-#[allow(clippy::too_many_arguments)]
-#[server(endpoint = "save_group", output = crate::json::Json)]
-pub async fn save_group(
-    organisation_id: i64,
-    #[server(default)] id: i64,
-    #[server(default)] convention_id: i64,
-    code: String,
-    libelle: String,
-    #[server(default)] parent_id: i64,
-    #[server(default)] date_ouverture: String,
-    #[server(default)] date_cloture: String,
-    #[server(default)] responsable: String,
-) -> AppResult<i64> {
-    use crate::error::{AppError, Errors};
-    let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
-    let org = manager.organisation_id();
-    let today = chrono::Local::now().date_naive();
-    let mut errs = Errors::default();
-    let code = errs.check("code", parse_group_code(&code));
-    let libelle = libelle.split_whitespace().collect::<Vec<_>>().join(" ");
-    if libelle.is_empty() || libelle.chars().count() > 200 {
-        errs.add(
-            "libelle",
-            "Saisissez le libellé du groupe (200 caractères au plus).",
-        );
-    }
-    let period = if id == 0 {
-        crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today)
-    } else {
-        crate::domain::Period::parse(&mut errs, &date_ouverture, &date_cloture, today)
-    };
-    if responsable.trim().is_empty() {
-        errs.add(
-            "responsable",
-            "Désignez le responsable habilitations du groupe (obligatoire).",
-        );
-    }
-    errs.finish()?;
-    let (code, period) = (code.unwrap(), period.unwrap());
-    let pool = crate::state::pool();
-    let mut tx = pool.begin().await?;
-    let responsable_id = ssr::agent_of(&mut tx, org, &responsable)
-        .await?
-        .ok_or_else(|| {
-            AppError::invalid(
-                "responsable",
-                "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
-            )
-        })?;
-    let before: Option<serde_json::Value> = if id == 0 {
-        None
-    } else {
-        let row: Option<(serde_json::Value, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
-            "select jsonb_build_object('code', code, 'libelle', libelle, 'groupe_parent', parent_id,
-                        'date_ouverture', date_ouverture, 'date_cloture', date_cloture, 'responsable', responsable_id),
-                    date_ouverture, date_cloture
-               from user_groups where id = $1 and organisation_id = $2 for update",
-        )
-        .bind(id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let (b, old_o, old_c) = row.ok_or(AppError::NotFound)?;
-        // A closed group stays closed (the database refuses it too).
-        if old_c.is_some_and(|c| c <= today) {
-            return Err(AppError::Conflict(
-                "Ce groupe est clôturé : il ne se modifie plus. Pour continuer, créez un nouveau groupe.".into(),
-            ));
-        }
-        if period.ouverture != old_o && (old_o <= today || period.ouverture < today) {
-            return Err(AppError::invalid(
-                "date_ouverture",
-                "La date d'ouverture ne change plus une fois le groupe ouvert, et ne peut pas être dans le passé.",
-            ));
-        }
-        Some(b)
-    };
-    // The parent fixes the convention; else the one chosen (open, of this
-    // structure).
-    let parent = (parent_id != 0).then_some(parent_id);
-    let convention_id: i64 = if let Some(p) = parent {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "select convention_id from user_groups where id = $1 and organisation_id = $2",
-        )
-        .bind(p)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?;
-        row.ok_or_else(|| {
-            AppError::invalid(
-                "parent_id",
-                "Ce groupe parent n'existe pas dans la structure.",
-            )
-        })?
-        .0
-    } else if id != 0 {
-        let (c,): (i64,) = sqlx::query_as("select convention_id from user_groups where id = $1")
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        c
-    } else {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "select id from conventions where id = $1 and organisation_id = $2
-                and (date_cloture is null or date_cloture > current_date)",
-        )
-        .bind(convention_id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?;
-        row.ok_or_else(|| {
-            AppError::invalid(
-                "convention_id",
-                "Choisissez une convention ouverte de la structure.",
-            )
-        })?
-        .0
-    };
-    let saved: Result<(i64,), sqlx::Error> = if id == 0 {
-        sqlx::query_as(
-            "insert into user_groups (organisation_id, convention_id, code, libelle, parent_id, date_ouverture,
-                                      date_cloture, responsable_id, created_by)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
-        )
-        .bind(org)
-        .bind(convention_id)
-        .bind(&code)
-        .bind(&libelle)
-        .bind(parent)
-        .bind(period.ouverture)
-        .bind(period.cloture)
-        .bind(responsable_id)
-        .bind(manager.user_id())
-        .fetch_one(&mut *tx)
-        .await
-    } else {
-        sqlx::query_as(
-            "update user_groups set code = $3, libelle = $4, parent_id = $5, date_ouverture = $6,
-                    date_cloture = $7, responsable_id = $8
-              where id = $1 and organisation_id = $2 returning id",
-        )
-        .bind(id)
-        .bind(org)
-        .bind(&code)
-        .bind(&libelle)
-        .bind(parent)
-        .bind(period.ouverture)
-        .bind(period.cloture)
-        .bind(responsable_id)
-        .fetch_one(&mut *tx)
-        .await
-    };
-    let group_id = match saved {
-        Ok((g,)) => g,
-        Err(e) => return Err(ssr::group_error(e)),
-    };
-    crate::audit::ssr::record(
-        &mut tx,
-        manager.event(
-            if id == 0 {
-                "groupe.creation"
-            } else {
-                "groupe.modification"
-            },
-            "groupe",
-            Some(group_id),
-            before,
-            Some(serde_json::json!({
-                "code": code, "libelle": libelle, "groupe_parent": parent,
-                "date_ouverture": period.ouverture, "date_cloture": period.cloture,
-                "responsable": responsable_id,
-            })),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(group_id)
-}
-
-/// « Remplacer un responsable habilitations »: a manager of the structure,
-/// or the responsable of the parent group for a subgroup of their own. The
-/// new responsable is an agent of the structure; a responsable may only
-/// name one of the users of the groups they reach, and never themselves.
-#[server(endpoint = "set_group_responsable", output = crate::json::Json)]
-pub async fn set_group_responsable(
-    organisation_id: i64,
-    group_id: i64,
-    responsable: String,
-) -> AppResult<()> {
-    use crate::domain::GroupId;
-    use crate::error::AppError;
-    use crate::session::GroupActor;
-    let me = crate::session::require_user().await?;
-    let org = crate::domain::OrganisationId(organisation_id);
-    let actor = me.group_actor(org, GroupId(group_id)).await?;
-    let pool = crate::state::pool();
-    let mut tx = pool.begin().await?;
-    let row: Option<(Option<i64>, i64)> = sqlx::query_as(
-        "select parent_id, responsable_id from user_groups where id = $1 and organisation_id = $2 for update",
-    )
-    .bind(group_id)
-    .bind(org)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let (parent, old) = row.ok_or(AppError::NotFound)?;
-    let new = ssr::agent_of(&mut tx, org, &responsable)
-        .await?
-        .ok_or_else(|| {
-            AppError::invalid(
-                "responsable",
-                "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
-            )
-        })?;
-    if let GroupActor::Responsable(_) = &actor {
-        // Only for a subgroup of a group they reach (not their own top group).
-        let Some(parent) = parent else {
-            return Err(AppError::Forbidden);
-        };
-        let reach_parent = me.group_manager_of(GroupId(parent)).await?;
-        if new == me.id().get() {
-            return Err(AppError::Conflict(
-                "Vous ne pouvez pas vous désigner vous-même : un administrateur de la structure doit le faire.".into(),
-            ));
-        }
-        if !reach_parent
-            .reaches(&mut tx, crate::domain::UserId(new))
-            .await?
-        {
-            return Err(AppError::invalid(
-                "responsable",
-                "Désignez un utilisateur des groupes dont vous êtes responsable.",
-            ));
-        }
-    }
-    if new == old {
-        return Ok(());
-    }
-    sqlx::query("update user_groups set responsable_id = $2 where id = $1")
-        .bind(group_id)
-        .bind(new)
-        .execute(&mut *tx)
-        .await
-        .map_err(ssr::group_error)?;
-    crate::audit::ssr::record(
-        &mut tx,
-        actor.event(
-            "groupe.responsable",
-            "groupe",
-            Some(group_id),
-            Some(serde_json::json!({"responsable": old})),
-            Some(serde_json::json!({"responsable": new})),
-        ),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// « Désactiver un groupe » (managers; the screen asks for confirmation):
-/// its closing date becomes today. Its subgroups, memberships and rights
-/// end with it (database triggers); its users stay open.
-#[server(endpoint = "close_group", output = crate::json::Json)]
-pub async fn close_group(organisation_id: i64, group_id: i64) -> AppResult<()> {
-    let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
-    let mut tx = crate::state::pool().begin().await?;
-    if crate::rights::group_rights::close_group(&mut tx, &manager, crate::domain::GroupId(group_id))
-        .await?
-    {
-        tx.commit().await?;
-    }
-    Ok(())
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GroupRights {
-    pub organisation: String,
-    pub convention: String,
-    pub code: String,
-    pub libelle: String,
-    pub parent: String,
-    /// The services (applications) of the convention.
-    pub services: Vec<Choice>,
-    pub application_id: i64,
-    /// Roles of the chosen service the group may receive (within the
-    /// convention, and for a subgroup held by its parent), not assigned.
-    pub available: Vec<Choice>,
-    pub assigned: Vec<Choice>,
-    pub open: bool,
-}
-
-/// « Habilitations du groupe »: managers of the structure only (a
-/// responsable cannot open a group's rights).
-#[server(endpoint = "group_rights", output = crate::json::Json)]
-pub async fn load_group_rights(
-    organisation_id: i64,
-    group_id: i64,
-    #[server(default)] application_id: i64,
-) -> AppResult<GroupRights> {
-    use crate::error::AppError;
-    let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
-    let pool = crate::state::pool();
-    #[allow(clippy::type_complexity)]
-    let head: Option<(String, String, String, String, i64, Option<i64>, bool)> = sqlx::query_as(
-        "select o.nom, c.libelle, g.code, g.libelle, g.convention_id, g.parent_id,
-                (g.date_cloture is null or g.date_cloture > current_date)
-           from user_groups g join conventions c on c.id = g.convention_id
-           join organisations o on o.id = g.organisation_id
-          where g.id = $1 and g.organisation_id = $2",
-    )
-    .bind(group_id)
-    .bind(manager.organisation_id())
-    .fetch_optional(&pool)
-    .await?;
-    let (organisation, convention, code, libelle, cid, parent_id, open) =
-        head.ok_or(AppError::NotFound)?;
-    let parent: String = match parent_id {
-        Some(p) => {
-            sqlx::query_as::<_, (String,)>(
-                "select code || ' — ' || libelle from user_groups where id = $1",
-            )
-            .bind(p)
-            .fetch_one(&pool)
-            .await?
-            .0
-        }
-        None => String::new(),
-    };
-    let services: Vec<(i64, String)> = sqlx::query_as(
-        "select a.id, a.libelle from applications a
-          where exists (select 1 from convention_roles cr where cr.convention_id = $1 and cr.application_id = a.id
-                           and (cr.date_cloture is null or cr.date_cloture > current_date))
-          order by a.position, a.libelle",
-    )
-    .bind(cid)
-    .fetch_all(&pool)
-    .await?;
-    let application_id = if services.iter().any(|s| s.0 == application_id) {
-        application_id
-    } else {
-        services.first().map(|s| s.0).unwrap_or(0)
-    };
-    let roles: Vec<(i64, String, bool, bool)> = sqlx::query_as(
-        "select r.id, r.libelle,
-                exists (select 1 from group_grants gg where gg.group_id = $1 and gg.role_id = r.id
-                           and (gg.date_cloture is null or gg.date_cloture > current_date)),
-                exists (select 1 from convention_roles cr where cr.convention_id = $2 and cr.role_id = r.id
-                           and (cr.date_cloture is null or cr.date_cloture > current_date))
-                and ($4::bigint is null or exists (
-                        select 1 from group_grants pg where pg.group_id = $4 and pg.role_id = r.id
-                           and (pg.date_cloture is null or pg.date_cloture > current_date)))
-           from roles r where r.application_id = $3 order by r.position, r.libelle",
-    )
-    .bind(group_id)
-    .bind(cid)
-    .bind(application_id)
-    .bind(parent_id)
-    .fetch_all(&pool)
-    .await?;
-    let choice = |(id, label, ..): &(i64, String, bool, bool)| Choice {
-        id: *id,
-        label: label.clone(),
-    };
-    Ok(GroupRights {
-        organisation,
-        convention,
-        code,
-        libelle,
-        parent,
-        services: services
-            .into_iter()
-            .map(|(id, label)| Choice { id, label })
-            .collect(),
-        application_id,
-        assigned: roles.iter().filter(|r| r.2).map(choice).collect(),
-        available: roles.iter().filter(|r| !r.2 && r.3).map(choice).collect(),
-        open,
-    })
-}
-
-/// « Enregistrer les modifications » of « Habilitations du groupe »: the
-/// roles of one service the group holds from now on. One transaction, one
-/// journal event per role assigned or withdrawn; a role withdrawn ends
-/// today in the group and its subgroups.
-#[server(endpoint = "set_group_roles", output = crate::json::Json)]
-pub async fn set_group_roles(
-    organisation_id: i64,
-    group_id: i64,
-    application_id: i64,
-    #[server(default)] role_ids: String,
-) -> AppResult<()> {
-    use crate::error::AppError;
-    let me = crate::session::require_user().await?;
-    let manager = me.manager_of(organisation_id).await?;
-    let wanted =
-        crate::conventions::parse_ids(&role_ids).map_err(|m| AppError::invalid("role_ids", m))?;
-    let mut tx = crate::state::pool().begin().await?;
-    crate::rights::group_rights::set_roles(
-        &mut tx,
-        &manager,
-        crate::domain::GroupId(group_id),
-        application_id,
-        &wanted,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MemberRow {
-    pub membership_id: i64,
-    pub user_id: i64,
-    pub identifier: String,
-    pub nom: String,
-    pub prenom: String,
-    pub group_id: i64,
-    /// « CODE — Libellé » of the group (and « sous-groupe de … »).
-    pub group: String,
-    pub parent: String,
-    pub date_ouverture: NaiveDate,
-    pub date_cloture: Option<NaiveDate>,
-    pub statut: String,
-    /// The caller may change these dates.
-    pub editable: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Members {
-    pub organisation: String,
-    pub title: String,
-    pub rows: Vec<MemberRow>,
-    /// Cursor of the next page (the last membership id), if any.
-    pub next: Option<i64>,
-}
-
-pub const MEMBERS_PAGE_SIZE: i64 = 100;
-
-/// « Utilisateurs du groupe » (`group_id`) or « Gérer l'appartenance de
-/// l'utilisateur » (`user_id`): memberships, newest first, ended ones
-/// included. A manager sees all; a responsable sees the memberships of
-/// the groups they reach (and for a user, only when the user is in one).
-#[server(endpoint = "list_memberships", output = crate::json::Json)]
-pub async fn list_memberships(
-    organisation_id: i64,
-    #[server(default)] group_id: i64,
-    #[server(default)] user_id: i64,
-    #[server(default)] after: i64,
-) -> AppResult<Members> {
-    use crate::domain::{GroupId, OrganisationId};
-    use crate::error::AppError;
-    use crate::session::GroupActor;
-    let me = crate::session::require_user().await?;
-    let org = OrganisationId(organisation_id);
-    if (group_id == 0) == (user_id == 0) {
-        return Err(AppError::invalid(
-            "group_id",
-            "Choisissez un groupe ou un utilisateur.",
-        ));
-    }
-    let manager = if group_id != 0 {
-        matches!(
-            me.group_actor(org, GroupId(group_id)).await?,
-            GroupActor::Manager(_)
-        )
-    } else {
-        match me.manager_of(org).await {
-            Ok(_) => true,
-            Err(AppError::Forbidden) => {
-                let pool = crate::state::pool();
-                let mut conn = pool.acquire().await?;
-                if !crate::rights::reach::reaches(
-                    &mut conn,
-                    me.id(),
-                    org,
-                    crate::domain::UserId(user_id),
-                )
-                .await?
-                {
-                    return Err(AppError::Forbidden);
-                }
-                false
-            }
-            Err(e) => return Err(e),
-        }
-    };
-    let pool = crate::state::pool();
-    let (organisation,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
-        .bind(org)
-        .fetch_one(&pool)
-        .await?;
-    let title: (String,) = if group_id != 0 {
-        sqlx::query_as("select code || ' — ' || libelle from user_groups where id = $1")
-            .bind(group_id)
-            .fetch_one(&pool)
-            .await?
-    } else {
-        sqlx::query_as(
-            "select u.prenom || ' ' || u.nom || ' (' || u.identifier || ')' from users u
-               join memberships m on m.user_id = u.id and m.organisation_id = $2 where u.id = $1",
-        )
-        .bind(user_id)
-        .bind(org)
-        .fetch_optional(&pool)
-        .await?
-        .ok_or(AppError::NotFound)?
-    };
-    type Row = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        NaiveDate,
-        Option<NaiveDate>,
-        bool,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "select m.id, u.id, u.identifier, u.nom, u.prenom, g.id, g.code || ' — ' || g.libelle,
-                coalesce(p.code || ' — ' || p.libelle, ''), m.date_ouverture, m.date_cloture,
-                $5 or g.id in (select group_id from responsable_reach($6, current_date))
-           from group_memberships m join users u on u.id = m.user_id
-           join user_groups g on g.id = m.group_id
-           left join user_groups p on p.id = g.parent_id
-          where m.organisation_id = $1
-            and ($2::bigint = 0 or m.group_id = $2)
-            and ($3::bigint = 0 or m.user_id = $3)
-            and ($4::bigint = 0 or m.id < $4)
-            and ($5 or g.id in (select group_id from responsable_reach($6, current_date)))
-          order by m.id desc limit $7",
-    )
-    .bind(org)
-    .bind(group_id)
-    .bind(user_id)
-    .bind(after)
-    .bind(manager)
-    .bind(me.id())
-    .bind(MEMBERS_PAGE_SIZE + 1)
-    .fetch_all(&pool)
-    .await?;
-    let today = chrono::Local::now().date_naive();
-    let more = rows.len() as i64 > MEMBERS_PAGE_SIZE;
-    let rows: Vec<MemberRow> = rows
-        .into_iter()
-        .take(MEMBERS_PAGE_SIZE as usize)
-        .map(
-            |(mid, uid, identifier, nom, prenom, gid, group, parent, o, c, reach)| MemberRow {
-                membership_id: mid,
-                user_id: uid,
-                identifier,
-                nom,
-                prenom,
-                group_id: gid,
-                group,
-                parent,
-                date_ouverture: o,
-                date_cloture: c,
-                statut: crate::domain::statut(o, c, today).into(),
-                editable: reach && uid != me.id().get() && c.is_none_or(|c| c > today),
-            },
-        )
-        .collect();
-    Ok(Members {
-        organisation,
-        title: title.0,
-        next: more.then(|| rows.last().map(|r| r.membership_id)).flatten(),
-        rows,
-    })
-}
-
-/// « Ajouter à un groupe »: a user of the structure joins a group, from
-/// a date (default today, never in the past) to an optional closing date.
-/// A manager adds any agent of the structure; a responsable adds to the
-/// groups they reach the users already in those groups. Nobody adds
-/// themselves.
-#[server(endpoint = "add_to_group", output = crate::json::Json)]
-pub async fn add_to_group(
-    organisation_id: i64,
-    group_id: i64,
-    #[server(default)] user_id: i64,
-    #[server(default)] utilisateur: String,
-    #[server(default)] date_ouverture: String,
-    #[server(default)] date_cloture: String,
-) -> AppResult<i64> {
-    use crate::domain::{GroupId, OrganisationId, UserId};
-    use crate::error::{AppError, Errors};
-    let me = crate::session::require_user().await?;
-    let org = OrganisationId(organisation_id);
-    let actor = me.group_actor(org, GroupId(group_id)).await?;
-    let today = chrono::Local::now().date_naive();
-    let mut errs = Errors::default();
-    let period =
-        crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today);
-    errs.finish()?;
-    let period = period.unwrap();
-    let pool = crate::state::pool();
-    let mut tx = pool.begin().await?;
-    let user = if user_id != 0 {
-        let row: Option<(i64,)> = sqlx::query_as(
-            "select user_id from memberships where user_id = $1 and organisation_id = $2",
-        )
-        .bind(user_id)
-        .bind(org)
-        .fetch_optional(&mut *tx)
-        .await?;
-        row.map(|r| r.0)
-    } else {
-        ssr::agent_of(&mut tx, org, &utilisateur).await?
-    };
-    let Some(user) = user else {
-        return Err(AppError::invalid(
-            "utilisateur",
-            "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
-        ));
-    };
-    let mid = crate::rights::memberships::join(
-        &mut tx,
-        &actor,
-        GroupId(group_id),
-        UserId(user),
-        period.ouverture,
-        period.cloture,
-        crate::rights::memberships::Joining::Member,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(mid)
-}
-
-/// « Modifier l'appartenance d'un utilisateur à un groupe »: its dates. The
-/// closing date is never in the past (closing today detaches at once); an
-/// opening date changes only while the membership has not started.
-#[server(endpoint = "update_membership", output = crate::json::Json)]
-pub async fn update_membership(
-    organisation_id: i64,
-    membership_id: i64,
-    #[server(default)] date_ouverture: String,
-    #[server(default)] date_cloture: String,
-) -> AppResult<()> {
-    use crate::domain::{GroupId, OrganisationId};
-    use crate::error::AppError;
-    let me = crate::session::require_user().await?;
-    let org = OrganisationId(organisation_id);
-    let pool = crate::state::pool();
-    let row: Option<(i64,)> = sqlx::query_as(
-        "select group_id from group_memberships where id = $1 and organisation_id = $2",
-    )
-    .bind(membership_id)
-    .bind(org)
-    .fetch_optional(&pool)
-    .await?;
-    // A missing membership and a foreign one answer the same.
-    let (group_id,) = row.ok_or(AppError::Forbidden)?;
-    let actor = me.group_actor(org, GroupId(group_id)).await?;
-    let mut tx = pool.begin().await?;
-    crate::rights::memberships::redate(
-        &mut tx,
-        &actor,
-        membership_id,
-        &date_ouverture,
-        &date_cloture,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
-}
-
 /// The open groups the caller may add users to, for « Ajouter à un
 /// groupe »: all of the structure's for a manager, the groups they reach
 /// for a responsable (« CODE — Libellé », with the parent).
 #[server(endpoint = "group_choices", output = crate::json::Json)]
-pub async fn group_choices(organisation_id: i64) -> AppResult<Vec<Choice>> {
-    use crate::domain::OrganisationId;
+pub async fn group_choices(
+    organisation_id: crate::domain::OrganisationId,
+) -> AppResult<Vec<Choice>> {
     let me = crate::session::require_user().await?;
-    let org = OrganisationId(organisation_id);
+    let org = organisation_id;
     let manager = me.manages_or_reaches(org).await?;
     let rows: Vec<(i64, String)> = sqlx::query_as(
         "select g.id, g.code || ' — ' || g.libelle || coalesce(' (sous-groupe de ' || p.code || ')', '')

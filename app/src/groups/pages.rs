@@ -58,7 +58,16 @@ pub fn GroupsPage() -> impl IntoView {
                 close.version().get(),
             )
         },
-        |(o, c, code, l, u, a, _)| list_groups(o, c, code, l, u, a),
+        |(o, c, code, l, u, a, _)| {
+            list_groups(
+                crate::domain::OrganisationId(o),
+                crate::domain::ConventionId(c),
+                code,
+                l,
+                u,
+                a,
+            )
+        },
     );
     view! {
         <div class="fr-container fr-my-4w">
@@ -219,7 +228,13 @@ pub fn GroupPage() -> impl IntoView {
                 name.version().get(),
             )
         },
-        |(o, i, c, _, _)| get_group(o, i, c),
+        |(o, i, c, _, _)| {
+            get_group(
+                crate::domain::OrganisationId(o),
+                crate::domain::GroupId(i),
+                crate::domain::ConventionId(c),
+            )
+        },
     );
     view! {
         <div class="fr-container fr-my-4w">
@@ -283,6 +298,7 @@ fn GroupForm(
                         <div class="fr-col-12 fr-col-md-6">
                             <Field label="Date d'ouverture" name="date_ouverture" kind="date" required=true value=g.date_ouverture.to_string() error=err/>
                             <Field label="Date de clôture (facultative)" name="date_cloture" kind="date"
+                                hint="Le premier jour où le groupe est clôturé : ses droits valent jusqu'à la veille."
                                 value=g.date_cloture.map(|d| d.to_string()).unwrap_or_default() error=err/>
                         </div>
                     </div>
@@ -455,7 +471,13 @@ pub fn GroupRightsPage() -> impl IntoView {
     let save = ServerAction::<SetGroupRoles>::new();
     let data = Resource::new(
         move || (org(), id(), service(), save.version().get()),
-        |(o, g, s, _)| load_group_rights(o, g, s),
+        |(o, g, s, _)| {
+            load_group_rights(
+                crate::domain::OrganisationId(o),
+                crate::domain::GroupId(g),
+                crate::domain::ApplicationId(s),
+            )
+        },
     );
     view! {
         <div class="fr-container fr-my-4w">
@@ -610,13 +632,20 @@ pub fn MembershipsPage() -> impl IntoView {
                 update.version().get(),
             )
         },
-        |(o, g, u, a, _, _)| list_memberships(o, g, u, a),
+        |(o, g, u, a, _, _)| {
+            list_memberships(
+                crate::domain::OrganisationId(o),
+                crate::domain::GroupId(g),
+                crate::domain::UserId(u),
+                a,
+            )
+        },
     );
     let choices = Resource::new(
         move || (org(), group()),
         |(o, g)| async move {
             if g == 0 {
-                group_choices(o).await
+                group_choices(crate::domain::OrganisationId(o)).await
             } else {
                 Ok(vec![])
             }
@@ -682,7 +711,8 @@ pub fn MembershipsPage() -> impl IntoView {
                                                 value=chrono::Local::now().date_naive().to_string() error=add_err/>
                                         </div>
                                         <div class="fr-col-12 fr-col-md-6">
-                                            <Field label="Date de clôture (facultative)" name="date_cloture" kind="date" error=add_err/>
+                                            <Field label="Date de clôture (facultative)" name="date_cloture" kind="date"
+                                                hint="Le premier jour hors du groupe : l'utilisateur en est membre jusqu'à la veille." error=add_err/>
                                         </div>
                                     </div>
                                     <button type="submit" class="fr-btn">"Ajouter au groupe"</button>

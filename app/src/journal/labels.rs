@@ -248,6 +248,9 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("responsable", "Responsable habilitations"),
     ("appartenances_closes", "Appartenances closes"),
     ("par_le_groupe_parent", "Par le groupe parent"),
+    ("par_le_groupe", "Par la clôture du groupe"),
+    ("par_la_convention", "Par la convention"),
+    ("motif", "Motif"),
     ("groupe_clos", "Groupe clôturé"),
 ];
 

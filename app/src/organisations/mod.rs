@@ -153,7 +153,9 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
 
 /// Public facts of one active organisation (name, SIRET, address).
 #[server(endpoint = "get_organisation", output = crate::json::Json)]
-pub async fn get_organisation(id: i64) -> AppResult<OrganisationSummary> {
+pub async fn get_organisation(id: crate::domain::OrganisationId) -> AppResult<OrganisationSummary> {
+    // Typed at the boundary; read as numbers below.
+    let (id,) = (id.get(),);
     crate::session::require_user().await?;
     sqlx::query_as("select id, siret, nom, adresse from organisations where id = $1 and active")
         .bind(id)

@@ -57,7 +57,9 @@ pub struct PendingRequests {
 /// all of them for a manager; for a responsable habilitations, those for a
 /// role one of the groups they reach holds today.
 #[server(endpoint = "requests_to_decide", output = crate::json::Json)]
-pub async fn requests_to_decide(organisation_id: i64) -> AppResult<PendingRequests> {
+pub async fn requests_to_decide(organisation_id: crate::domain::OrganisationId) -> AppResult<PendingRequests> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     use crate::domain::OrganisationId;
     const SHOWN: i64 = 200;
     let me = crate::session::require_user().await?;
@@ -141,10 +143,12 @@ pub async fn requests_to_decide(organisation_id: i64) -> AppResult<PendingReques
 
 #[server(endpoint = "request_access", output = crate::json::Json)]
 pub async fn request_access(
-    organisation_id: i64,
-    role_id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    role_id: crate::domain::RoleId,
     #[server(default)] message: String,
 ) -> AppResult<i64> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, role_id) = (organisation_id.get(), role_id.get());
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};
     let me = crate::session::require_user().await?;
@@ -311,7 +315,9 @@ pub async fn my_requests() -> AppResult<Vec<MyRequest>> {
 
 /// The requester withdraws a pending request.
 #[server(endpoint = "cancel_request", output = crate::json::Json)]
-pub async fn cancel_request(id: i64) -> AppResult<()> {
+pub async fn cancel_request(id: crate::domain::RequestId) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (id,) = (id.get(),);
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let pool = crate::state::pool();
@@ -357,11 +363,15 @@ pub async fn cancel_request(id: i64) -> AppResult<()> {
 /// deciding at once serialise: the second sees it decided and is refused.
 #[server(endpoint = "decide_request", output = crate::json::Json)]
 pub async fn decide_request(
-    id: i64,
+    id: crate::domain::RequestId,
     decision: String,
     #[server(default)] comment: String,
-    #[server(default)] group_id: i64,
+    #[server(default)] group_id: crate::domain::GroupId,
 ) -> AppResult<()> {
+    // Typed at the boundary (0: none); read as numbers below.
+    let (group_id,) = (group_id.get(),);
+    // Typed at the boundary; read as numbers below.
+    let (id,) = (id.get(),);
     use crate::domain::{GroupId, OrganisationId, UserId};
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};

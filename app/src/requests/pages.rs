@@ -16,8 +16,8 @@ pub fn NewRequestPage() -> impl IntoView {
             .and_then(|s| s.parse::<i64>().ok())
             .unwrap_or(0)
     };
-    let org = Resource::new(org_id, get_organisation);
-    let roles = Resource::new(org_id, list_roles);
+    let org = Resource::new(org_id, |o| get_organisation(crate::domain::OrganisationId(o)));
+    let roles = Resource::new(org_id, |o| list_roles(crate::domain::OrganisationId(o)));
     let action = ServerAction::<RequestAccess>::new();
     let err = action_error(action);
     let done = action_ok(action);
@@ -145,7 +145,7 @@ pub fn DecisionsPage() -> impl IntoView {
     let err = action_error(decide);
     let data = Resource::new(
         move || (org(), decide.version().get()),
-        |(o, _)| requests_to_decide(o),
+        |(o, _)| requests_to_decide(crate::domain::OrganisationId(o)),
     );
     view! {
         <div class="fr-container fr-my-4w">

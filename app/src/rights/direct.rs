@@ -1,5 +1,8 @@
 //! Rights held directly by a person (the `grants` table): the only code
-//! that gives, re-dates and ends them.
+//! that gives, re-dates and ends them. A right holds [date_ouverture,
+//! date_cloture) like every dated row (migration 0016): the closing date is
+//! the first day without it; two rights of one role never overlap
+//! (`grants_no_overlap`).
 use super::checks;
 use crate::domain::{OrganisationId, UserId};
 use crate::error::{AppError, AppResult};
@@ -17,42 +20,83 @@ pub enum Rights<'a> {
     Ids(&'a [i64]),
 }
 
-/// Ends, from today, the open rights chosen. Returns how many ended.
-pub async fn end(conn: &mut PgConnection, which: Rights<'_>) -> Result<u64, sqlx::Error> {
+/// A right that a change ended: its closing date before and after.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Ended {
+    pub id: i64,
+    pub user_id: i64,
+    pub organisation_id: i64,
+    pub role_id: i64,
+    pub before: Option<NaiveDate>,
+    pub after: NaiveDate,
+}
+
+/// Ends, from today, the open rights chosen. Returns the rights ended.
+pub async fn end(conn: &mut PgConnection, which: Rights<'_>) -> Result<Vec<Ended>, sqlx::Error> {
     let filter = match which {
         Rights::Roles(..) => "organisation_id = $1 and role_id = any($2)",
         Rights::Holder(..) => "organisation_id = $1 and user_id = $2",
         Rights::Ids(..) => "id = any($1)",
     };
     let sql = format!(
-        "update grants set ends_on = greatest(starts_on - 1, current_date - 1)
-          where (ends_on is null or ends_on >= current_date) and {filter}"
+        "with old as (select id, date_cloture from grants
+                       where (date_cloture is null or date_cloture > current_date) and {filter} for update)
+         update grants g set date_cloture = greatest(g.date_ouverture, current_date) from old where g.id = old.id
+         returning g.id, g.user_id, g.organisation_id, g.role_id, old.date_cloture as before, g.date_cloture as after"
     );
-    let q = sqlx::query(&sql);
+    let q = sqlx::query_as::<_, Ended>(&sql);
     let q = match which {
         Rights::Roles(org, roles) => q.bind(org).bind(roles),
         Rights::Holder(org, user) => q.bind(org).bind(user),
         Rights::Ids(ids) => q.bind(ids),
     };
-    Ok(q.execute(conn).await?.rows_affected())
+    q.fetch_all(conn).await
 }
 
 /// An account closes on `from`: every right of the person still held then
-/// ends then (in every structure). Returns how many ended.
+/// ends then (in every structure). Returns the rights ended.
 pub async fn end_all_of(
     conn: &mut PgConnection,
     user: UserId,
     from: NaiveDate,
-) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "update grants set ends_on = greatest(starts_on - 1, $2::date - 1)
-          where user_id = $1 and (ends_on is null or ends_on >= $2::date)",
+) -> Result<Vec<Ended>, sqlx::Error> {
+    sqlx::query_as(
+        "with old as (select id, date_cloture from grants
+                       where user_id = $1 and (date_cloture is null or date_cloture > $2::date) for update)
+         update grants g set date_cloture = greatest(g.date_ouverture, $2::date) from old where g.id = old.id
+         returning g.id, g.user_id, g.organisation_id, g.role_id, old.date_cloture as before, g.date_cloture as after",
     )
     .bind(user)
     .bind(from)
-    .execute(conn)
-    .await?
-    .rows_affected())
+    .fetch_all(conn)
+    .await
+}
+
+/// One journal event per right a cascade ended (a role leaving the
+/// conventions, a detachment, an account closing), made by `actor`, with
+/// why (`motif`). The journal names the right (role, démarche, person).
+pub async fn record_ended(
+    conn: &mut PgConnection,
+    actor: UserId,
+    ended: &[Ended],
+    motif: &str,
+) -> Result<(), sqlx::Error> {
+    for e in ended {
+        crate::audit::ssr::record(
+            conn,
+            crate::audit::ssr::Event::by(
+                actor,
+                Some(OrganisationId(e.organisation_id)),
+                "habilitation.retrait",
+                "habilitation",
+                Some(e.id),
+                Some(serde_json::json!({"utilisateur": e.user_id, "role_id": e.role_id, "date_cloture": e.before})),
+                Some(serde_json::json!({"date_cloture": e.after, "motif": motif})),
+            ),
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// The error of a refused right, on the form field the caller names.
@@ -93,35 +137,31 @@ pub async fn give(
     if let Some(m) = checks::habiliter(conn, actor, &[role_id]).await? {
         return Err(AppError::invalid(field.0, m));
     }
-    // Rights keep their last day held (`ends_on`), the day before closing.
-    let ends_on = cloture.map(|c| c - chrono::Duration::days(1));
     let overlapping: Option<(i64,)> = sqlx::query_as(
         "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
-            and (ends_on is null or ends_on >= starts_on)
-            and (ends_on is null or ends_on >= $4::date)
-            and ($5::date is null or starts_on <= $5) limit 1",
+            and daterange(date_ouverture, date_cloture) && daterange($4::date, $5::date) limit 1",
     )
     .bind(user)
     .bind(org)
     .bind(role_id)
     .bind(ouverture)
-    .bind(ends_on)
+    .bind(cloture)
     .fetch_optional(&mut *conn)
     .await?;
     if overlapping.is_some() {
         return Ok(None);
     }
     let row: Option<(i64,)> = sqlx::query_as(
-        "insert into grants (role_id, organisation_id, user_id, granted_by, starts_on, ends_on)
+        "insert into grants (role_id, organisation_id, user_id, granted_by, date_ouverture, date_cloture)
          values ($1, $2, $3, $4, $5, $6)
-         on conflict (user_id, organisation_id, role_id) where ends_on is null do nothing returning id",
+         on conflict do nothing returning id",
     )
     .bind(role_id)
     .bind(org)
     .bind(user)
     .bind(actor.user_id())
     .bind(ouverture)
-    .bind(ends_on)
+    .bind(cloture)
     .fetch_optional(&mut *conn)
     .await
     .map_err(grant_error)?;
@@ -137,18 +177,15 @@ pub async fn set_dates(
     ouverture: NaiveDate,
     cloture: Option<NaiveDate>,
 ) -> AppResult<()> {
-    let new_ends = cloture.map(|c| c - chrono::Duration::days(1));
     let overlapping: Option<(i64,)> = sqlx::query_as(
         "select o.id from grants g join grants o on o.user_id = g.user_id and o.organisation_id = g.organisation_id
                 and o.role_id = g.role_id and o.id <> g.id
           where g.id = $1
-            and (o.ends_on is null or o.ends_on >= o.starts_on)
-            and (o.ends_on is null or o.ends_on >= $2::date)
-            and ($3::date is null or o.starts_on <= $3) limit 1",
+            and daterange(o.date_ouverture, o.date_cloture) && daterange($2::date, $3::date) limit 1",
     )
     .bind(grant_id)
     .bind(ouverture)
-    .bind(new_ends)
+    .bind(cloture)
     .fetch_optional(&mut *conn)
     .await?;
     if overlapping.is_some() {
@@ -157,10 +194,10 @@ pub async fn set_dates(
             "Une autre habilitation de ce rôle couvre déjà une partie de cette période.",
         ));
     }
-    sqlx::query("update grants set starts_on = $2, ends_on = $3 where id = $1")
+    sqlx::query("update grants set date_ouverture = $2, date_cloture = $3 where id = $1")
         .bind(grant_id)
         .bind(ouverture)
-        .bind(new_ends)
+        .bind(cloture)
         .execute(conn)
         .await
         .map_err(grant_error)?;
@@ -171,11 +208,21 @@ pub async fn set_dates(
 /// (its trigger), next to the dates.
 pub fn grant_error(e: sqlx::Error) -> AppError {
     if let sqlx::Error::Database(d) = &e {
-        if d.constraint() == Some("grants_within_ceiling") {
-            return AppError::invalid(
-                "date_cloture",
-                "Aucune convention de la structure n'ouvre ce rôle sur cette période.",
-            );
+        match d.constraint() {
+            Some("grants_within_ceiling") => {
+                return AppError::invalid(
+                    "date_cloture",
+                    "Aucune convention de la structure n'ouvre ce rôle sur cette période.",
+                )
+            }
+            // Two writers raced past the check above: the database keeps one.
+            Some("grants_no_overlap") => {
+                return AppError::invalid(
+                    "date_ouverture",
+                    "Une autre habilitation de ce rôle couvre déjà une partie de cette période.",
+                )
+            }
+            _ => {}
         }
     }
     e.into()

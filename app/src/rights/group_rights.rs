@@ -196,80 +196,208 @@ pub async fn close_group(
     if before.is_some_and(|c| c <= today) {
         return Ok(false);
     }
-    // What the cascade will end, read before it runs: the group and its
-    // subgroups still open after today, their memberships and rights.
-    let groups: Vec<(i64, Option<NaiveDate>)> = sqlx::query_as(
-        "with recursive tree as (
-             select id, date_cloture from user_groups where id = $1
-             union
-             select g.id, g.date_cloture from user_groups g join tree on g.parent_id = tree.id)
-         select id, date_cloture from tree where date_cloture is null or date_cloture > current_date order by id",
-    )
-    .bind(group)
-    .fetch_all(&mut *conn)
-    .await?;
-    let ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
-    let members: Vec<(i64, i64, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
-        "select group_id, user_id, date_ouverture, date_cloture from group_memberships
-          where group_id = any($1) and (date_cloture is null or date_cloture > current_date) order by id",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
-    let rights: Vec<(i64, i64, String)> = sqlx::query_as(
-        "select gg.group_id, gg.role_id, r.libelle from group_grants gg join roles r on r.id = gg.role_id
-          where gg.group_id = any($1) and (gg.date_cloture is null or gg.date_cloture > current_date) order by gg.id",
-    )
-    .bind(&ids)
-    .fetch_all(&mut *conn)
-    .await?;
+    // What the cascade will end, read before it runs.
+    let watched = Watched::read(conn, Cascading::Group(group)).await?;
+    let members = watched.memberships.len();
     sqlx::query("update user_groups set date_cloture = greatest(date_ouverture, current_date) where id = $1")
         .bind(group)
         .execute(&mut *conn)
         .await
         .map_err(super::errors::group_error)?;
-    for (g, c) in &groups {
-        crate::audit::ssr::record(
-            conn,
-            manager.event(
-                "groupe.cloture",
-                "groupe",
-                Some(*g),
-                Some(serde_json::json!({"date_cloture": c})),
-                Some(if *g == group.get() {
-                    serde_json::json!({"date_cloture": today, "appartenances_closes": members.len()})
-                } else {
-                    serde_json::json!({"date_cloture": today, "par_le_groupe_parent": group.get()})
-                }),
-            ),
-        )
+    crate::audit::ssr::record(
+        conn,
+        manager.event(
+            "groupe.cloture",
+            "groupe",
+            Some(group.get()),
+            Some(serde_json::json!({"date_cloture": before})),
+            Some(serde_json::json!({"date_cloture": today, "appartenances_closes": members})),
+        ),
+    )
+    .await?;
+    watched
+        .record(conn, manager.user_id(), manager.organisation_id())
         .await?;
-    }
-    for (g, user, o, c) in &members {
-        crate::audit::ssr::record(
-            conn,
-            manager.event(
-                "groupe.appartenance_modifiee",
-                "utilisateur",
-                Some(*user),
-                Some(serde_json::json!({"groupe": g, "date_ouverture": o, "date_cloture": c})),
-                Some(serde_json::json!({"groupe": g, "date_ouverture": o, "date_cloture": today.max(*o)})),
-            ),
-        )
-        .await?;
-    }
-    for (g, rid, libelle) in &rights {
-        crate::audit::ssr::record(
-            conn,
-            manager.event(
-                "groupe.role_retire",
-                "groupe",
-                Some(*g),
-                Some(serde_json::json!({"role": libelle, "role_id": rid})),
-                Some(serde_json::json!({"groupe_clos": group.get()})),
-            ),
-        )
-        .await?;
-    }
     Ok(true)
+}
+
+/// Where a change may end groups, memberships and group rights through the
+/// database's cascades (migration 0010's triggers).
+pub enum Cascading {
+    /// A group (and its subgroups) given an earlier closing date.
+    Group(GroupId),
+    /// A convention closed, or roles taken out of it: its groups' rights.
+    Convention(i64),
+}
+
+/// What a cascade may end, read before the change: every object still open
+/// after today, with its closing date. `record` then writes one journal
+/// event per object whose closing date the change moved — whatever path
+/// made it (a group's closing in « Modifier », a convention closed or a
+/// role taken out of it).
+pub struct Watched {
+    scope: Cascading,
+    groups: Vec<(i64, Option<NaiveDate>)>,
+    memberships: Vec<(i64, i64, i64, Option<NaiveDate>)>,
+    rights: Vec<(i64, i64, i64, String, Option<NaiveDate>)>,
+}
+
+impl Watched {
+    pub async fn read(conn: &mut PgConnection, scope: Cascading) -> Result<Watched, sqlx::Error> {
+        let groups: Vec<(i64, Option<NaiveDate>)> = match scope {
+            Cascading::Group(g) => {
+                sqlx::query_as(
+                    "with recursive tree as (
+                         select id, date_cloture from user_groups where id = $1
+                         union
+                         select g.id, g.date_cloture from user_groups g join tree on g.parent_id = tree.id)
+                     select id, date_cloture from tree
+                      where date_cloture is null or date_cloture > current_date order by id",
+                )
+                .bind(g)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            Cascading::Convention(c) => {
+                sqlx::query_as(
+                    "select id, date_cloture from user_groups where convention_id = $1
+                        and (date_cloture is null or date_cloture > current_date) order by id",
+                )
+                .bind(c)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+        };
+        let ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
+        // A convention's change ends rights, not memberships.
+        let memberships = match scope {
+            Cascading::Group(_) => {
+                sqlx::query_as(
+                    "select id, group_id, user_id, date_cloture from group_memberships
+                      where group_id = any($1) and (date_cloture is null or date_cloture > current_date) order by id",
+                )
+                .bind(&ids)
+                .fetch_all(&mut *conn)
+                .await?
+            }
+            Cascading::Convention(_) => vec![],
+        };
+        let rights = sqlx::query_as(
+            "select gg.id, gg.group_id, gg.role_id, r.libelle, gg.date_cloture
+               from group_grants gg join roles r on r.id = gg.role_id
+              where gg.group_id = any($1) and (gg.date_cloture is null or gg.date_cloture > current_date)
+              order by gg.id",
+        )
+        .bind(&ids)
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(Watched {
+            scope,
+            groups,
+            memberships,
+            rights,
+        })
+    }
+
+    /// One event per object the change ended (or ended earlier), by
+    /// `actor` in `organisation`; the group the change was made on has
+    /// its own event from the caller. Returns how many were written.
+    pub async fn record(
+        self,
+        conn: &mut PgConnection,
+        actor: crate::domain::UserId,
+        organisation: crate::domain::OrganisationId,
+    ) -> Result<usize, sqlx::Error> {
+        use crate::audit::ssr::{record, Event};
+        let now_groups: Vec<(i64, Option<NaiveDate>)> = sqlx::query_as(
+            "select id, date_cloture from user_groups where id = any($1)",
+        )
+        .bind(self.groups.iter().map(|g| g.0).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
+        let now_members: Vec<(i64, Option<NaiveDate>)> = sqlx::query_as(
+            "select id, date_cloture from group_memberships where id = any($1)",
+        )
+        .bind(self.memberships.iter().map(|m| m.0).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
+        let now_rights: Vec<(i64, Option<NaiveDate>)> = sqlx::query_as(
+            "select id, date_cloture from group_grants where id = any($1)",
+        )
+        .bind(self.rights.iter().map(|r| r.0).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
+        .await?;
+        let now = |v: &[(i64, Option<NaiveDate>)], id: i64| {
+            v.iter().find(|x| x.0 == id).and_then(|x| x.1)
+        };
+        let (root, cause) = match self.scope {
+            Cascading::Group(g) => (Some(g.get()), serde_json::json!({"par_le_groupe": g.get()})),
+            Cascading::Convention(c) => (None, serde_json::json!({"par_la_convention": c})),
+        };
+        let mut written = 0;
+        let event = |action: &'static str,
+                     target_type: &'static str,
+                     target: i64,
+                     before: serde_json::Value,
+                     after: serde_json::Value| {
+            Event::by(
+                actor,
+                Some(organisation),
+                action,
+                target_type,
+                Some(target),
+                Some(before),
+                Some(after),
+            )
+        };
+        for &(g, before) in &self.groups {
+            let after = now(&now_groups, g);
+            if Some(g) == root || after == before {
+                continue;
+            }
+            let mut a = cause.clone();
+            a["date_cloture"] = serde_json::json!(after);
+            record(conn, event("groupe.cloture", "groupe", g, serde_json::json!({"date_cloture": before}), a)).await?;
+            written += 1;
+        }
+        for &(id, g, user, before) in &self.memberships {
+            let after = now(&now_members, id);
+            if after == before {
+                continue;
+            }
+            record(
+                conn,
+                event(
+                    "groupe.appartenance_modifiee",
+                    "utilisateur",
+                    user,
+                    serde_json::json!({"groupe": g, "date_cloture": before}),
+                    serde_json::json!({"groupe": g, "date_cloture": after}),
+                ),
+            )
+            .await?;
+            written += 1;
+        }
+        for (id, g, role, libelle, before) in &self.rights {
+            let after = now(&now_rights, *id);
+            if after == *before {
+                continue;
+            }
+            let mut a = cause.clone();
+            a["date_cloture"] = serde_json::json!(after);
+            record(
+                conn,
+                event(
+                    "groupe.role_retire",
+                    "groupe",
+                    *g,
+                    serde_json::json!({"role": libelle, "role_id": role, "date_cloture": before}),
+                    a,
+                ),
+            )
+            .await?;
+            written += 1;
+        }
+        Ok(written)
+    }
 }

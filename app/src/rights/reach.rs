@@ -61,7 +61,7 @@ impl GroupManager {
                 and not exists (select 1 from grants gr join roles r on r.id = gr.role_id
                                   join applications a on a.id = r.application_id
                                  where gr.user_id = $3 and gr.organisation_id = $2
-                                   and (gr.ends_on is null or gr.ends_on >= greatest(gr.starts_on, current_date))
+                                   and (gr.date_cloture is null or gr.date_cloture > greatest(gr.date_ouverture, current_date))
                                    and not (a.habiliter_role_id is not null and exists (
                                         select 1 from effective_rights(current_date) e
                                          where e.user_id = $1 and e.organisation_id = $2

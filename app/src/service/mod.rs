@@ -457,8 +457,12 @@ pub struct PendingRequest {
 pub struct HeldGrant {
     pub id: i64,
     pub role: String,
-    pub starts_on: String,
-    pub ends_on: String,
+    /// The first day held.
+    pub date_ouverture: String,
+    /// The closing date, the first day without it (empty: no end).
+    pub date_cloture: String,
+    /// Its last day held (the day before the closing date).
+    pub dernier_jour: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -484,9 +488,11 @@ pub struct UserCard {
 #[server(endpoint = "get_user_card", output = crate::json::Json)]
 pub async fn get_user_card(
     application: String,
-    user_id: i64,
-    organisation_id: i64,
+    user_id: crate::domain::UserId,
+    organisation_id: crate::domain::OrganisationId,
 ) -> AppResult<UserCard> {
+    // Typed at the boundary; read as numbers below.
+    let (user_id, organisation_id) = (user_id.get(), organisation_id.get());
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let manager = me
@@ -529,9 +535,9 @@ pub async fn get_user_card(
     .fetch_all(&pool)
     .await?;
     let grants: Vec<(i64, String, chrono::NaiveDate, Option<chrono::NaiveDate>)> = sqlx::query_as(
-        "select g.id, r.libelle, g.starts_on, g.ends_on from grants g join roles r on r.id = g.role_id
+        "select g.id, r.libelle, g.date_ouverture, g.date_cloture from grants g join roles r on r.id = g.role_id
           where g.user_id = $1 and g.organisation_id = $2 and r.application_id = $3
-            and (g.ends_on is null or g.ends_on >= current_date)
+            and (g.date_cloture is null or g.date_cloture > greatest(g.date_ouverture, current_date))
           order by r.position",
     )
     .bind(user_id)
@@ -576,10 +582,10 @@ pub async fn get_user_card(
             .map(|(id, role, s, e)| HeldGrant {
                 id,
                 role,
-                starts_on: crate::ui::date_fr(&s),
-                // Shown as the closing date: the first day it no longer holds.
-                ends_on: e
-                    .map(|e| crate::ui::date_fr(&(e + chrono::Duration::days(1))))
+                date_ouverture: crate::ui::date_fr(&s),
+                date_cloture: e.map(|e| crate::ui::date_fr(&e)).unwrap_or_default(),
+                dernier_jour: e
+                    .map(|e| crate::ui::date_fr(&(e - chrono::Duration::days(1))))
                     .unwrap_or_default(),
             })
             .collect(),
@@ -592,12 +598,14 @@ pub async fn get_user_card(
 /// date (the first day it no longer holds).
 #[server(endpoint = "add_grant", output = crate::json::Json)]
 pub async fn add_grant(
-    user_id: i64,
-    organisation_id: i64,
-    role_id: i64,
+    user_id: crate::domain::UserId,
+    organisation_id: crate::domain::OrganisationId,
+    role_id: crate::domain::RoleId,
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
 ) -> AppResult<i64> {
+    // Typed at the boundary; read as numbers below.
+    let (user_id, organisation_id, role_id) = (user_id.get(), organisation_id.get(), role_id.get());
     use crate::error::{AppError, Errors};
     use crate::mail::ssr::{enqueue, link};
     let me = crate::session::require_user().await?;

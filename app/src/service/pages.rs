@@ -119,7 +119,9 @@ pub fn UserCardPage() -> impl IntoView {
                 decide.version().get() + add.version().get(),
             )
         },
-        |(a, u, o, _)| get_user_card(a, u, o),
+        |(a, u, o, _)| {
+            get_user_card(a, crate::domain::UserId(u), crate::domain::OrganisationId(o))
+        },
     );
     view! {
         <div class="fr-container fr-my-4w">
@@ -202,8 +204,11 @@ pub fn UserCardPage() -> impl IntoView {
                                         view! {
                                             <ul class="habilitations">
                                                 {c.grants.into_iter().map(|g| view! {
-                                                    <li>{g.role} " — à partir du " {g.starts_on}
-                                                        {(!g.ends_on.is_empty()).then(|| format!(", clôturée le {}", g.ends_on))}</li>
+                                                    <li>{g.role} " — à partir du " {g.date_ouverture}
+                                                        {(!g.date_cloture.is_empty()).then(|| format!(
+                                                            ", date de clôture : {} (dernier jour : {})",
+                                                            g.date_cloture, g.dernier_jour,
+                                                        ))}</li>
                                                 }).collect::<Vec<_>>()}
                                             </ul>
                                         }.into_any()
@@ -226,7 +231,8 @@ pub fn UserCardPage() -> impl IntoView {
                                                     value=chrono::Local::now().date_naive().to_string() error=add_err/>
                                             </div>
                                             <div class="fr-col-12 fr-col-md-6">
-                                                <Field label="Date de clôture (facultative)" name="date_cloture" kind="date" error=add_err/>
+                                                <Field label="Date de clôture (facultative)" name="date_cloture" kind="date"
+                                                    hint="Le premier jour sans l'habilitation : elle est détenue jusqu'à la veille." error=add_err/>
                                             </div>
                                         </div>
                                         <button type="submit" class="fr-btn fr-btn--secondary">"Ajouter une nouvelle habilitation"</button>

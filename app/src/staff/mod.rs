@@ -163,7 +163,9 @@ pub async fn create_staff(
 /// and they can no longer sign in. Never oneself (one operator always
 /// remains).
 #[server(endpoint = "close_staff", output = crate::json::Json)]
-pub async fn close_staff(user_id: i64) -> AppResult<()> {
+pub async fn close_staff(user_id: crate::domain::UserId) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (user_id,) = (user_id.get(),);
     use crate::error::AppError;
     let op = crate::session::require_operator().await?;
     if user_id == op.id().get() {

@@ -36,7 +36,9 @@ pub fn parse_code(raw: &str) -> Result<String, String> {
 }
 
 #[server(endpoint = "list_units", output = crate::json::Json)]
-pub async fn list_units(organisation_id: i64) -> AppResult<Vec<Unit>> {
+pub async fn list_units(organisation_id: crate::domain::OrganisationId) -> AppResult<Vec<Unit>> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     Ok(sqlx::query_as(
@@ -51,12 +53,16 @@ pub async fn list_units(organisation_id: i64) -> AppResult<Vec<Unit>> {
 /// Creates a unit (`id` = 0) or modifies one of the organisation.
 #[server(endpoint = "save_unit", output = crate::json::Json)]
 pub async fn save_unit(
-    organisation_id: i64,
-    #[server(default)] id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    #[server(default)] id: crate::domain::UnitId,
     code: String,
     libelle: String,
     #[server(default)] numero_engagement_obligatoire: Option<String>,
 ) -> AppResult<i64> {
+    // Typed at the boundary (0: none); read as numbers below.
+    let (id,) = (id.get(),);
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
@@ -133,7 +139,9 @@ pub async fn save_unit(
 
 /// Activates or deactivates a unit of the organisation.
 #[server(endpoint = "set_unit_active", output = crate::json::Json)]
-pub async fn set_unit_active(organisation_id: i64, id: i64, active: bool) -> AppResult<()> {
+pub async fn set_unit_active(organisation_id: crate::domain::OrganisationId, id: crate::domain::UnitId, active: bool) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, id) = (organisation_id.get(), id.get());
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;

@@ -28,7 +28,7 @@ pub fn UnitsPage() -> impl IntoView {
     let toggle_err = action_error(toggle);
     let units = Resource::new(
         move || (org(), save.version().get(), toggle.version().get()),
-        |(o, _, _)| list_units(o),
+        |(o, _, _)| list_units(crate::domain::OrganisationId(o)),
     );
     view! {
         <div class="fr-container fr-my-4w">

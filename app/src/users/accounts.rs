@@ -569,13 +569,14 @@ pub async fn update_fiche(
             request_email_change(conn, m, user_id, &saved_email, a.email.as_str()).await?;
             result.email_pending = true;
         }
-        // From the closing date the person holds no right.
         // From the closing date the person holds no right and belongs to
-        // no group: both end in this transaction, and a reopening revives
-        // neither.
+        // no group: both end in this transaction (one event each), and a
+        // reopening revives neither.
         let mut ended = 0;
         if let Some(c) = a.date_cloture.filter(|c| Some(*c) != saved_cloture) {
-            ended = crate::rights::direct::end_all_of(conn, user_id, c).await?;
+            let rights = crate::rights::direct::end_all_of(conn, user_id, c).await?;
+            crate::rights::direct::record_ended(conn, m.user_id(), &rights, "Compte clôturé").await?;
+            ended = rights.len();
             crate::rights::memberships::end_all_of(
                 conn,
                 m,

@@ -63,7 +63,9 @@ pub mod ssr {
 
 /// The fiche of one agent of the organisation.
 #[server(endpoint = "get_agent", output = crate::json::Json)]
-pub async fn get_agent(organisation_id: i64, user_id: i64) -> AppResult<AgentDetail> {
+pub async fn get_agent(organisation_id: crate::domain::OrganisationId, user_id: crate::domain::UserId) -> AppResult<AgentDetail> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, user_id) = (organisation_id.get(), user_id.get());
     let me = crate::session::require_user().await?;
     let manager = me.account_actor(organisation_id, UserId(user_id)).await?;
     let pool = crate::state::pool();
@@ -177,7 +179,7 @@ pub async fn get_agent(organisation_id: i64, user_id: i64) -> AppResult<AgentDet
 #[allow(clippy::too_many_arguments)]
 #[server(endpoint = "create_agent", output = crate::json::Json)]
 pub async fn create_agent(
-    organisation_id: i64,
+    organisation_id: crate::domain::OrganisationId,
     #[server(default)] civilite: String,
     #[server(default)] nom: String,
     #[server(default)] prenom: String,
@@ -188,9 +190,13 @@ pub async fn create_agent(
     #[server(default)] poste: String,
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
-    #[server(default)] unit_id: i64,
-    #[server(default)] group_id: i64,
+    #[server(default)] unit_id: crate::domain::UnitId,
+    #[server(default)] group_id: crate::domain::GroupId,
 ) -> AppResult<InvitationSent> {
+    // Typed at the boundary (0: none); read as numbers below.
+    let (unit_id, group_id) = (unit_id.get(), group_id.get());
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     use crate::domain::GroupId;
     use crate::error::{AppError, Errors};
     use crate::session::GroupActor;
@@ -271,8 +277,8 @@ pub async fn create_agent(
 #[allow(clippy::too_many_arguments)]
 #[server(endpoint = "update_agent", output = crate::json::Json)]
 pub async fn update_agent(
-    organisation_id: i64,
-    user_id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    user_id: crate::domain::UserId,
     #[server(default)] civilite: String,
     nom: String,
     prenom: String,
@@ -284,6 +290,8 @@ pub async fn update_agent(
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
 ) -> AppResult<bool> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, user_id) = (organisation_id.get(), user_id.get());
     use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
     let user = UserId(user_id);
@@ -323,7 +331,9 @@ pub async fn update_agent(
 
 /// Moves an agent to structure level (`unit_id` 0) or to one unit.
 #[server(endpoint = "set_agent_unit", output = crate::json::Json)]
-pub async fn set_agent_unit(organisation_id: i64, user_id: i64, unit_id: i64) -> AppResult<()> {
+pub async fn set_agent_unit(organisation_id: crate::domain::OrganisationId, user_id: crate::domain::UserId, unit_id: crate::domain::UnitId) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, user_id, unit_id) = (organisation_id.get(), user_id.get(), unit_id.get());
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     let user = UserId(user_id);
@@ -344,11 +354,13 @@ pub async fn set_agent_unit(organisation_id: i64, user_id: i64, unit_id: i64) ->
 /// the structure (their rights in it end), with a mandatory comment.
 #[server(endpoint = "detach_agent", output = crate::json::Json)]
 pub async fn detach_agent(
-    organisation_id: i64,
-    user_id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    user_id: crate::domain::UserId,
     niveau: String,
     #[server(default)] commentaire: String,
 ) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, user_id) = (organisation_id.get(), user_id.get());
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
@@ -409,9 +421,16 @@ pub async fn detach_agent(
                     "Cette personne est responsable habilitations du groupe {code} : désignez d'abord un autre responsable pour ses groupes, puis détachez-la."
                 )));
             }
-            crate::rights::direct::end(
+            let ended = crate::rights::direct::end(
                 &mut tx,
                 crate::rights::direct::Rights::Holder(manager.organisation_id(), user),
+            )
+            .await?;
+            crate::rights::direct::record_ended(
+                &mut tx,
+                manager.user_id(),
+                &ended,
+                "Détachement de la structure",
             )
             .await?;
             crate::rights::memberships::end_all_of(
@@ -516,7 +535,9 @@ pub async fn accept_invitation(
 
 /// The organisation the signed-in person works in (header switcher).
 #[server(endpoint = "switch_organisation", output = crate::json::Json)]
-pub async fn switch_organisation(organisation_id: i64) -> AppResult<()> {
+pub async fn switch_organisation(organisation_id: crate::domain::OrganisationId) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id,) = (organisation_id.get(),);
     let me = crate::session::require_user().await?;
     let row: Option<(i64,)> = sqlx::query_as(
         "select organisation_id from memberships where user_id = $1 and organisation_id = $2",
@@ -574,7 +595,9 @@ pub async fn my_invitations() -> AppResult<Vec<JoinInvitation>> {
 /// The invited person accepts (`reponse` = "accepter") or declines
 /// ("refuser") an invitation addressed to them, and only to them.
 #[server(endpoint = "answer_join_invitation", output = crate::json::Json)]
-pub async fn answer_join_invitation(invitation_id: i64, reponse: String) -> AppResult<()> {
+pub async fn answer_join_invitation(invitation_id: crate::domain::InvitationId, reponse: String) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (invitation_id,) = (invitation_id.get(),);
     let me = crate::session::require_user().await?;
     let accept = match reponse.as_str() {
         "accepter" => true,

@@ -68,8 +68,8 @@ pub fn NewAgentPage() -> impl IntoView {
     // manager's only: a responsable habilitations creates people in one of
     // their groups, at structure level).
     let units = Resource::new(org, |o| async move {
-        let groups = crate::groups::group_choices(o).await?;
-        let units = crate::units::list_units(o).await;
+        let groups = crate::groups::group_choices(crate::domain::OrganisationId(o)).await?;
+        let units = crate::units::list_units(crate::domain::OrganisationId(o)).await;
         Ok::<_, AppError>((groups, units.is_ok(), units.unwrap_or_default()))
     });
     let list = move || format!("/structures/{}/agents", org());
@@ -208,6 +208,7 @@ pub fn AgentPage() -> impl IntoView {
             )
         },
         |(o, u, _, _, _, _)| async move {
+            let (o, u) = (crate::domain::OrganisationId(o), crate::domain::UserId(u));
             let agent = get_agent(o, u).await?;
             let roles = get_agent_roles(o, u).await;
             let effective = get_effective_rights(o, u).await;
@@ -693,7 +694,7 @@ pub fn OrganisationSwitcher(
         <PostForm
             action=switch
             args=|data: &web_sys::FormData| SwitchOrganisation {
-                organisation_id: form_text(data, "organisation_id").parse().unwrap_or(0),
+                organisation_id: form_text(data, "organisation_id").parse().unwrap_or_default(),
             }
             class="selecteur-structure"
         >

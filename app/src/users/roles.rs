@@ -36,9 +36,11 @@ pub struct EffectiveRight {
 /// managers, and for a responsable habilitations who reaches the agent.
 #[server(endpoint = "get_effective_rights", output = crate::json::Json)]
 pub async fn get_effective_rights(
-    organisation_id: i64,
-    user_id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    user_id: crate::domain::UserId,
 ) -> AppResult<Vec<EffectiveRight>> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, user_id) = (organisation_id.get(), user_id.get());
     use crate::domain::{OrganisationId, UserId};
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
@@ -76,7 +78,9 @@ pub async fn get_effective_rights(
 
 /// The agent's rights in the organisation, application by application.
 #[server(endpoint = "get_agent_roles", output = crate::json::Json)]
-pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Vec<AgentAppRole>> {
+pub async fn get_agent_roles(organisation_id: crate::domain::OrganisationId, user_id: crate::domain::UserId) -> AppResult<Vec<AgentAppRole>> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, user_id) = (organisation_id.get(), user_id.get());
     let me = crate::session::require_user().await?;
     // A manager, or a responsable habilitations reaching the agent (who
     // sees only the démarches whose profiles they administer).
@@ -99,10 +103,10 @@ pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Ve
     // earliest).
     let rows: Vec<Row> = sqlx::query_as(
         "select a.id, a.code, a.libelle, r.id, r.libelle,
-                (select row(g.id, g.starts_on, g.ends_on + 1) from grants g
+                (select row(g.id, g.date_ouverture, g.date_cloture) from grants g
                   where g.user_id = $2 and g.organisation_id = $1 and g.role_id = r.id
-                    and (g.ends_on is null or g.ends_on >= greatest(g.starts_on, current_date))
-                  order by g.starts_on limit 1)
+                    and (g.date_cloture is null or g.date_cloture > greatest(g.date_ouverture, current_date))
+                  order by g.date_ouverture limit 1)
            from organisation_roles orl join roles r on r.id = orl.role_id
            join applications a on a.id = orl.application_id
           where orl.organisation_id = $1 and ($3::bigint[] is null or a.id = any($3))
@@ -146,12 +150,14 @@ pub async fn get_agent_roles(organisation_id: i64, user_id: i64) -> AppResult<Ve
 /// refused.
 #[server(endpoint = "save_agent_roles", output = crate::json::Json)]
 pub async fn save_agent_roles(
-    organisation_id: i64,
-    user_id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    user_id: crate::domain::UserId,
     #[server(default)] role_ids: String,
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
 ) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, user_id) = (organisation_id.get(), user_id.get());
     use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
     let manager = me
@@ -226,7 +232,7 @@ pub async fn save_agent_roles(
         "select g.id, g.role_id, r.libelle, a.libelle from grants g
            join roles r on r.id = g.role_id join applications a on a.id = r.application_id
           where g.user_id = $1 and g.organisation_id = $2
-            and (g.ends_on is null or g.ends_on >= greatest(g.starts_on, current_date))
+            and (g.date_cloture is null or g.date_cloture > greatest(g.date_ouverture, current_date))
             and ($3::bigint[] is null or r.application_id = any($3))",
     )
     .bind(user_id)
@@ -313,11 +319,13 @@ pub async fn save_agent_roles(
 /// conventions must cover the new period (the database checks it too).
 #[server(endpoint = "set_grant_dates", output = crate::json::Json)]
 pub async fn set_grant_dates(
-    organisation_id: i64,
-    grant_id: i64,
+    organisation_id: crate::domain::OrganisationId,
+    grant_id: crate::domain::GrantId,
     #[server(default)] date_ouverture: String,
     #[server(default)] date_cloture: String,
 ) -> AppResult<()> {
+    // Typed at the boundary; read as numbers below.
+    let (organisation_id, grant_id) = (organisation_id.get(), grant_id.get());
     use crate::domain::UserId;
     use crate::error::{AppError, Errors};
     let me = crate::session::require_user().await?;
@@ -346,7 +354,7 @@ pub async fn set_grant_dates(
         String,
     );
     let row: Option<Row> = sqlx::query_as(
-        "select g.user_id, g.role_id, g.starts_on, g.ends_on, m.admin_role, r.libelle, a.libelle
+        "select g.user_id, g.role_id, g.date_ouverture, g.date_cloture, m.admin_role, r.libelle, a.libelle
            from grants g join memberships m on m.user_id = g.user_id and m.organisation_id = g.organisation_id
            join roles r on r.id = g.role_id join applications a on a.id = r.application_id
           where g.id = $1 and g.organisation_id = $2 and ($3::bigint[] is null or r.application_id = any($3))
@@ -361,7 +369,7 @@ pub async fn set_grant_dates(
     manager.not_self(UserId(user))?;
     manager.outranks(UserId(user), rank.as_deref())?;
     let today = chrono::Local::now().date_naive();
-    if ends.is_some_and(|e| e < today.max(starts)) {
+    if ends.is_some_and(|c| c <= today.max(starts)) {
         return Err(AppError::Conflict(
             "Cette habilitation a pris fin : ses dates ne se modifient plus.".into(),
         ));
@@ -381,8 +389,7 @@ pub async fn set_grant_dates(
             "La date d'ouverture ne change plus une fois l'habilitation commencée, et ne peut pas être dans le passé.",
         ));
     }
-    let new_ends = period.cloture.map(|c| c - chrono::Duration::days(1));
-    if period.ouverture == starts && new_ends == ends {
+    if period.ouverture == starts && period.cloture == ends {
         return Ok(());
     }
     if let Some(m) = crate::rights::checks::habiliter(&mut tx, &manager, &[role_id]).await? {
@@ -393,7 +400,7 @@ pub async fn set_grant_dates(
     let shown = |s: chrono::NaiveDate, e: Option<chrono::NaiveDate>| {
         serde_json::json!({
             "utilisateur": user, "role": role, "application": app,
-            "date_ouverture": s, "date_cloture": e.map(|e| e + chrono::Duration::days(1)),
+            "date_ouverture": s, "date_cloture": e,
         })
     };
     crate::audit::ssr::record(
@@ -403,7 +410,7 @@ pub async fn set_grant_dates(
             "habilitation",
             Some(grant_id),
             Some(shown(starts, ends)),
-            Some(shown(period.ouverture, new_ends)),
+            Some(shown(period.ouverture, period.cloture)),
         ),
     )
     .await?;

@@ -94,6 +94,39 @@ fn dropper() -> &'static std::sync::Mutex<std::sync::mpsc::Sender<DropMsg>> {
     })
 }
 
+/// An empty database of its own (no migration applied), dropped with the
+/// value like a `TestApp`'s: for the tests of a migration.
+pub struct EmptyDatabase {
+    pub pool: PgPool,
+    name: String,
+}
+
+impl EmptyDatabase {
+    pub async fn create() -> EmptyDatabase {
+        let template = template_url();
+        let (base, _) = template.rsplit_once('/').unwrap();
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("hab_t_empty_{}_{n}", std::process::id());
+        let admin = server::connect(&format!("{base}/postgres"), 1).await.unwrap();
+        sqlx::query(&format!("create database \"{name}\""))
+            .execute(&admin)
+            .await
+            .expect("create an empty test database");
+        admin.close().await;
+        let pool = server::connect(&format!("{base}/{name}"), 5).await.unwrap();
+        EmptyDatabase { pool, name }
+    }
+}
+
+impl Drop for EmptyDatabase {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.name);
+        if !name.is_empty() {
+            let _ = dropper().lock().unwrap().send(DropMsg::Database(name));
+        }
+    }
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await

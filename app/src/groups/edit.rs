@@ -1,0 +1,308 @@
+//! « Créer un groupe », « Modifier », « Remplacer un responsable
+//! habilitations », « Désactiver »: a group's own fields.
+#[allow(unused_imports)]
+use super::*;
+use crate::error::AppResult;
+#[cfg(feature = "ssr")]
+use crate::session::Acting;
+#[cfg(feature = "ssr")]
+use chrono::NaiveDate;
+use leptos::prelude::*;
+
+/// « Créer un groupe » (`id` = 0) or modify one: the structure's managers
+/// only. The responsable is an agent of the structure, given by identifiant
+/// or email; a subgroup is in its parent's convention.
+#[allow(clippy::too_many_arguments)]
+#[server(endpoint = "save_group", output = crate::json::Json)]
+pub async fn save_group(
+    organisation_id: crate::domain::OrganisationId,
+    #[server(default)] id: crate::domain::GroupId,
+    #[server(default)] convention_id: crate::domain::ConventionId,
+    code: String,
+    libelle: String,
+    #[server(default)] parent_id: crate::domain::GroupId,
+    #[server(default)] date_ouverture: String,
+    #[server(default)] date_cloture: String,
+    #[server(default)] responsable: String,
+) -> AppResult<i64> {
+    use crate::error::{AppError, Errors};
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    let org = manager.organisation_id();
+    // 0 is "none" in the form (a new group, no parent, no convention).
+    let (id, convention_id, parent_id) = (id.get(), convention_id.get(), parent_id.get());
+    let today = chrono::Local::now().date_naive();
+    let mut errs = Errors::default();
+    let code = errs.check("code", parse_group_code(&code));
+    let libelle = libelle.split_whitespace().collect::<Vec<_>>().join(" ");
+    if libelle.is_empty() || libelle.chars().count() > 200 {
+        errs.add(
+            "libelle",
+            "Saisissez le libellé du groupe (200 caractères au plus).",
+        );
+    }
+    let period = if id == 0 {
+        crate::domain::Period::parse_from_today(&mut errs, &date_ouverture, &date_cloture, today)
+    } else {
+        crate::domain::Period::parse(&mut errs, &date_ouverture, &date_cloture, today)
+    };
+    if responsable.trim().is_empty() {
+        errs.add(
+            "responsable",
+            "Désignez le responsable habilitations du groupe (obligatoire).",
+        );
+    }
+    errs.finish()?;
+    let (code, period) = (code.unwrap(), period.unwrap());
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let responsable_id = ssr::agent_of(&mut tx, org, &responsable)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "responsable",
+                "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
+            )
+        })?;
+    let (before, old_cloture): (Option<serde_json::Value>, Option<Option<NaiveDate>>) = if id == 0 {
+        (None, None)
+    } else {
+        let row: Option<(serde_json::Value, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
+            "select jsonb_build_object('code', code, 'libelle', libelle, 'groupe_parent', parent_id,
+                        'date_ouverture', date_ouverture, 'date_cloture', date_cloture, 'responsable', responsable_id),
+                    date_ouverture, date_cloture
+               from user_groups where id = $1 and organisation_id = $2 for update",
+        )
+        .bind(id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let (b, old_o, old_c) = row.ok_or(AppError::NotFound)?;
+        // A closed group stays closed (the database refuses it too).
+        if old_c.is_some_and(|c| c <= today) {
+            return Err(AppError::Conflict(
+                "Ce groupe est clôturé : il ne se modifie plus. Pour continuer, créez un nouveau groupe.".into(),
+            ));
+        }
+        if period.ouverture != old_o && (old_o <= today || period.ouverture < today) {
+            return Err(AppError::invalid(
+                "date_ouverture",
+                "La date d'ouverture ne change plus une fois le groupe ouvert, et ne peut pas être dans le passé.",
+            ));
+        }
+        (Some(b), Some(old_c))
+    };
+    // An earlier closing ends subgroups, memberships and rights with the
+    // group (the database's cascade): each gets its event below.
+    let watched = match old_cloture {
+        Some(old) if period.cloture.is_some_and(|c| old.is_none_or(|o| c < o)) => Some(
+            crate::rights::group_rights::Watched::read(
+                &mut tx,
+                crate::rights::group_rights::Cascading::Group(crate::domain::GroupId(id)),
+            )
+            .await?,
+        ),
+        _ => None,
+    };
+    // The parent fixes the convention; else the one chosen (open, of this
+    // structure).
+    let parent = (parent_id != 0).then_some(parent_id);
+    let convention_id: i64 = if let Some(p) = parent {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select convention_id from user_groups where id = $1 and organisation_id = $2",
+        )
+        .bind(p)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
+        row.ok_or_else(|| {
+            AppError::invalid(
+                "parent_id",
+                "Ce groupe parent n'existe pas dans la structure.",
+            )
+        })?
+        .0
+    } else if id != 0 {
+        let (c,): (i64,) = sqlx::query_as("select convention_id from user_groups where id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        c
+    } else {
+        let row: Option<(i64,)> = sqlx::query_as(
+            "select id from conventions where id = $1 and organisation_id = $2
+                and (date_cloture is null or date_cloture > current_date)",
+        )
+        .bind(convention_id)
+        .bind(org)
+        .fetch_optional(&mut *tx)
+        .await?;
+        row.ok_or_else(|| {
+            AppError::invalid(
+                "convention_id",
+                "Choisissez une convention ouverte de la structure.",
+            )
+        })?
+        .0
+    };
+    let saved: Result<(i64,), sqlx::Error> = if id == 0 {
+        sqlx::query_as(
+            "insert into user_groups (organisation_id, convention_id, code, libelle, parent_id, date_ouverture,
+                                      date_cloture, responsable_id, created_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+        )
+        .bind(org)
+        .bind(convention_id)
+        .bind(&code)
+        .bind(&libelle)
+        .bind(parent)
+        .bind(period.ouverture)
+        .bind(period.cloture)
+        .bind(responsable_id)
+        .bind(manager.user_id())
+        .fetch_one(&mut *tx)
+        .await
+    } else {
+        sqlx::query_as(
+            "update user_groups set code = $3, libelle = $4, parent_id = $5, date_ouverture = $6,
+                    date_cloture = $7, responsable_id = $8
+              where id = $1 and organisation_id = $2 returning id",
+        )
+        .bind(id)
+        .bind(org)
+        .bind(&code)
+        .bind(&libelle)
+        .bind(parent)
+        .bind(period.ouverture)
+        .bind(period.cloture)
+        .bind(responsable_id)
+        .fetch_one(&mut *tx)
+        .await
+    };
+    let group_id = match saved {
+        Ok((g,)) => g,
+        Err(e) => return Err(ssr::group_error(e)),
+    };
+    crate::audit::ssr::record(
+        &mut tx,
+        manager.event(
+            if id == 0 {
+                "groupe.creation"
+            } else {
+                "groupe.modification"
+            },
+            "groupe",
+            Some(group_id),
+            before,
+            Some(serde_json::json!({
+                "code": code, "libelle": libelle, "groupe_parent": parent,
+                "date_ouverture": period.ouverture, "date_cloture": period.cloture,
+                "responsable": responsable_id,
+            })),
+        ),
+    )
+    .await?;
+    if let Some(w) = watched {
+        w.record(&mut tx, manager.user_id(), org).await?;
+    }
+    tx.commit().await?;
+    Ok(group_id)
+}
+
+/// « Remplacer un responsable habilitations »: a manager of the structure,
+/// or the responsable of the parent group for a subgroup of their own. The
+/// new responsable is an agent of the structure; a responsable may only
+/// name one of the users of the groups they reach, and never themselves.
+#[server(endpoint = "set_group_responsable", output = crate::json::Json)]
+pub async fn set_group_responsable(
+    organisation_id: crate::domain::OrganisationId,
+    group_id: crate::domain::GroupId,
+    responsable: String,
+) -> AppResult<()> {
+    use crate::domain::GroupId;
+    use crate::error::AppError;
+    use crate::session::GroupActor;
+    let me = crate::session::require_user().await?;
+    let org = organisation_id;
+    let actor = me.group_actor(org, group_id).await?;
+    let pool = crate::state::pool();
+    let mut tx = pool.begin().await?;
+    let row: Option<(Option<i64>, i64)> = sqlx::query_as(
+        "select parent_id, responsable_id from user_groups where id = $1 and organisation_id = $2 for update",
+    )
+    .bind(group_id)
+    .bind(org)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let (parent, old) = row.ok_or(AppError::NotFound)?;
+    let new = ssr::agent_of(&mut tx, org, &responsable)
+        .await?
+        .ok_or_else(|| {
+            AppError::invalid(
+                "responsable",
+                "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
+            )
+        })?;
+    if let GroupActor::Responsable(_) = &actor {
+        // Only for a subgroup of a group they reach (not their own top group).
+        let Some(parent) = parent else {
+            return Err(AppError::Forbidden);
+        };
+        let reach_parent = me.group_manager_of(GroupId(parent)).await?;
+        if new == me.id().get() {
+            return Err(AppError::Conflict(
+                "Vous ne pouvez pas vous désigner vous-même : un administrateur de la structure doit le faire.".into(),
+            ));
+        }
+        if !reach_parent
+            .reaches(&mut tx, crate::domain::UserId(new))
+            .await?
+        {
+            return Err(AppError::invalid(
+                "responsable",
+                "Désignez un utilisateur des groupes dont vous êtes responsable.",
+            ));
+        }
+    }
+    if new == old {
+        return Ok(());
+    }
+    sqlx::query("update user_groups set responsable_id = $2 where id = $1")
+        .bind(group_id)
+        .bind(new)
+        .execute(&mut *tx)
+        .await
+        .map_err(ssr::group_error)?;
+    crate::audit::ssr::record(
+        &mut tx,
+        actor.event(
+            "groupe.responsable",
+            "groupe",
+            Some(group_id.get()),
+            Some(serde_json::json!({"responsable": old})),
+            Some(serde_json::json!({"responsable": new})),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// « Désactiver un groupe » (managers; the screen asks for confirmation):
+/// its closing date becomes today. Its subgroups, memberships and rights
+/// end with it (database triggers); its users stay open.
+#[server(endpoint = "close_group", output = crate::json::Json)]
+pub async fn close_group(
+    organisation_id: crate::domain::OrganisationId,
+    group_id: crate::domain::GroupId,
+) -> AppResult<()> {
+    let me = crate::session::require_user().await?;
+    let manager = me.manager_of(organisation_id).await?;
+    let mut tx = crate::state::pool().begin().await?;
+    if crate::rights::group_rights::close_group(&mut tx, &manager, group_id)
+        .await?
+    {
+        tx.commit().await?;
+    }
+    Ok(())
+}
