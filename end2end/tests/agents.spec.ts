@@ -133,9 +133,15 @@ test("Mégalis journey: agents, invitation, Rôles tab, detachment", async ({ pa
   await expect(granted).toHaveCount(1);
   await expect(granted).toContainText("Parapheur");
   await expect(granted).toContainText("Administrateur");
-  const detached = events.filter({ hasText: "Détachement de la structure" });
+  const detached = events.filter({ has: page.locator("td", { hasText: /^Détachement de la structure$/ }) });
   await expect(detached).toHaveCount(1);
   await expect(detached).toContainText("Mutation dans une autre collectivité");
+  // The right the detachment ended has its own event, with the reason.
+  const ended = events
+    .filter({ has: page.locator("td", { hasText: /^Retrait d'une habilitation$/ }) })
+    .filter({ hasText: "Détachement de la structure" });
+  await expect(ended).toHaveCount(1);
+  await expect(ended).toContainText("Parapheur");
   await checkA11y(page, "journal-megalis");
 
   // The operator's global journal has the convention opening Parapheur.

@@ -131,7 +131,7 @@ test("CAF journey: convention, group, responsable, dated membership", async ({ p
   await line.getByRole("link", { name: `Ajouter à un groupe : ${agent.prenom} ${agent.nom}` }).click();
   await expect(page.getByRole("heading", { name: "Gérer l'appartenance de l'utilisateur" })).toBeVisible();
   await hydrated(page);
-  await page.getByLabel("Groupe", { exact: false }).selectOption({ label: "CDAP T1 — Cdap T1" });
+  await page.getByRole("combobox", { name: /^Groupe/ }).selectOption({ label: "CDAP T1 — Cdap T1" });
   await page.getByLabel("Date d'ouverture").fill(isoDay(0));
   await page.getByRole("button", { name: "Ajouter au groupe" }).click();
   await expect(page.getByText("L'utilisateur est ajouté au groupe.")).toBeVisible();
