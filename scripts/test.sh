@@ -75,9 +75,11 @@ say "Budgets du premier chargement (octets brotli)"
 # the main module's data section. The screens of issue 10 added 6.6 KB
 # (conventions, groups: page budget 222 000 → 229 000), then 1.5 KB
 # (« Demandes d'accès à traiter », « Agents de l'opérateur », the Rôles
-# tab's dates: 200 000 → 201 000 and 229 000 → 230 000).
-WASM_BUDGET=${HAB_WASM_BUDGET:-201000}
-PAGE_WASM_BUDGET=${HAB_PAGE_WASM_BUDGET:-230000}
+# tab's dates: 200 000 → 201 000 and 229 000 → 230 000), then about 230
+# bytes (issue 17: what a closing date means, on four forms and the card:
+# 201 000 → 201 300 and 230 000 → 230 300).
+WASM_BUDGET=${HAB_WASM_BUDGET:-201300}
+PAGE_WASM_BUDGET=${HAB_PAGE_WASM_BUDGET:-230300}
 FIRST_LOAD_BUDGET=${HAB_FIRST_LOAD_BUDGET:-350000}
 (cd end2end && BASE_URL="$HAB_PUBLIC_URL" node sizes.mjs --budget-wasm "$WASM_BUDGET" \
     --budget-page-wasm "$PAGE_WASM_BUDGET" --budget-first-load "$FIRST_LOAD_BUDGET")
