@@ -779,6 +779,66 @@ async fn extending_a_convention_extends_what_it_allows() {
     );
 }
 
+/// A convention given a closing date cuts its groups' rights at that date
+/// (the database's cascade); extended again (its closing date removed),
+/// the rights it cut go on with it, each with its journal event. Written
+/// before the fix and seen failing: the group's right kept the old end.
+#[tokio::test]
+async fn extending_a_convention_extends_the_group_rights_it_had_cut() {
+    let w = world().await;
+    w.add_ok(&w.pm.1, &w.g, "paul@exemple.fr").await;
+    let (ouverture, roles): (chrono::NaiveDate, String) = sqlx::query_as(
+        "select c.date_ouverture, string_agg(cr.role_id::text, ',')
+           from conventions c join convention_roles cr on cr.convention_id = c.id
+          where c.id = $1::text::bigint and cr.date_cloture is null group by c.date_ouverture",
+    )
+    .bind(&w.soffi_conv)
+    .fetch_one(&w.app.pool)
+    .await
+    .unwrap();
+    let save = |cloture: String| {
+        let (w, roles) = (&w, roles.clone());
+        async move {
+            w.call(
+                &w.op,
+                "save_convention",
+                &[
+                    ("id", w.soffi_conv.as_str()),
+                    ("libelle", "Services"),
+                    ("date_ouverture", &ouverture.to_string()),
+                    ("date_cloture", &cloture),
+                    ("role_ids", &roles),
+                ],
+            )
+            .await
+        }
+    };
+    let later = |n: i64| {
+        let (w, q) = (&w, format!(
+            "select count(*) from effective_rights(current_date + {n}) where user_id = {} and group_id is not null",
+            w.paul.0
+        ));
+        async move { w.app.count(&q).await }
+    };
+    let (s, body) = save(day(10)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(later(30).await, 0, "cut at the convention's closing");
+    let (s, body) = save(String::new()).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(later(9).await, 1);
+    assert_eq!(later(30).await, 1, "the group's right goes on with its convention");
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "select count(*) from audit_events where action = 'groupe.role_prolonge' and target_id = {}",
+                w.g
+            ))
+            .await,
+        1,
+        "one event for the group right extended"
+    );
+}
+
 /// « A subgroup can outlive its parent »: its closing date is no later
 /// than its parent's.
 #[tokio::test]

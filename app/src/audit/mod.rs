@@ -37,6 +37,49 @@ pub mod ssr {
         }
     }
 
+    /// Many events in one statement (a cascade's, one per object it
+    /// changed), in the order given.
+    pub async fn record_all(conn: &mut PgConnection, events: Vec<Event<'_>>) -> Result<(), sqlx::Error> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let ip = crate::state::client_ip().await;
+        let mut actors = Vec::with_capacity(events.len());
+        let mut orgs = Vec::with_capacity(events.len());
+        let mut actions = Vec::with_capacity(events.len());
+        let mut types = Vec::with_capacity(events.len());
+        let mut targets = Vec::with_capacity(events.len());
+        let mut befores = Vec::with_capacity(events.len());
+        let mut afters = Vec::with_capacity(events.len());
+        for e in events {
+            actors.push(e.actor_id);
+            orgs.push(e.organisation_id);
+            actions.push(e.action.to_string());
+            types.push(e.target_type.to_string());
+            targets.push(e.target_id);
+            befores.push(e.before);
+            afters.push(e.after);
+        }
+        sqlx::query(
+            "insert into audit_events (actor_id, organisation_id, action, target_type, target_id, before, after, ip)
+             select e.actor_id, e.organisation_id, e.action, e.target_type, e.target_id, e.before, e.after, $8
+               from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::jsonb[], $7::jsonb[])
+                    with ordinality as e(actor_id, organisation_id, action, target_type, target_id, before, after, n)
+              order by e.n",
+        )
+        .bind(actors)
+        .bind(orgs)
+        .bind(actions)
+        .bind(types)
+        .bind(targets)
+        .bind(befores)
+        .bind(afters)
+        .bind(ip)
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
     pub async fn record(conn: &mut PgConnection, e: Event<'_>) -> Result<(), sqlx::Error> {
         let ip = crate::state::client_ip().await;
         sqlx::query(

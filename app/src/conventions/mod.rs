@@ -476,6 +476,13 @@ pub async fn save_convention(
                 .bind(old_c)
                 .execute(&mut *tx)
                 .await?;
+                crate::rights::group_rights::follow_convention(
+                    &mut tx,
+                    crate::domain::ConventionId(id),
+                    old_c,
+                    period.cloture,
+                )
+                .await?;
             }
             if old_o != period.ouverture {
                 sqlx::query(

@@ -99,6 +99,10 @@ pub const ACTIONS: &[(&str, &str)] = &[
     ),
     ("groupe.role_assigne", "Rôle assigné à un groupe"),
     ("groupe.role_retire", "Rôle retiré à un groupe"),
+    (
+        "groupe.role_prolonge",
+        "Rôle d'un groupe prolongé avec sa convention",
+    ),
     ("groupe.ajout_utilisateur", "Ajout à un groupe"),
     (
         "groupe.appartenance_modifiee",

@@ -81,9 +81,9 @@ pub async fn record_ended(
     ended: &[Ended],
     motif: &str,
 ) -> Result<(), sqlx::Error> {
-    for e in ended {
-        crate::audit::ssr::record(
-            conn,
+    let events = ended
+        .iter()
+        .map(|e| {
             crate::audit::ssr::Event::by(
                 actor,
                 Some(OrganisationId(e.organisation_id)),
@@ -92,11 +92,10 @@ pub async fn record_ended(
                 Some(e.id),
                 Some(serde_json::json!({"utilisateur": e.user_id, "role_id": e.role_id, "date_cloture": e.before})),
                 Some(serde_json::json!({"date_cloture": e.after, "motif": motif})),
-            ),
-        )
-        .await?;
-    }
-    Ok(())
+            )
+        })
+        .collect();
+    crate::audit::ssr::record_all(conn, events).await
 }
 
 /// The error of a refused right, on the form field the caller names.

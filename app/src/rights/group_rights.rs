@@ -299,42 +299,44 @@ impl Watched {
         })
     }
 
-    /// One event per object the change ended (or ended earlier), by
-    /// `actor` in `organisation`; the group the change was made on has
-    /// its own event from the caller. Returns how many were written.
+    /// One event per object whose closing date the change moved (ended,
+    /// ended earlier, or extended with its convention), by `actor` in
+    /// `organisation`, written in one statement; the group the change was
+    /// made on has its own event from the caller. Returns how many were
+    /// written.
     pub async fn record(
         self,
         conn: &mut PgConnection,
         actor: crate::domain::UserId,
         organisation: crate::domain::OrganisationId,
     ) -> Result<usize, sqlx::Error> {
-        use crate::audit::ssr::{record, Event};
-        let now_groups: Vec<(i64, Option<NaiveDate>)> = sqlx::query_as(
-            "select id, date_cloture from user_groups where id = any($1)",
+        use crate::audit::ssr::{record_all, Event};
+        use std::collections::HashMap;
+        // Every watched object's closing date now, in one query.
+        let now: Vec<(String, i64, Option<NaiveDate>)> = sqlx::query_as(
+            "select 'groupe', id, date_cloture from user_groups where id = any($1)
+             union all select 'appartenance', id, date_cloture from group_memberships where id = any($2)
+             union all select 'droit', id, date_cloture from group_grants where id = any($3)",
         )
         .bind(self.groups.iter().map(|g| g.0).collect::<Vec<_>>())
-        .fetch_all(&mut *conn)
-        .await?;
-        let now_members: Vec<(i64, Option<NaiveDate>)> = sqlx::query_as(
-            "select id, date_cloture from group_memberships where id = any($1)",
-        )
         .bind(self.memberships.iter().map(|m| m.0).collect::<Vec<_>>())
-        .fetch_all(&mut *conn)
-        .await?;
-        let now_rights: Vec<(i64, Option<NaiveDate>)> = sqlx::query_as(
-            "select id, date_cloture from group_grants where id = any($1)",
-        )
         .bind(self.rights.iter().map(|r| r.0).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
-        let now = |v: &[(i64, Option<NaiveDate>)], id: i64| {
-            v.iter().find(|x| x.0 == id).and_then(|x| x.1)
-        };
+        let now: HashMap<(&str, i64), Option<NaiveDate>> = now
+            .iter()
+            .map(|(kind, id, c)| ((kind.as_str(), *id), *c))
+            .collect();
+        let after = |kind: &str, id: i64| now.get(&(kind, id)).copied().flatten();
         let (root, cause) = match self.scope {
             Cascading::Group(g) => (Some(g.get()), serde_json::json!({"par_le_groupe": g.get()})),
             Cascading::Convention(c) => (None, serde_json::json!({"par_la_convention": c})),
         };
-        let mut written = 0;
+        let caused = |c: Option<NaiveDate>| {
+            let mut a = cause.clone();
+            a["date_cloture"] = serde_json::json!(c);
+            a
+        };
         let event = |action: &'static str,
                      target_type: &'static str,
                      target: i64,
@@ -350,54 +352,73 @@ impl Watched {
                 Some(after),
             )
         };
+        let mut events = vec![];
         for &(g, before) in &self.groups {
-            let after = now(&now_groups, g);
-            if Some(g) == root || after == before {
-                continue;
+            let c = after("groupe", g);
+            if Some(g) != root && c != before {
+                events.push(event("groupe.cloture", "groupe", g, serde_json::json!({"date_cloture": before}), caused(c)));
             }
-            let mut a = cause.clone();
-            a["date_cloture"] = serde_json::json!(after);
-            record(conn, event("groupe.cloture", "groupe", g, serde_json::json!({"date_cloture": before}), a)).await?;
-            written += 1;
         }
         for &(id, g, user, before) in &self.memberships {
-            let after = now(&now_members, id);
-            if after == before {
-                continue;
-            }
-            record(
-                conn,
-                event(
+            let c = after("appartenance", id);
+            if c != before {
+                events.push(event(
                     "groupe.appartenance_modifiee",
                     "utilisateur",
                     user,
                     serde_json::json!({"groupe": g, "date_cloture": before}),
-                    serde_json::json!({"groupe": g, "date_cloture": after}),
-                ),
-            )
-            .await?;
-            written += 1;
+                    serde_json::json!({"groupe": g, "date_cloture": c}),
+                ));
+            }
         }
         for (id, g, role, libelle, before) in &self.rights {
-            let after = now(&now_rights, *id);
-            if after == *before {
+            let c = after("droit", *id);
+            if c == *before {
                 continue;
             }
-            let mut a = cause.clone();
-            a["date_cloture"] = serde_json::json!(after);
-            record(
-                conn,
-                event(
-                    "groupe.role_retire",
-                    "groupe",
-                    *g,
-                    serde_json::json!({"role": libelle, "role_id": role, "date_cloture": before}),
-                    a,
-                ),
-            )
-            .await?;
-            written += 1;
+            // Later than before (or no end): extended with its convention.
+            let extended = match (c, before) {
+                (None, _) => true,
+                (Some(c), Some(b)) => c > *b,
+                (Some(_), None) => false,
+            };
+            events.push(event(
+                if extended { "groupe.role_prolonge" } else { "groupe.role_retire" },
+                "groupe",
+                *g,
+                serde_json::json!({"role": libelle, "role_id": role, "date_cloture": before}),
+                caused(c),
+            ));
         }
+        let written = events.len();
+        record_all(conn, events).await?;
         Ok(written)
     }
+}
+
+/// A convention extended (its closing date later, or none): the group
+/// rights its earlier closing had cut, those ending on that very day, go
+/// on with it, within their group's own period. `Watched::record` writes
+/// their events (« groupe.role_prolonge »).
+pub async fn follow_convention(
+    conn: &mut PgConnection,
+    convention: crate::domain::ConventionId,
+    old_cloture: NaiveDate,
+    new_cloture: Option<NaiveDate>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update group_grants gg
+            set date_cloture = case when g.date_cloture is null then $3::date
+                                    when $3::date is null then g.date_cloture
+                                    else least(g.date_cloture, $3::date) end
+           from user_groups g
+          where g.id = gg.group_id and g.convention_id = $1 and gg.date_cloture = $2
+            and (g.date_cloture is null or g.date_cloture > $2)",
+    )
+    .bind(convention)
+    .bind(old_cloture)
+    .bind(new_cloture)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
