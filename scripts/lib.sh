@@ -59,6 +59,16 @@ ensure_rust_tools() {
         say "Installation de wasm-bindgen-cli $wb"
         tool_install wasm-bindgen-cli --version "$wb"
     fi
+    # Compile-checked queries: `cargo sqlx prepare --check` in the test
+    # command compares the committed offline data (.sqlx/) with the
+    # queries (query_data below); sqlx-cli is the version of Cargo.lock's
+    # sqlx, PostgreSQL only.
+    local sq
+    sq=$(grep -A1 '^name = "sqlx"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p')
+    if ! cargo sqlx --version 2>/dev/null | grep -q " $sq\$"; then
+        say "Installation de sqlx-cli $sq (quelques minutes la première fois)"
+        tool_install --locked sqlx-cli --version "$sq" --no-default-features --features postgres
+    fi
     # Known vulnerabilities of the dependencies (scripts/test.sh). Built
     # under the build lock: it takes several minutes of both cores.
     if ! cargo audit --version 2>/dev/null | grep -q "$CARGO_AUDIT_VERSION"; then
@@ -341,4 +351,35 @@ wait_http() { # url, seconds
         sleep 1
     done
     return 1
+}
+
+# Compile-checked queries (sqlx's query! macros) are built from sqlx's
+# offline data committed in .sqlx/ (SQLX_OFFLINE in .cargo/config.toml):
+# no build needs a database. `query_data prepare` makes that data anew
+# (after a query or a migration changed: scripts/prepare-queries.sh);
+# `query_data check` fails when it is not that of today's queries and
+# schema (scripts/test.sh). Both compile the queries against a schema-only
+# database that sqlx-cli migrates (the server, whose build needs the data,
+# is not needed for it). sqlx-cli touches the crates' root files to make
+# cargo recompile them: their times are put back after, so the release and
+# test builds do not start again.
+query_data() { # prepare|check; PG_ADMIN_URL set
+    local db=hab_sqlx_schema url stamps status=0
+    url="${PG_ADMIN_URL%/*}/$db"
+    recreate_db "$db"
+    cargo sqlx migrate run --source migrations --database-url "$url" >/dev/null
+    stamps=$(mktemp)
+    find app server -name '*.rs' -printf '%T@ %p\n' > "$stamps"
+    if [ "$1" = check ]; then
+        cargo sqlx prepare --workspace --check --database-url "$url" -- -p server || status=$?
+    else
+        cargo sqlx prepare --workspace --database-url "$url" -- -p server || status=$?
+    fi
+    while read -r t f; do touch -d "@$t" "$f"; done < "$stamps"
+    rm -f "$stamps"
+    pg_sql "drop database if exists \"$db\" with (force)"
+    if [ "$status" != 0 ] && [ "$1" = check ]; then
+        echo "ÉCHEC : les données hors ligne des requêtes (.sqlx/) ne sont plus celles des requêtes et du schéma : lancez ./scripts/prepare-queries.sh et committez .sqlx/" >&2
+    fi
+    return "$status"
 }

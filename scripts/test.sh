@@ -18,6 +18,12 @@ else
 fi
 BASE_URL_DB="${PG_ADMIN_URL%/*}"
 
+say "Requêtes vérifiées à la compilation : données hors ligne à jour (cargo sqlx prepare --check)"
+set +e
+query_data check
+queries_status=$?
+set -e
+
 say "Base modèle des tests d'intégration (migrations, catalogue, SIRENE)"
 recreate_db hab_test_template
 DATABASE_URL="$BASE_URL_DB/hab_test_template" cargo run -q -p server --bin server -- migrate
@@ -91,7 +97,8 @@ grep -E '^test result:' .data-test-cargo.log | awk '{p+=$4; f+=$6} END {printf "
 echo "cargo audit: $([ "$audit_status" = 0 ] && echo ok || echo ÉCHEC)"
 echo "budgets: $([ "$size_status" = 0 ] && echo ok || echo DÉPASSÉS)"
 echo "clippy: $([ "$clippy_status" = 0 ] && echo ok || echo ÉCHEC)"
-if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ] || [ "$audit_status" != 0 ] || [ "$size_status" != 0 ] || [ "$clippy_status" != 0 ]; then
-    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status, cargo audit=$audit_status, budgets=$size_status, clippy=$clippy_status" >&2
+echo "données hors ligne des requêtes (.sqlx/): $([ "$queries_status" = 0 ] && echo ok || echo PÉRIMÉES)"
+if [ "$rust_status" != 0 ] || [ "$e2e_status" != 0 ] || [ "$audit_status" != 0 ] || [ "$size_status" != 0 ] || [ "$clippy_status" != 0 ] || [ "$queries_status" != 0 ]; then
+    echo "ÉCHEC : tests Rust=$rust_status, Playwright=$e2e_status, cargo audit=$audit_status, budgets=$size_status, clippy=$clippy_status, .sqlx=$queries_status" >&2
     exit 1
 fi

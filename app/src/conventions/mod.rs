@@ -454,7 +454,7 @@ pub async fn save_convention(
             watched = Some(
                 crate::rights::group_rights::Watched::read(
                     &mut tx,
-                    crate::rights::group_rights::Cascading::Convention(id),
+                    crate::rights::group_rights::Cascading::Convention(crate::domain::ConventionId(id)),
                 )
                 .await?,
             );
@@ -617,7 +617,7 @@ pub async fn close_convention(id: crate::domain::ConventionId) -> AppResult<()> 
     let ceiling_before = ssr::ceiling_today(&mut tx, crate::domain::OrganisationId(org)).await?;
     let watched = crate::rights::group_rights::Watched::read(
         &mut tx,
-        crate::rights::group_rights::Cascading::Convention(id),
+        crate::rights::group_rights::Cascading::Convention(crate::domain::ConventionId(id)),
     )
     .await?;
     sqlx::query(

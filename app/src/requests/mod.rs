@@ -58,85 +58,75 @@ pub struct PendingRequests {
 /// role one of the groups they reach holds today.
 #[server(endpoint = "requests_to_decide", output = crate::json::Json)]
 pub async fn requests_to_decide(organisation_id: crate::domain::OrganisationId) -> AppResult<PendingRequests> {
-    // Typed at the boundary; read as numbers below.
-    let (organisation_id,) = (organisation_id.get(),);
-    use crate::domain::OrganisationId;
+    use crate::domain::{OrganisationId, UserId};
     const SHOWN: i64 = 200;
     let me = crate::session::require_user().await?;
-    let org = OrganisationId(organisation_id);
+    let org = organisation_id;
     let manager = me.manages_or_reaches(org).await?;
     let pool = crate::state::pool();
     // The groups holding a role today that the caller may add people to.
-    let holders: Vec<(i64, String, i64)> = sqlx::query_as(
-        "select g.id, g.code || ' — ' || g.libelle, h.role_id
+    let holders = sqlx::query!(
+        r#"select g.id, g.code || ' — ' || g.libelle as "label!", h.role_id as "role_id!"
            from group_roles(current_date) h join user_groups g on g.id = h.group_id
           where h.organisation_id = $1
             and ($2 or h.group_id in (select group_id from responsable_reach($3, current_date)))
-          order by upper(g.code)",
+          order by upper(g.code)"#,
+        org as OrganisationId,
+        manager,
+        me.id() as UserId,
     )
-    .bind(org)
-    .bind(manager)
-    .bind(me.id())
     .fetch_all(&pool)
     .await?;
-    let roles: Vec<i64> = holders.iter().map(|h| h.2).collect();
-    type Row = (
-        i64,
-        String,
-        String,
-        String,
-        String,
-        chrono::DateTime<chrono::Utc>,
-        String,
-        i64,
-    );
-    let mut rows: Vec<Row> = sqlx::query_as(
-        "select a.id, u.prenom || ' ' || u.nom, u.email, ap.libelle, r.libelle, a.created_at, a.message, a.role_id
+    let roles: Vec<i64> = holders.iter().map(|h| h.role_id).collect();
+    let mut rows = sqlx::query!(
+        r#"select a.id, u.prenom || ' ' || u.nom as "demandeur!", u.email, ap.libelle as application,
+                  r.libelle as role, a.created_at as "created_at: chrono::DateTime<chrono::Utc>", a.message, a.role_id
            from access_requests a join users u on u.id = a.requester_id
            join roles r on r.id = a.role_id join applications ap on ap.id = r.application_id
           where a.organisation_id = $1 and a.status = 'pending' and ($2 or a.role_id = any($3))
-          order by a.created_at, a.id limit $4",
+          order by a.created_at, a.id limit $4"#,
+        org as OrganisationId,
+        manager,
+        &roles,
+        SHOWN + 1,
     )
-    .bind(org)
-    .bind(manager)
-    .bind(&roles)
-    .bind(SHOWN + 1)
     .fetch_all(&pool)
     .await?;
     let more = rows.len() as i64 > SHOWN;
     rows.truncate(SHOWN as usize);
-    let (organisation,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
-        .bind(org)
-        .fetch_one(&pool)
-        .await?;
+    let organisation = sqlx::query_scalar!(
+        "select nom from organisations where id = $1",
+        org as OrganisationId
+    )
+    .fetch_one(&pool)
+    .await?;
     Ok(PendingRequests {
         organisation,
         manager,
         more,
         rows: rows
             .into_iter()
-            .map(
-                |(id, demandeur, email, application, role, at, message, role_id)| RequestToDecide {
-                    id,
-                    demandeur,
-                    email,
-                    application,
-                    role,
-                    created_at: at
-                        .with_timezone(&chrono::Local)
-                        .format("%d/%m/%Y %H:%M")
-                        .to_string(),
-                    message,
-                    groups: holders
-                        .iter()
-                        .filter(|h| h.2 == role_id)
-                        .map(|h| crate::groups::Choice {
-                            id: h.0,
-                            label: h.1.clone(),
-                        })
-                        .collect(),
-                },
-            )
+            .map(|r| RequestToDecide {
+                id: r.id,
+                demandeur: r.demandeur,
+                email: r.email,
+                application: r.application,
+                role: r.role,
+                created_at: r
+                    .created_at
+                    .with_timezone(&chrono::Local)
+                    .format("%d/%m/%Y %H:%M")
+                    .to_string(),
+                message: r.message,
+                groups: holders
+                    .iter()
+                    .filter(|h| h.role_id == r.role_id)
+                    .map(|h| crate::groups::Choice {
+                        id: h.id,
+                        label: h.label.clone(),
+                    })
+                    .collect(),
+            })
             .collect(),
     })
 }
@@ -147,8 +137,7 @@ pub async fn request_access(
     role_id: crate::domain::RoleId,
     #[server(default)] message: String,
 ) -> AppResult<i64> {
-    // Typed at the boundary; read as numbers below.
-    let (organisation_id, role_id) = (organisation_id.get(), role_id.get());
+    use crate::domain::{OrganisationId, RoleId, UserId};
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};
     let me = crate::session::require_user().await?;
@@ -161,36 +150,36 @@ pub async fn request_access(
     }
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let target: Option<(String, String, String, String, String)> = sqlx::query_as(
-        "select o.nom, o.siret, a.libelle, a.code, r.libelle
+    let target = sqlx::query!(
+        r#"select o.nom as org_nom, a.libelle as app_libelle, a.code as app_code, r.libelle as role_libelle
            from organisations o, roles r join applications a on a.id = r.application_id
-          where o.id = $1 and o.active and r.id = $2",
+          where o.id = $1 and o.active and r.id = $2"#,
+        organisation_id as OrganisationId,
+        role_id as RoleId,
     )
-    .bind(organisation_id)
-    .bind(role_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((org_nom, _siret, app_libelle, app_code, role_libelle)) = target else {
+    let Some(target) = target else {
         return Err(AppError::invalid(
             "role_id",
             "Choisissez une structure et un rôle existants.",
         ));
     };
-    if !crate::conventions::ssr::within_ceiling(&mut tx, organisation_id.into(), role_id.into())
-        .await?
-    {
+    let (org_nom, app_libelle, app_code, role_libelle) =
+        (target.org_nom, target.app_libelle, target.app_code, target.role_libelle);
+    if !crate::conventions::ssr::within_ceiling(&mut tx, organisation_id, role_id).await? {
         return Err(AppError::invalid(
             "role_id",
             "Ce rôle n'est pas ouvert à cette structure : choisissez une démarche activée pour elle.",
         ));
     }
-    let held: Option<(i64,)> = sqlx::query_as(
+    let held = sqlx::query_scalar!(
         "select role_id from effective_rights(current_date)
           where user_id = $1 and organisation_id = $2 and role_id = $3 limit 1",
+        me.id() as UserId,
+        organisation_id as OrganisationId,
+        role_id as RoleId,
     )
-    .bind(me.id())
-    .bind(organisation_id)
-    .bind(role_id)
     .fetch_optional(&mut *tx)
     .await?;
     if held.is_some() {
@@ -199,18 +188,18 @@ pub async fn request_access(
             "Vous disposez déjà de ce rôle pour cette structure.",
         ));
     }
-    let inserted: Result<(i64,), sqlx::Error> = sqlx::query_as(
+    let inserted = sqlx::query_scalar!(
         "insert into access_requests (requester_id, organisation_id, role_id, message)
          values ($1, $2, $3, $4) returning id",
+        me.id() as UserId,
+        organisation_id as OrganisationId,
+        role_id as RoleId,
+        &message,
     )
-    .bind(me.id())
-    .bind(organisation_id)
-    .bind(role_id)
-    .bind(&message)
     .fetch_one(&mut *tx)
     .await;
     let id = match inserted {
-        Ok((id,)) => id,
+        Ok(id) => id,
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("access_requests_one_pending") => {
             return Err(AppError::invalid(
                 "role_id",
@@ -219,26 +208,25 @@ pub async fn request_access(
         }
         Err(e) => return Err(e.into()),
     };
-    let (prenom, nom): (String, String) =
-        sqlx::query_as("select prenom, nom from users where id = $1")
-            .bind(me.id())
-            .fetch_one(&mut *tx)
-            .await?;
+    let who = sqlx::query!("select prenom, nom from users where id = $1", me.id() as UserId)
+        .fetch_one(&mut *tx)
+        .await?;
+    let (prenom, nom) = (who.prenom, who.nom);
     // The managers, and the responsables habilitations of the open groups
     // holding the role today (a subgroup's roles are its parent's too, so
     // the responsables above are among them).
-    let managers: Vec<(String, bool)> = sqlx::query_as(
-        "select u.email, bool_or(m.admin_role is not null) from memberships m join users u on u.id = m.user_id
+    let managers = sqlx::query!(
+        r#"select u.email, bool_or(m.admin_role is not null) as "is_manager!" from memberships m join users u on u.id = m.user_id
           where m.organisation_id = $1 and u.id <> $2
             and (u.date_cloture is null or u.date_cloture > current_date)
             and (m.admin_role is not null
                  or exists (select 1 from group_roles(current_date) h
                              where h.responsable_id = u.id and h.organisation_id = $1 and h.role_id = $3))
-          group by u.email",
+          group by u.email"#,
+        organisation_id as OrganisationId,
+        me.id() as UserId,
+        role_id as RoleId,
     )
-    .bind(organisation_id)
-    .bind(me.id())
-    .bind(role_id)
     .fetch_all(&mut *tx)
     .await?;
     let manager_url = link(&format!(
@@ -251,7 +239,8 @@ pub async fn request_access(
     } else {
         format!("\n\nSon message : « {message} »")
     };
-    for (email, is_manager) in managers {
+    for m in managers {
+        let (email, is_manager) = (m.email, m.is_manager);
         let url = if is_manager {
             &manager_url
         } else {
@@ -271,7 +260,7 @@ pub async fn request_access(
         &mut tx,
         crate::audit::ssr::Event {
             actor_id: Some(me.id().get()),
-            organisation_id: Some(organisation_id),
+            organisation_id: Some(organisation_id.get()),
             action: "demande.creation",
             target_type: "demande",
             target_id: Some(id),
@@ -287,50 +276,50 @@ pub async fn request_access(
 #[server(endpoint = "my_requests", output = crate::json::Json)]
 pub async fn my_requests() -> AppResult<Vec<MyRequest>> {
     let me = crate::session::require_user().await?;
-    #[allow(clippy::type_complexity)]
-    let rows: Vec<(i64, String, String, String, String, chrono::DateTime<chrono::Utc>, String)> = sqlx::query_as(
-        "select q.id, a.libelle, r.libelle, o.nom, q.status, q.created_at, q.decision_comment
+    let rows = sqlx::query!(
+        r#"select q.id, a.libelle as application, r.libelle as role, o.nom as structure, q.status,
+                  q.created_at as "created_at: chrono::DateTime<chrono::Utc>", q.decision_comment
            from access_requests q join roles r on r.id = q.role_id
            join applications a on a.id = r.application_id join organisations o on o.id = q.organisation_id
-          where q.requester_id = $1 order by q.created_at desc limit 100",
+          where q.requester_id = $1 order by q.created_at desc limit 100"#,
+        me.id() as crate::domain::UserId,
     )
-    .bind(me.id())
     .fetch_all(&crate::state::pool())
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, application, role, structure, status, at, decision_comment)| MyRequest {
-                id,
-                application,
-                role,
-                structure,
-                status,
-                created_at: at.format("%d/%m/%Y").to_string(),
-                decision_comment,
-            },
-        )
+        .map(|r| MyRequest {
+            id: r.id,
+            application: r.application,
+            role: r.role,
+            structure: r.structure,
+            status: r.status,
+            created_at: r.created_at.format("%d/%m/%Y").to_string(),
+            decision_comment: r.decision_comment,
+        })
         .collect())
 }
 
 /// The requester withdraws a pending request.
 #[server(endpoint = "cancel_request", output = crate::json::Json)]
 pub async fn cancel_request(id: crate::domain::RequestId) -> AppResult<()> {
-    // Typed at the boundary; read as numbers below.
-    let (id,) = (id.get(),);
+    use crate::domain::{RequestId, UserId};
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let row: Option<(i64, String, i64)> =
-        sqlx::query_as("select requester_id, status, organisation_id from access_requests where id = $1 for update")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((requester, status, org)) = row else {
+    let row = sqlx::query!(
+        r#"select requester_id as "requester_id: UserId", status, organisation_id
+             from access_requests where id = $1 for update"#,
+        id as RequestId,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else {
         return Err(AppError::NotFound);
     };
-    if requester != me.id().get() {
+    let (requester, status, org) = (row.requester_id, row.status, row.organisation_id);
+    if requester != me.id() {
         return Err(AppError::NotFound);
     }
     if status != "pending" {
@@ -338,10 +327,12 @@ pub async fn cancel_request(id: crate::domain::RequestId) -> AppResult<()> {
             "Cette demande n'est plus en attente.".into(),
         ));
     }
-    sqlx::query("update access_requests set status = 'cancelled' where id = $1")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update access_requests set status = 'cancelled' where id = $1",
+        id as RequestId
+    )
+    .execute(&mut *tx)
+    .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
@@ -349,7 +340,7 @@ pub async fn cancel_request(id: crate::domain::RequestId) -> AppResult<()> {
             organisation_id: Some(org),
             action: "demande.annulation",
             target_type: "demande",
-            target_id: Some(id),
+            target_id: Some(id.get()),
             before: Some(serde_json::json!({"statut": "pending"})),
             after: Some(serde_json::json!({"statut": "cancelled"})),
         },
@@ -368,11 +359,7 @@ pub async fn decide_request(
     #[server(default)] comment: String,
     #[server(default)] group_id: crate::domain::GroupId,
 ) -> AppResult<()> {
-    // Typed at the boundary (0: none); read as numbers below.
-    let (group_id,) = (group_id.get(),);
-    // Typed at the boundary; read as numbers below.
-    let (id,) = (id.get(),);
-    use crate::domain::{GroupId, OrganisationId, UserId};
+    use crate::domain::{OrganisationId, RequestId, RoleId, UserId};
     use crate::error::AppError;
     use crate::mail::ssr::{enqueue, link};
     use crate::session::GroupActor;
@@ -396,15 +383,16 @@ pub async fn decide_request(
     }
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let row: Option<(i64, i64, i64, String)> = sqlx::query_as(
+    let row = sqlx::query!(
         "select requester_id, organisation_id, role_id, status from access_requests where id = $1 for update",
+        id as RequestId,
     )
-    .bind(id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((requester, org, role_id, status)) = row else {
+    let Some(row) = row else {
         return Err(AppError::NotFound);
     };
+    let (requester, org, role_id, status) = (row.requester_id, row.organisation_id, row.role_id, row.status);
     // Checked before anything about the request is revealed: a manager of
     // the structure, or a responsable habilitations of a group holding the
     // role today (through the group they choose, when accepting).
@@ -414,14 +402,14 @@ pub async fn decide_request(
         Err(AppError::Forbidden) => {
             // A responsable decides through a group they reach that holds
             // the role today: the one chosen, or (to refuse) any such one.
-            let (g,): (i64,) = group_holding(&mut tx, Some(me.id()), org, role_id, group_id)
+            let g = group_holding(&mut tx, Some(me.id()), org, role_id, group_id.get())
                 .await?
                 .ok_or(AppError::NotFound)?;
             let r = me
-                .group_manager_of(GroupId(g))
+                .group_manager_of(g)
                 .await
                 .map_err(|_| AppError::NotFound)?;
-            if accept && group_id == 0 {
+            if accept && group_id.get() == 0 {
                 return Err(AppError::invalid(
                     "group_id",
                     "Choisissez le groupe dans lequel le demandeur reçoit ce rôle.",
@@ -431,10 +419,10 @@ pub async fn decide_request(
         }
         Err(e) => return Err(e),
     };
-    let group = (group_id != 0).then_some(GroupId(group_id));
+    let group = (group_id.get() != 0).then_some(group_id);
     if group.is_some()
         && matches!(manager, GroupActor::Manager(_))
-        && group_holding(&mut tx, None, org, role_id, group_id)
+        && group_holding(&mut tx, None, org, role_id, group_id.get())
             .await?
             .is_none()
     {
@@ -455,13 +443,13 @@ pub async fn decide_request(
         ));
     }
     let new_status = if accept { "accepted" } else { "refused" };
-    sqlx::query(
+    sqlx::query!(
         "update access_requests set status = $2, decided_by = $3, decided_at = now(), decision_comment = $4 where id = $1",
+        id as RequestId,
+        new_status,
+        manager.user_id() as UserId,
+        &comment,
     )
-    .bind(id)
-    .bind(new_status)
-    .bind(manager.user_id())
-    .bind(&comment)
     .execute(&mut *tx)
     .await?;
     let mut grant_id = None;
@@ -475,18 +463,20 @@ pub async fn decide_request(
         }
     }
     if accept
-        && !crate::conventions::ssr::within_ceiling(&mut tx, org.into(), role_id.into()).await?
+        && !crate::conventions::ssr::within_ceiling(&mut tx, OrganisationId(org), RoleId(role_id)).await?
     {
         return Err(AppError::Conflict(
             "Ce rôle n'est plus ouvert à la structure : la demande ne peut être acceptée, refusez-la.".into(),
         ));
     }
     if accept {
-        sqlx::query("insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing")
-            .bind(requester)
-            .bind(org)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing",
+            requester,
+            org,
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     if let (true, Some(g)) = (accept, group) {
         // The requester joins the chosen group from today: the right comes
@@ -518,15 +508,18 @@ pub async fn decide_request(
         .await?;
         grant_id = g;
     }
-    let (email, app_libelle, role_libelle, org_nom): (String, String, String, String) = sqlx::query_as(
-        "select u.email, a.libelle, r.libelle, o.nom from users u, roles r join applications a on a.id = r.application_id,
-                organisations o where u.id = $1 and r.id = $2 and o.id = $3",
+    let names = sqlx::query!(
+        r#"select u.email, a.libelle as app_libelle, r.libelle as role_libelle, o.nom as org_nom
+             from users u, roles r join applications a on a.id = r.application_id, organisations o
+            where u.id = $1 and r.id = $2 and o.id = $3"#,
+        requester,
+        role_id,
+        org,
     )
-    .bind(requester)
-    .bind(role_id)
-    .bind(org)
     .fetch_one(&mut *tx)
     .await?;
+    let (email, app_libelle, role_libelle, org_nom) =
+        (names.email, names.app_libelle, names.role_libelle, names.org_nom);
     let why = if comment.is_empty() {
         String::new()
     } else {
@@ -556,7 +549,7 @@ pub async fn decide_request(
             organisation_id: Some(org),
             action: if accept { "demande.acceptation" } else { "demande.refus" },
             target_type: "demande",
-            target_id: Some(id),
+            target_id: Some(id.get()),
             before: Some(serde_json::json!({"statut": "pending"})),
             after: Some(serde_json::json!({"statut": new_status, "commentaire": comment, "habilitation": grant_id, "groupe": group.map(|g| g.get()), "appartenance": membership_id})),
         },
@@ -590,18 +583,19 @@ async fn group_holding(
     organisation_id: i64,
     role_id: i64,
     group_id: i64,
-) -> Result<Option<(i64,)>, sqlx::Error> {
-    sqlx::query_as(
-        "select h.group_id from group_roles(current_date) h
-          where h.organisation_id = $2 and h.role_id = $3 and ($4 = 0 or h.group_id = $4)
+) -> Result<Option<crate::domain::GroupId>, sqlx::Error> {
+    use crate::domain::{GroupId, UserId};
+    sqlx::query_scalar!(
+        r#"select h.group_id as "group_id!: GroupId" from group_roles(current_date) h
+          where h.organisation_id = $2 and h.role_id = $3 and ($4::bigint = 0 or h.group_id = $4)
             and ($1::bigint is null
                  or h.group_id in (select group_id from responsable_reach($1, current_date)))
-          order by h.group_id limit 1",
+          order by h.group_id limit 1"#,
+        responsable as Option<UserId>,
+        organisation_id,
+        role_id,
+        group_id,
     )
-    .bind(responsable)
-    .bind(organisation_id)
-    .bind(role_id)
-    .bind(group_id)
     .fetch_optional(conn)
     .await
 }

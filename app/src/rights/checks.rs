@@ -26,14 +26,14 @@ pub async fn target_role(
     target: UserId,
 ) -> AppResult<Option<String>> {
     // Someone not attached (a requester from outside) has no rank here.
-    let row: Option<(Option<String>,)> = sqlx::query_as(
+    let role = sqlx::query_scalar!(
         "select admin_role from memberships where organisation_id = $1 and user_id = $2",
+        org as OrganisationId,
+        target as UserId,
     )
-    .bind(org)
-    .bind(target)
     .fetch_optional(conn)
     .await?;
-    Ok(row.and_then(|r| r.0))
+    Ok(role.flatten())
 }
 
 /// Ranks: primary manager > admins > responsables > the others. An admin
@@ -76,21 +76,22 @@ pub async fn habiliter_of(
     org: OrganisationId,
     role_ids: &[i64],
 ) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String, String)> = sqlx::query_as(
-        "select a.libelle, h.libelle from applications a
+    let row = sqlx::query!(
+        r#"select a.libelle as "app!", h.libelle as "role!" from applications a
            join roles h on h.id = a.habiliter_role_id
           where a.id in (select application_id from roles where id = any($1))
             and not exists (select 1 from users u where u.id = $2 and u.is_operator)
             and not exists (select 1 from effective_rights(current_date) e
                              where e.user_id = $2 and e.organisation_id = $3 and e.role_id = a.habiliter_role_id)
-          order by a.position limit 1",
+          order by a.position limit 1"#,
+        role_ids,
+        actor as UserId,
+        org as OrganisationId,
     )
-    .bind(role_ids)
-    .bind(actor)
-    .bind(org)
     .fetch_optional(conn)
     .await?;
-    Ok(row.map(|(app, role)| {
+    Ok(row.map(|r| {
+        let (app, role) = (r.app, r.role);
         format!(
             "Pour administrer les profils {app} d'un utilisateur, il faut appartenir à un groupe qui détient le rôle « {role} » de {app}."
         )
@@ -102,14 +103,13 @@ pub async fn group_roles_from_today(
     conn: &mut PgConnection,
     group: GroupId,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "select distinct role_id from group_grants
-          where group_id = $1 and (date_cloture is null or date_cloture > greatest(date_ouverture, current_date))",
+    sqlx::query_scalar!(
+        r#"select distinct role_id as "role_id!" from group_grants
+          where group_id = $1 and (date_cloture is null or date_cloture > greatest(date_ouverture, current_date))"#,
+        group as GroupId,
     )
-    .bind(group)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    .await
 }
 
 /// Nobody gives rights to a group they belong to (today or from a later
@@ -119,12 +119,12 @@ pub async fn not_member_of(
     actor: &impl Acting,
     group: GroupId,
 ) -> AppResult<()> {
-    let (member,): (bool,) = sqlx::query_as(
-        "select exists (select 1 from group_memberships where group_id = $1 and user_id = $2
-                           and (date_cloture is null or date_cloture > current_date))",
+    let member = sqlx::query_scalar!(
+        r#"select exists (select 1 from group_memberships where group_id = $1 and user_id = $2
+                           and (date_cloture is null or date_cloture > current_date)) as "member!""#,
+        group as GroupId,
+        actor.user_id() as UserId,
     )
-    .bind(group)
-    .bind(actor.user_id())
     .fetch_one(conn)
     .await?;
     if member {

@@ -21,7 +21,7 @@ pub enum Rights<'a> {
 }
 
 /// A right that a change ended: its closing date before and after.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Ended {
     pub id: i64,
     pub user_id: i64,
@@ -33,24 +33,51 @@ pub struct Ended {
 
 /// Ends, from today, the open rights chosen. Returns the rights ended.
 pub async fn end(conn: &mut PgConnection, which: Rights<'_>) -> Result<Vec<Ended>, sqlx::Error> {
-    let filter = match which {
-        Rights::Roles(..) => "organisation_id = $1 and role_id = any($2)",
-        Rights::Holder(..) => "organisation_id = $1 and user_id = $2",
-        Rights::Ids(..) => "id = any($1)",
-    };
-    let sql = format!(
-        "with old as (select id, date_cloture from grants
-                       where (date_cloture is null or date_cloture > current_date) and {filter} for update)
-         update grants g set date_cloture = greatest(g.date_ouverture, current_date) from old where g.id = old.id
-         returning g.id, g.user_id, g.organisation_id, g.role_id, old.date_cloture as before, g.date_cloture as after"
-    );
-    let q = sqlx::query_as::<_, Ended>(&sql);
-    let q = match which {
-        Rights::Roles(org, roles) => q.bind(org).bind(roles),
-        Rights::Holder(org, user) => q.bind(org).bind(user),
-        Rights::Ids(ids) => q.bind(ids),
-    };
-    q.fetch_all(conn).await
+    match which {
+        Rights::Roles(org, roles) => {
+            sqlx::query_as!(
+                Ended,
+                r#"with old as (select id, date_cloture from grants
+                                 where (date_cloture is null or date_cloture > current_date)
+                                   and organisation_id = $1 and role_id = any($2) for update)
+                   update grants g set date_cloture = greatest(g.date_ouverture, current_date) from old where g.id = old.id
+                   returning g.id as "id!", g.user_id as "user_id!", g.organisation_id as "organisation_id!",
+                             g.role_id as "role_id!", old.date_cloture as "before?: NaiveDate", g.date_cloture as "after!: NaiveDate""#,
+                org as OrganisationId,
+                roles,
+            )
+            .fetch_all(conn)
+            .await
+        }
+        Rights::Holder(org, user) => {
+            sqlx::query_as!(
+                Ended,
+                r#"with old as (select id, date_cloture from grants
+                                 where (date_cloture is null or date_cloture > current_date)
+                                   and organisation_id = $1 and user_id = $2 for update)
+                   update grants g set date_cloture = greatest(g.date_ouverture, current_date) from old where g.id = old.id
+                   returning g.id as "id!", g.user_id as "user_id!", g.organisation_id as "organisation_id!",
+                             g.role_id as "role_id!", old.date_cloture as "before?: NaiveDate", g.date_cloture as "after!: NaiveDate""#,
+                org as OrganisationId,
+                user as UserId,
+            )
+            .fetch_all(conn)
+            .await
+        }
+        Rights::Ids(ids) => {
+            sqlx::query_as!(
+                Ended,
+                r#"with old as (select id, date_cloture from grants
+                                 where (date_cloture is null or date_cloture > current_date) and id = any($1) for update)
+                   update grants g set date_cloture = greatest(g.date_ouverture, current_date) from old where g.id = old.id
+                   returning g.id as "id!", g.user_id as "user_id!", g.organisation_id as "organisation_id!",
+                             g.role_id as "role_id!", old.date_cloture as "before?: NaiveDate", g.date_cloture as "after!: NaiveDate""#,
+                ids,
+            )
+            .fetch_all(conn)
+            .await
+        }
+    }
 }
 
 /// An account closes on `from`: every right of the person still held then
@@ -60,14 +87,16 @@ pub async fn end_all_of(
     user: UserId,
     from: NaiveDate,
 ) -> Result<Vec<Ended>, sqlx::Error> {
-    sqlx::query_as(
-        "with old as (select id, date_cloture from grants
-                       where user_id = $1 and (date_cloture is null or date_cloture > $2::date) for update)
-         update grants g set date_cloture = greatest(g.date_ouverture, $2::date) from old where g.id = old.id
-         returning g.id, g.user_id, g.organisation_id, g.role_id, old.date_cloture as before, g.date_cloture as after",
+    sqlx::query_as!(
+        Ended,
+        r#"with old as (select id, date_cloture from grants
+                         where user_id = $1 and (date_cloture is null or date_cloture > $2::date) for update)
+           update grants g set date_cloture = greatest(g.date_ouverture, $2::date) from old where g.id = old.id
+           returning g.id as "id!", g.user_id as "user_id!", g.organisation_id as "organisation_id!",
+                     g.role_id as "role_id!", old.date_cloture as "before?: NaiveDate", g.date_cloture as "after!: NaiveDate""#,
+        user as UserId,
+        from as NaiveDate,
     )
-    .bind(user)
-    .bind(from)
     .fetch_all(conn)
     .await
 }
@@ -120,11 +149,11 @@ pub async fn give(
     checks::not_self(actor, user)?;
     checks::rank(conn, actor, user).await?;
     let org = actor.organisation_id();
-    let (within,): (bool,) = sqlx::query_as(
-        "select exists (select 1 from organisation_roles where organisation_id = $1 and role_id = $2)",
+    let within = sqlx::query_scalar!(
+        r#"select exists (select 1 from organisation_roles where organisation_id = $1 and role_id = $2) as "within!""#,
+        org as OrganisationId,
+        role_id,
     )
-    .bind(org)
-    .bind(role_id)
     .fetch_one(&mut *conn)
     .await?;
     if !within {
@@ -136,35 +165,35 @@ pub async fn give(
     if let Some(m) = checks::habiliter(conn, actor, &[role_id]).await? {
         return Err(AppError::invalid(field.0, m));
     }
-    let overlapping: Option<(i64,)> = sqlx::query_as(
+    let overlapping = sqlx::query_scalar!(
         "select id from grants where user_id = $1 and organisation_id = $2 and role_id = $3
             and daterange(date_ouverture, date_cloture) && daterange($4::date, $5::date) limit 1",
+        user as UserId,
+        org as OrganisationId,
+        role_id,
+        ouverture as NaiveDate,
+        cloture as Option<NaiveDate>,
     )
-    .bind(user)
-    .bind(org)
-    .bind(role_id)
-    .bind(ouverture)
-    .bind(cloture)
     .fetch_optional(&mut *conn)
     .await?;
     if overlapping.is_some() {
         return Ok(None);
     }
-    let row: Option<(i64,)> = sqlx::query_as(
+    let id = sqlx::query_scalar!(
         "insert into grants (role_id, organisation_id, user_id, granted_by, date_ouverture, date_cloture)
          values ($1, $2, $3, $4, $5, $6)
          on conflict do nothing returning id",
+        role_id,
+        org as OrganisationId,
+        user as UserId,
+        actor.user_id() as UserId,
+        ouverture as NaiveDate,
+        cloture as Option<NaiveDate>,
     )
-    .bind(role_id)
-    .bind(org)
-    .bind(user)
-    .bind(actor.user_id())
-    .bind(ouverture)
-    .bind(cloture)
     .fetch_optional(&mut *conn)
     .await
     .map_err(grant_error)?;
-    Ok(row.map(|r| r.0))
+    Ok(id)
 }
 
 /// New dates for one direct right (checked by the caller: see
@@ -176,15 +205,15 @@ pub async fn set_dates(
     ouverture: NaiveDate,
     cloture: Option<NaiveDate>,
 ) -> AppResult<()> {
-    let overlapping: Option<(i64,)> = sqlx::query_as(
+    let overlapping = sqlx::query_scalar!(
         "select o.id from grants g join grants o on o.user_id = g.user_id and o.organisation_id = g.organisation_id
                 and o.role_id = g.role_id and o.id <> g.id
           where g.id = $1
             and daterange(o.date_ouverture, o.date_cloture) && daterange($2::date, $3::date) limit 1",
+        grant_id,
+        ouverture as NaiveDate,
+        cloture as Option<NaiveDate>,
     )
-    .bind(grant_id)
-    .bind(ouverture)
-    .bind(cloture)
     .fetch_optional(&mut *conn)
     .await?;
     if overlapping.is_some() {
@@ -193,12 +222,14 @@ pub async fn set_dates(
             "Une autre habilitation de ce rôle couvre déjà une partie de cette période.",
         ));
     }
-    sqlx::query("update grants set date_ouverture = $2, date_cloture = $3 where id = $1")
-        .bind(grant_id)
-        .bind(ouverture)
-        .bind(cloture)
-        .execute(conn)
-        .await
+    sqlx::query!(
+        "update grants set date_ouverture = $2, date_cloture = $3 where id = $1",
+        grant_id,
+        ouverture as NaiveDate,
+        cloture as Option<NaiveDate>,
+    )
+    .execute(conn)
+    .await
         .map_err(grant_error)?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 //! with what hangs on them (subgroups, memberships, rights), one journal
 //! event per object changed.
 use super::checks;
-use crate::domain::GroupId;
+use crate::domain::{ConventionId, GroupId, OrganisationId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::session::{Acting, OrgManager};
 use chrono::NaiveDate;
@@ -24,40 +24,44 @@ pub async fn set_roles(
     application_id: i64,
     wanted: &[i64],
 ) -> AppResult<()> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row = sqlx::query_scalar!(
         "select id from user_groups where id = $1 and organisation_id = $2
             and (date_cloture is null or date_cloture > current_date) for update",
+        group as GroupId,
+        manager.organisation_id() as OrganisationId,
     )
-    .bind(group)
-    .bind(manager.organisation_id())
     .fetch_optional(&mut *conn)
     .await?;
     if row.is_none() {
         return Err(AppError::NotFound);
     }
-    let app_roles: Vec<(i64, String)> =
-        sqlx::query_as("select id, libelle from roles where application_id = $1")
-            .bind(application_id)
-            .fetch_all(&mut *conn)
-            .await?;
+    let app_roles = sqlx::query!(
+        "select id, libelle from roles where application_id = $1",
+        application_id
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     if wanted
         .iter()
-        .any(|w| !app_roles.iter().any(|(id, _)| id == w))
+        .any(|w| !app_roles.iter().any(|r| r.id == *w))
     {
         return Err(AppError::invalid(
             "role_ids",
             "Un des rôles choisis n'appartient pas à ce service.",
         ));
     }
-    let held: Vec<(i64, i64)> = sqlx::query_as(
+    let held: Vec<(i64, i64)> = sqlx::query!(
         "select gg.id, gg.role_id from group_grants gg join roles r on r.id = gg.role_id
           where gg.group_id = $1 and r.application_id = $2
             and (gg.date_cloture is null or gg.date_cloture > current_date)",
+        group as GroupId,
+        application_id,
     )
-    .bind(group)
-    .bind(application_id)
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.role_id))
+    .collect();
     let withdrawn: Vec<(i64, i64)> = held
         .iter()
         .copied()
@@ -83,38 +87,36 @@ pub async fn set_roles(
     let libelle = |rid: i64| {
         app_roles
             .iter()
-            .find(|r| r.0 == rid)
-            .map(|r| r.1.clone())
+            .find(|r| r.id == rid)
+            .map(|r| r.libelle.clone())
             .unwrap_or_default()
     };
+    let mut events = vec![];
     for (gid, rid) in &withdrawn {
         let cascaded = end_group_grant(conn, *gid, *rid, group).await?;
         for g in std::iter::once(group.get()).chain(cascaded) {
-            crate::audit::ssr::record(
-                conn,
-                manager.event(
-                    "groupe.role_retire",
-                    "groupe",
-                    Some(g),
-                    Some(serde_json::json!({"role": libelle(*rid), "role_id": rid})),
-                    (g != group.get())
-                        .then(|| serde_json::json!({"par_le_groupe_parent": group.get()})),
-                ),
-            )
-            .await?;
+            events.push(manager.event(
+                "groupe.role_retire",
+                "groupe",
+                Some(g),
+                Some(serde_json::json!({"role": libelle(*rid), "role_id": rid})),
+                (g != group.get())
+                    .then(|| serde_json::json!({"par_le_groupe_parent": group.get()})),
+            ));
         }
     }
+    crate::audit::ssr::record_all(conn, events).await?;
     for rid in &added {
         // A subgroup's right ends no later than its parent's.
-        sqlx::query(
+        sqlx::query!(
             "insert into group_grants (group_id, role_id, date_cloture, granted_by)
              select $1, $2, (select pg.date_cloture from user_groups g join group_grants pg on pg.group_id = g.parent_id
                               where g.id = $1 and pg.role_id = $2
                                 and (pg.date_cloture is null or pg.date_cloture > current_date) limit 1), $3",
+            group as GroupId,
+            rid,
+            manager.user_id() as UserId,
         )
-        .bind(group)
-        .bind(rid)
-        .bind(manager.user_id())
         .execute(&mut *conn)
         .await
         .map_err(super::errors::group_error)?;
@@ -142,10 +144,10 @@ async fn end_group_grant(
     group: GroupId,
 ) -> Result<Vec<i64>, sqlx::Error> {
     let below = subgroups_holding(conn, group, role, chrono::Local::now().date_naive()).await?;
-    sqlx::query(
+    sqlx::query!(
         "update group_grants set date_cloture = greatest(date_ouverture, current_date) where id = $1",
+        grant
     )
-    .bind(grant)
     .execute(&mut *conn)
     .await?;
     Ok(below)
@@ -158,21 +160,20 @@ async fn subgroups_holding(
     role: i64,
     from: NaiveDate,
 ) -> Result<Vec<i64>, sqlx::Error> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "with recursive sub as (
+    sqlx::query_scalar!(
+        r#"with recursive sub as (
              select id from user_groups where parent_id = $1
              union
              select g.id from user_groups g join sub on g.parent_id = sub.id)
-         select distinct gg.group_id from group_grants gg join sub on sub.id = gg.group_id
+         select distinct gg.group_id as "group_id!" from group_grants gg join sub on sub.id = gg.group_id
           where gg.role_id = $2 and (gg.date_cloture is null or gg.date_cloture > $3)
-          order by 1",
+          order by 1"#,
+        group as GroupId,
+        role,
+        from as NaiveDate,
     )
-    .bind(group)
-    .bind(role)
-    .bind(from)
     .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(|r| r.0).collect())
+    .await
 }
 
 /// « Désactiver un groupe »: its closing date becomes today; its
@@ -184,14 +185,14 @@ pub async fn close_group(
     manager: &OrgManager,
     group: GroupId,
 ) -> AppResult<bool> {
-    let row: Option<(Option<NaiveDate>,)> = sqlx::query_as(
-        "select date_cloture from user_groups where id = $1 and organisation_id = $2 for update",
+    let before = sqlx::query_scalar!(
+        r#"select date_cloture as "date_cloture?: NaiveDate" from user_groups where id = $1 and organisation_id = $2 for update"#,
+        group as GroupId,
+        manager.organisation_id() as OrganisationId,
     )
-    .bind(group)
-    .bind(manager.organisation_id())
     .fetch_optional(&mut *conn)
-    .await?;
-    let (before,) = row.ok_or(AppError::NotFound)?;
+    .await?
+    .ok_or(AppError::NotFound)?;
     let today = chrono::Local::now().date_naive();
     if before.is_some_and(|c| c <= today) {
         return Ok(false);
@@ -199,11 +200,13 @@ pub async fn close_group(
     // What the cascade will end, read before it runs.
     let watched = Watched::read(conn, Cascading::Group(group)).await?;
     let members = watched.memberships.len();
-    sqlx::query("update user_groups set date_cloture = greatest(date_ouverture, current_date) where id = $1")
-        .bind(group)
-        .execute(&mut *conn)
-        .await
-        .map_err(super::errors::group_error)?;
+    sqlx::query!(
+        "update user_groups set date_cloture = greatest(date_ouverture, current_date) where id = $1",
+        group as GroupId,
+    )
+    .execute(&mut *conn)
+    .await
+    .map_err(super::errors::group_error)?;
     crate::audit::ssr::record(
         conn,
         manager.event(
@@ -227,7 +230,7 @@ pub enum Cascading {
     /// A group (and its subgroups) given an earlier closing date.
     Group(GroupId),
     /// A convention closed, or roles taken out of it: its groups' rights.
-    Convention(i64),
+    Convention(ConventionId),
 }
 
 /// What a cascade may end, read before the change: every object still open
@@ -245,52 +248,58 @@ pub struct Watched {
 impl Watched {
     pub async fn read(conn: &mut PgConnection, scope: Cascading) -> Result<Watched, sqlx::Error> {
         let groups: Vec<(i64, Option<NaiveDate>)> = match scope {
-            Cascading::Group(g) => {
-                sqlx::query_as(
-                    "with recursive tree as (
-                         select id, date_cloture from user_groups where id = $1
-                         union
-                         select g.id, g.date_cloture from user_groups g join tree on g.parent_id = tree.id)
-                     select id, date_cloture from tree
-                      where date_cloture is null or date_cloture > current_date order by id",
-                )
-                .bind(g)
-                .fetch_all(&mut *conn)
-                .await?
-            }
-            Cascading::Convention(c) => {
-                sqlx::query_as(
-                    "select id, date_cloture from user_groups where convention_id = $1
-                        and (date_cloture is null or date_cloture > current_date) order by id",
-                )
-                .bind(c)
-                .fetch_all(&mut *conn)
-                .await?
-            }
+            Cascading::Group(g) => sqlx::query!(
+                r#"with recursive tree as (
+                       select id, date_cloture from user_groups where id = $1
+                       union
+                       select g.id, g.date_cloture from user_groups g join tree on g.parent_id = tree.id)
+                   select id as "id!", date_cloture as "date_cloture?: NaiveDate" from tree
+                    where date_cloture is null or date_cloture > current_date order by id"#,
+                g as GroupId,
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.date_cloture))
+            .collect(),
+            Cascading::Convention(c) => sqlx::query!(
+                r#"select id, date_cloture as "date_cloture?: NaiveDate" from user_groups where convention_id = $1
+                    and (date_cloture is null or date_cloture > current_date) order by id"#,
+                c as ConventionId,
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.date_cloture))
+            .collect(),
         };
         let ids: Vec<i64> = groups.iter().map(|g| g.0).collect();
         // A convention's change ends rights, not memberships.
         let memberships = match scope {
-            Cascading::Group(_) => {
-                sqlx::query_as(
-                    "select id, group_id, user_id, date_cloture from group_memberships
-                      where group_id = any($1) and (date_cloture is null or date_cloture > current_date) order by id",
-                )
-                .bind(&ids)
-                .fetch_all(&mut *conn)
-                .await?
-            }
+            Cascading::Group(_) => sqlx::query!(
+                r#"select id, group_id, user_id, date_cloture as "date_cloture?: NaiveDate" from group_memberships
+                  where group_id = any($1) and (date_cloture is null or date_cloture > current_date) order by id"#,
+                &ids,
+            )
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.group_id, r.user_id, r.date_cloture))
+            .collect(),
             Cascading::Convention(_) => vec![],
         };
-        let rights = sqlx::query_as(
-            "select gg.id, gg.group_id, gg.role_id, r.libelle, gg.date_cloture
+        let rights = sqlx::query!(
+            r#"select gg.id, gg.group_id, gg.role_id, r.libelle, gg.date_cloture as "date_cloture?: NaiveDate"
                from group_grants gg join roles r on r.id = gg.role_id
               where gg.group_id = any($1) and (gg.date_cloture is null or gg.date_cloture > current_date)
-              order by gg.id",
+              order by gg.id"#,
+            &ids,
         )
-        .bind(&ids)
         .fetch_all(&mut *conn)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.group_id, r.role_id, r.libelle, r.date_cloture))
+        .collect();
         Ok(Watched {
             scope,
             groups,
@@ -313,24 +322,24 @@ impl Watched {
         use crate::audit::ssr::{record_all, Event};
         use std::collections::HashMap;
         // Every watched object's closing date now, in one query.
-        let now: Vec<(String, i64, Option<NaiveDate>)> = sqlx::query_as(
-            "select 'groupe', id, date_cloture from user_groups where id = any($1)
-             union all select 'appartenance', id, date_cloture from group_memberships where id = any($2)
-             union all select 'droit', id, date_cloture from group_grants where id = any($3)",
+        let now = sqlx::query!(
+            r#"select 'groupe' as "kind!", id as "id!", date_cloture as "date_cloture?: NaiveDate" from user_groups where id = any($1)
+               union all select 'appartenance', id, date_cloture from group_memberships where id = any($2)
+               union all select 'droit', id, date_cloture from group_grants where id = any($3)"#,
+            &self.groups.iter().map(|g| g.0).collect::<Vec<_>>(),
+            &self.memberships.iter().map(|m| m.0).collect::<Vec<_>>(),
+            &self.rights.iter().map(|r| r.0).collect::<Vec<_>>(),
         )
-        .bind(self.groups.iter().map(|g| g.0).collect::<Vec<_>>())
-        .bind(self.memberships.iter().map(|m| m.0).collect::<Vec<_>>())
-        .bind(self.rights.iter().map(|r| r.0).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
         let now: HashMap<(&str, i64), Option<NaiveDate>> = now
             .iter()
-            .map(|(kind, id, c)| ((kind.as_str(), *id), *c))
+            .map(|r| ((r.kind.as_str(), r.id), r.date_cloture))
             .collect();
         let after = |kind: &str, id: i64| now.get(&(kind, id)).copied().flatten();
         let (root, cause) = match self.scope {
             Cascading::Group(g) => (Some(g.get()), serde_json::json!({"par_le_groupe": g.get()})),
-            Cascading::Convention(c) => (None, serde_json::json!({"par_la_convention": c})),
+            Cascading::Convention(c) => (None, serde_json::json!({"par_la_convention": c.get()})),
         };
         let caused = |c: Option<NaiveDate>| {
             let mut a = cause.clone();
@@ -406,7 +415,7 @@ pub async fn follow_convention(
     old_cloture: NaiveDate,
     new_cloture: Option<NaiveDate>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "update group_grants gg
             set date_cloture = case when g.date_cloture is null then $3::date
                                     when $3::date is null then g.date_cloture
@@ -414,10 +423,10 @@ pub async fn follow_convention(
            from user_groups g
           where g.id = gg.group_id and g.convention_id = $1 and gg.date_cloture = $2
             and (g.date_cloture is null or g.date_cloture > $2)",
+        convention as ConventionId,
+        old_cloture as NaiveDate,
+        new_cloture as Option<NaiveDate>,
     )
-    .bind(convention)
-    .bind(old_cloture)
-    .bind(new_cloture)
     .execute(conn)
     .await?;
     Ok(())

@@ -44,11 +44,11 @@ pub async fn join(
         Joining::Newcomer => {}
     }
     if let Some(r) = actor.responsable() {
-        let (within,): (bool,) = sqlx::query_as(
-            "select exists (select 1 from responsable_reach($1, current_date) where group_id = $2)",
+        let within = sqlx::query_scalar!(
+            r#"select exists (select 1 from responsable_reach($1, current_date) where group_id = $2) as "within!""#,
+            r.user_id() as UserId,
+            group as GroupId,
         )
-        .bind(r.user_id())
-        .bind(group)
         .fetch_one(&mut *conn)
         .await?;
         if !within {
@@ -86,7 +86,7 @@ pub async fn join_invited(
     if inviter == user {
         return Ok(None);
     }
-    let open: Option<(i64,)> = sqlx::query_as(
+    let open = sqlx::query_scalar!(
         "select g.id from user_groups g
           where g.id = $1 and g.organisation_id = $2
             and g.date_ouverture <= current_date and (g.date_cloture is null or g.date_cloture > current_date)
@@ -94,10 +94,10 @@ pub async fn join_invited(
                  or exists (select 1 from memberships m
                              where m.user_id = $3 and m.organisation_id = $2 and m.admin_role is not null)
                  or exists (select 1 from responsable_reach($3, current_date) r where r.group_id = g.id))",
+        group as GroupId,
+        org as OrganisationId,
+        inviter as UserId,
     )
-    .bind(group)
-    .bind(org)
-    .bind(inviter)
     .fetch_optional(&mut *conn)
     .await?;
     if open.is_none() {
@@ -125,16 +125,16 @@ async fn insert(
     ouverture: NaiveDate,
     cloture: Option<NaiveDate>,
 ) -> AppResult<i64> {
-    let (mid,): (i64,) = sqlx::query_as(
+    let mid = sqlx::query_scalar!(
         "insert into group_memberships (group_id, organisation_id, user_id, date_ouverture, date_cloture, added_by)
          values ($1, $2, $3, $4, $5, $6) returning id",
+        group as GroupId,
+        org as OrganisationId,
+        user as UserId,
+        ouverture as NaiveDate,
+        cloture as Option<NaiveDate>,
+        added_by as UserId,
     )
-    .bind(group)
-    .bind(org)
-    .bind(user)
-    .bind(ouverture)
-    .bind(cloture)
-    .bind(added_by)
     .fetch_one(&mut *conn)
     .await
     .map_err(super::errors::group_error)?;
@@ -167,16 +167,17 @@ pub async fn redate(
     date_ouverture: &str,
     date_cloture: &str,
 ) -> AppResult<()> {
-    let row: Option<(i64, i64, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
-        "select group_id, user_id, date_ouverture, date_cloture from group_memberships
-          where id = $1 and organisation_id = $2 for update",
+    let row = sqlx::query!(
+        r#"select group_id as "group_id: GroupId", user_id as "user_id: UserId",
+                  date_ouverture as "date_ouverture: NaiveDate", date_cloture as "date_cloture?: NaiveDate"
+             from group_memberships where id = $1 and organisation_id = $2 for update"#,
+        membership,
+        actor.organisation_id() as OrganisationId,
     )
-    .bind(membership)
-    .bind(actor.organisation_id())
     .fetch_optional(&mut *conn)
-    .await?;
-    let (group_id, user, old_o, old_c) = row.ok_or(AppError::Forbidden)?;
-    let user = UserId(user);
+    .await?
+    .ok_or(AppError::Forbidden)?;
+    let (group_id, user, old_o, old_c) = (row.group_id, row.user_id, row.date_ouverture, row.date_cloture);
     checks::not_self(actor, user)?;
     checks::rank(conn, actor, user).await?;
     let today = chrono::Local::now().date_naive();
@@ -200,16 +201,16 @@ pub async fn redate(
             "La date d'ouverture ne change plus une fois l'appartenance commencée, et ne peut pas être dans le passé.",
         ));
     }
-    let roles = checks::group_roles_from_today(conn, GroupId(group_id)).await?;
+    let roles = checks::group_roles_from_today(conn, group_id).await?;
     if let Some(m) = checks::habiliter(conn, actor, &roles).await? {
         return Err(AppError::invalid("date_cloture", m));
     }
-    sqlx::query(
+    sqlx::query!(
         "update group_memberships set date_ouverture = $2, date_cloture = $3 where id = $1",
+        membership,
+        period.ouverture as NaiveDate,
+        period.cloture as Option<NaiveDate>,
     )
-    .bind(membership)
-    .bind(period.ouverture)
-    .bind(period.cloture)
     .execute(&mut *conn)
     .await
     .map_err(super::errors::group_error)?;
@@ -247,36 +248,39 @@ pub async fn end_all_of(
     from: NaiveDate,
     scope: Scope,
 ) -> AppResult<u64> {
-    let rows: Vec<(i64, NaiveDate, Option<NaiveDate>, NaiveDate)> = sqlx::query_as(
-        "with old as (
+    let only_in = match scope {
+        Scope::Account => None,
+        Scope::Structure => Some(actor.organisation_id()),
+    };
+    let rows = sqlx::query!(
+        r#"with old as (
              select id, group_id, date_ouverture, date_cloture from group_memberships
               where user_id = $1 and ($3::bigint is null or organisation_id = $3)
                 and (date_cloture is null or date_cloture > $2) for update)
          update group_memberships gm set date_cloture = greatest(gm.date_ouverture, $2)
            from old where gm.id = old.id
-         returning old.group_id, old.date_ouverture, old.date_cloture, gm.date_cloture",
+         returning old.group_id as "group_id!", old.date_ouverture as "ouverture!: NaiveDate",
+                   old.date_cloture as "before?: NaiveDate", gm.date_cloture as "after!: NaiveDate""#,
+        user as UserId,
+        from as NaiveDate,
+        only_in as Option<OrganisationId>,
     )
-    .bind(user)
-    .bind(from)
-    .bind(match scope {
-        Scope::Account => None,
-        Scope::Structure => Some(actor.organisation_id()),
-    })
     .fetch_all(&mut *conn)
     .await
     .map_err(super::errors::group_error)?;
-    for (group, o, c, new_c) in &rows {
-        crate::audit::ssr::record(
-            conn,
+    let ended = rows.len() as u64;
+    let events = rows
+        .into_iter()
+        .map(|r| {
             actor.event(
                 "groupe.appartenance_modifiee",
                 "utilisateur",
                 Some(user.get()),
-                Some(serde_json::json!({"groupe": group, "date_ouverture": o, "date_cloture": c})),
-                Some(serde_json::json!({"groupe": group, "date_ouverture": o, "date_cloture": new_c})),
-            ),
-        )
-        .await?;
-    }
-    Ok(rows.len() as u64)
+                Some(serde_json::json!({"groupe": r.group_id, "date_ouverture": r.ouverture, "date_cloture": r.before})),
+                Some(serde_json::json!({"groupe": r.group_id, "date_ouverture": r.ouverture, "date_cloture": r.after})),
+            )
+        })
+        .collect();
+    crate::audit::ssr::record_all(conn, events).await?;
+    Ok(ended)
 }

@@ -15,15 +15,14 @@ pub async fn reaches(
     org: OrganisationId,
     user: UserId,
 ) -> Result<bool, sqlx::Error> {
-    let (ok,): (bool,) = sqlx::query_as(
-        "select exists (select 1 from reached_users($1, current_date) where organisation_id = $2 and user_id = $3)",
+    sqlx::query_scalar!(
+        r#"select exists (select 1 from reached_users($1, current_date) where organisation_id = $2 and user_id = $3) as "ok!""#,
+        responsable as UserId,
+        org as OrganisationId,
+        user as UserId,
     )
-    .bind(responsable)
-    .bind(org)
-    .bind(user)
     .fetch_one(conn)
-    .await?;
-    Ok(ok)
+    .await
 }
 
 impl GroupManager {
@@ -48,8 +47,8 @@ impl GroupManager {
         if !self.reaches(conn, user).await? {
             return Ok(false);
         }
-        let (ok,): (bool,) = sqlx::query_as(
-            "with reach as (select group_id from responsable_reach($1, current_date) where organisation_id = $2)
+        let ok = sqlx::query_scalar!(
+            r#"with reach as (select group_id from responsable_reach($1, current_date) where organisation_id = $2)
              select not exists (select 1 from group_memberships gm
                                  where gm.user_id = $3 and gm.organisation_id = $2
                                    and (gm.date_cloture is null or gm.date_cloture > current_date)
@@ -65,11 +64,11 @@ impl GroupManager {
                                    and not (a.habiliter_role_id is not null and exists (
                                         select 1 from effective_rights(current_date) e
                                          where e.user_id = $1 and e.organisation_id = $2
-                                           and e.role_id = a.habiliter_role_id)))",
+                                           and e.role_id = a.habiliter_role_id))) as "ok!""#,
+            self.user_id() as UserId,
+            self.organisation_id() as OrganisationId,
+            user as UserId,
         )
-        .bind(self.user_id())
-        .bind(self.organisation_id())
-        .bind(user)
         .fetch_one(conn)
         .await?;
         Ok(ok)
