@@ -149,17 +149,17 @@ pub async fn current_user() -> AppResult<Option<Authenticated>> {
         .await
         .map_err(session_err)?
         .unwrap_or(-1);
-    let row: Option<(bool,)> = sqlx::query_as(
+    let row = sqlx::query_scalar!(
         "select is_operator from users
           where id = $1 and session_generation = $2
             and (date_cloture is null or date_cloture > current_date)",
+        uid,
+        generation,
     )
-    .bind(uid)
-    .bind(generation)
     .fetch_optional(&pool())
     .await?;
     match row {
-        Some((is_operator,)) => Ok(Some(Authenticated {
+        Some(is_operator) => Ok(Some(Authenticated {
             id: UserId(uid),
             is_operator,
         })),
@@ -200,11 +200,12 @@ impl Authenticated {
     ) -> AppResult<OrgManager> {
         let organisation_id = organisation_id.into();
         if self.is_operator {
-            let exists: Option<(i64,)> =
-                sqlx::query_as("select id from organisations where id = $1")
-                    .bind(organisation_id)
-                    .fetch_optional(&pool())
-                    .await?;
+            let exists = sqlx::query_scalar!(
+                "select id from organisations where id = $1",
+                organisation_id as OrganisationId
+            )
+            .fetch_optional(&pool())
+            .await?;
             return match exists {
                 Some(_) => Ok(OrgManager {
                     user_id: self.id,
@@ -214,15 +215,15 @@ impl Authenticated {
                 None => Err(AppError::Forbidden),
             };
         }
-        let row: Option<(String,)> = sqlx::query_as(
-            "select m.admin_role from memberships m join organisations o on o.id = m.organisation_id
-              where m.user_id = $1 and m.organisation_id = $2 and m.admin_role is not null and o.active",
+        let row = sqlx::query_scalar!(
+            r#"select m.admin_role as "admin_role!" from memberships m join organisations o on o.id = m.organisation_id
+              where m.user_id = $1 and m.organisation_id = $2 and m.admin_role is not null and o.active"#,
+            self.id as UserId,
+            organisation_id as OrganisationId,
         )
-        .bind(self.id)
-        .bind(organisation_id)
         .fetch_optional(&pool())
         .await?;
-        match row.as_ref().map(|r| r.0.as_str()) {
+        match row.as_deref() {
             Some("primary_manager") => Ok(OrgManager {
                 user_id: self.id,
                 organisation_id,
@@ -245,20 +246,20 @@ impl Authenticated {
     /// Anything else (a foreign group, a closed one) gives `Forbidden`.
     pub async fn group_manager_of(&self, group_id: impl Into<GroupId>) -> AppResult<GroupManager> {
         let group_id = group_id.into();
-        let row: Option<(i64,)> = sqlx::query_as(
-            "select r.organisation_id from responsable_reach($1, current_date) r
+        let row = sqlx::query_scalar!(
+            r#"select r.organisation_id as "organisation_id!: OrganisationId" from responsable_reach($1, current_date) r
                join organisations o on o.id = r.organisation_id and o.active
                join memberships m on m.user_id = $1 and m.organisation_id = r.organisation_id
-              where r.group_id = $2",
+              where r.group_id = $2"#,
+            self.id as UserId,
+            group_id as GroupId,
         )
-        .bind(self.id)
-        .bind(group_id)
         .fetch_optional(&pool())
         .await?;
         match row {
-            Some((org,)) => Ok(GroupManager {
+            Some(org) => Ok(GroupManager {
                 user_id: self.id,
-                organisation_id: OrganisationId(org),
+                organisation_id: org,
                 group_id,
             }),
             None => Err(AppError::Forbidden),
@@ -273,12 +274,13 @@ impl Authenticated {
         group_id: impl Into<GroupId>,
     ) -> AppResult<GroupActor> {
         let (organisation_id, group_id) = (organisation_id.into(), group_id.into());
-        let belongs: Option<(i64,)> =
-            sqlx::query_as("select id from user_groups where id = $1 and organisation_id = $2")
-                .bind(group_id)
-                .bind(organisation_id)
-                .fetch_optional(&pool())
-                .await?;
+        let belongs = sqlx::query_scalar!(
+            "select id from user_groups where id = $1 and organisation_id = $2",
+            group_id as GroupId,
+            organisation_id as OrganisationId,
+        )
+        .fetch_optional(&pool())
+        .await?;
         if belongs.is_none() {
             return Err(AppError::Forbidden);
         }
@@ -307,23 +309,23 @@ impl Authenticated {
             Err(AppError::Forbidden) => {}
             Err(e) => return Err(e),
         }
-        let row: Option<(i64,)> = sqlx::query_as(
-            "select gm.group_id from group_memberships gm
+        let row = sqlx::query_scalar!(
+            r#"select gm.group_id as "group_id: GroupId" from group_memberships gm
               where gm.user_id = $3 and gm.organisation_id = $2
                 and (gm.date_cloture is null or gm.date_cloture > current_date)
                 and gm.group_id in (select group_id from responsable_reach($1, current_date) where organisation_id = $2)
                 and exists (select 1 from reached_users($1, current_date) r
                              where r.user_id = $3 and r.organisation_id = $2)
-              order by gm.group_id limit 1",
+              order by gm.group_id limit 1"#,
+            self.id as UserId,
+            organisation_id as OrganisationId,
+            user_id as UserId,
         )
-        .bind(self.id)
-        .bind(organisation_id)
-        .bind(user_id)
         .fetch_optional(&pool())
         .await?;
-        let (group,) = row.ok_or(AppError::Forbidden)?;
+        let group = row.ok_or(AppError::Forbidden)?;
         Ok(GroupActor::Responsable(
-            self.group_manager_of(GroupId(group)).await?,
+            self.group_manager_of(group).await?,
         ))
     }
 
@@ -342,13 +344,13 @@ impl Authenticated {
     /// True when the caller is the responsable of an open group of the
     /// structure.
     pub async fn is_responsable_in(&self, organisation_id: OrganisationId) -> AppResult<bool> {
-        let row: Option<(i64,)> = sqlx::query_as(
+        let row = sqlx::query_scalar!(
             "select r.group_id from responsable_reach($1, current_date) r
                join memberships m on m.user_id = $1 and m.organisation_id = r.organisation_id
               where r.organisation_id = $2 limit 1",
+            self.id as UserId,
+            organisation_id as OrganisationId,
         )
-        .bind(self.id)
-        .bind(organisation_id)
         .fetch_optional(&pool())
         .await?;
         Ok(row.is_some())

@@ -81,11 +81,10 @@ pub async fn list_agents(
     // A responsable habilitations sees the users of the groups they reach.
     let reach_of = (!me.manages_or_reaches(org).await?).then(|| me.id());
     let pool = crate::state::pool();
-    let (organisation, siret): (String, String) =
-        sqlx::query_as("select nom, siret from organisations where id = $1")
-            .bind(org)
-            .fetch_one(&pool)
-            .await?;
+    let names = sqlx::query!("select nom, siret from organisations where id = $1", org as crate::domain::OrganisationId)
+        .fetch_one(&pool)
+        .await?;
+    let (organisation, siret) = (names.nom, names.siret);
     // Keyset cursor: (nom, prénom, id) of the last row shown.
     let cursor: Option<(String, String, i64)> = if after.is_empty() {
         None
@@ -262,16 +261,16 @@ pub async fn resend_identifier(organisation_id: crate::domain::OrganisationId, u
     let manager = me.manager_of(organisation_id).await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let agent: Option<(String, String, String)> = sqlx::query_as(
+    let agent = sqlx::query!(
         "select u.email, u.identifier, o.nom from memberships m join users u on u.id = m.user_id
            join organisations o on o.id = m.organisation_id
           where m.organisation_id = $1 and m.user_id = $2",
+        manager.organisation_id() as crate::domain::OrganisationId,
+        user_id,
     )
-    .bind(manager.organisation_id())
-    .bind(user_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((email, identifier, org)) = agent else {
+    let Some((email, identifier, org)) = agent.map(|a| (a.email, a.identifier, a.nom)) else {
         return Err(AppError::NotFound);
     };
     crate::mail::ssr::enqueue(

@@ -60,21 +60,21 @@ pub mod ssr {
             befores.push(e.before);
             afters.push(e.after);
         }
-        sqlx::query(
+        sqlx::query!(
             "insert into audit_events (actor_id, organisation_id, action, target_type, target_id, before, after, ip)
              select e.actor_id, e.organisation_id, e.action, e.target_type, e.target_id, e.before, e.after, $8
                from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::jsonb[], $7::jsonb[])
                     with ordinality as e(actor_id, organisation_id, action, target_type, target_id, before, after, n)
               order by e.n",
+            &actors as &[Option<i64>],
+            &orgs as &[Option<i64>],
+            &actions,
+            &types,
+            &targets as &[Option<i64>],
+            &befores as &[Option<serde_json::Value>],
+            &afters as &[Option<serde_json::Value>],
+            ip as Option<std::net::IpAddr>,
         )
-        .bind(actors)
-        .bind(orgs)
-        .bind(actions)
-        .bind(types)
-        .bind(targets)
-        .bind(befores)
-        .bind(afters)
-        .bind(ip)
         .execute(conn)
         .await?;
         Ok(())
@@ -82,18 +82,18 @@ pub mod ssr {
 
     pub async fn record(conn: &mut PgConnection, e: Event<'_>) -> Result<(), sqlx::Error> {
         let ip = crate::state::client_ip().await;
-        sqlx::query(
+        sqlx::query!(
             "insert into audit_events (actor_id, organisation_id, action, target_type, target_id, before, after, ip)
              values ($1, $2, $3, $4, $5, $6, $7, $8)",
+            e.actor_id,
+            e.organisation_id,
+            e.action,
+            e.target_type,
+            e.target_id,
+            e.before,
+            e.after,
+            ip as Option<std::net::IpAddr>,
         )
-        .bind(e.actor_id)
-        .bind(e.organisation_id)
-        .bind(e.action)
-        .bind(e.target_type)
-        .bind(e.target_id)
-        .bind(e.before)
-        .bind(e.after)
-        .bind(ip)
         .execute(conn)
         .await?;
         Ok(())

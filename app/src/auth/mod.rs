@@ -32,29 +32,29 @@ pub async fn me() -> AppResult<Option<SessionUser>> {
     };
     // The header's needs in one round trip: identity, manager or not, and
     // the organisations for the switcher.
-    let row: (String, String, String, bool, serde_json::Value) = sqlx::query_as(
-        "select identifier, prenom, nom,
-                exists (select 1 from memberships m where m.user_id = u.id and m.admin_role is not null),
+    let row = sqlx::query!(
+        r#"select identifier, prenom, nom,
+                exists (select 1 from memberships m where m.user_id = u.id and m.admin_role is not null) as "is_manager!",
                 coalesce((select json_agg(json_build_array(o.id, o.nom) order by o.nom, o.id)
                             from memberships m join organisations o on o.id = m.organisation_id
-                           where m.user_id = u.id and o.active), '[]')
-           from users u where id = $1",
+                           where m.user_id = u.id and o.active), '[]') as "organisations!"
+           from users u where id = $1"#,
+        u.id() as crate::domain::UserId,
     )
-    .bind(u.id())
     .fetch_one(&crate::state::pool())
     .await?;
-    let organisations: Vec<(i64, String)> = serde_json::from_value(row.4).unwrap_or_default();
+    let organisations: Vec<(i64, String)> = serde_json::from_value(row.organisations).unwrap_or_default();
     let current = crate::session::current_organisation().await?;
     let current_organisation = current.filter(|c| organisations.iter().any(|(id, _)| id == c));
     Ok(Some(SessionUser {
         organisations,
         current_organisation,
         id: u.id().get(),
-        identifier: row.0,
-        prenom: row.1,
-        nom: row.2,
+        identifier: row.identifier,
+        prenom: row.prenom,
+        nom: row.nom,
         is_operator: u.is_operator(),
-        is_manager: row.3 || u.is_operator(),
+        is_manager: row.is_manager || u.is_operator(),
     }))
 }
 
@@ -105,8 +105,7 @@ pub async fn signup(
     let hash = ssr::hash_password(password.expose().to_string()).await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let existing: Option<(i64,)> = sqlx::query_as("select id from users where email = $1")
-        .bind(email.as_str())
+    let existing = sqlx::query_scalar!("select id from users where email = $1", email.as_str())
         .fetch_optional(&mut *tx)
         .await?;
     if existing.is_some() {
@@ -127,22 +126,22 @@ pub async fn signup(
     }
     let mut user_id = None;
     for _ in 0..5 {
-        let r: Result<(i64,), sqlx::Error> = sqlx::query_as(
+        let r = sqlx::query_scalar!(
             "insert into users (identifier, civilite, nom, prenom, email, telephone, password_hash)
              values ($1, $2, $3, $4, $5, $6, $7)
              on conflict (identifier) do nothing returning id",
+            ssr::generate_identifier(),
+            civilite.code(),
+            nom.as_str(),
+            prenom.as_str(),
+            email.as_str(),
+            telephone.as_ref().map(|t| t.as_str()),
+            &hash,
         )
-        .bind(ssr::generate_identifier())
-        .bind(civilite.code())
-        .bind(nom.as_str())
-        .bind(prenom.as_str())
-        .bind(email.as_str())
-        .bind(telephone.as_ref().map(|t| t.as_str().to_string()))
-        .bind(&hash)
         .fetch_one(&mut *tx)
         .await;
         match r {
-            Ok((id,)) => {
+            Ok(id) => {
                 user_id = Some(id);
                 break;
             }
@@ -192,10 +191,10 @@ pub async fn verify_email(jeton: String) -> AppResult<()> {
             "Ce lien de validation n'est plus valable (déjà utilisé ou expiré).".into(),
         ));
     };
-    sqlx::query(
+    sqlx::query!(
         "update users set email_verified_at = coalesce(email_verified_at, now()) where id = $1",
+        uid
     )
-    .bind(uid)
     .execute(&mut *tx)
     .await?;
     crate::audit::ssr::record(
@@ -228,40 +227,44 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
     let st = crate::state::state();
     let ip = crate::state::client_ip().await;
     let window = st.config.login_window_minutes as i32;
-    let (by_email, by_ip): (i64, i64) = sqlx::query_as(
-        "select count(*) filter (where email = $1), count(*) filter (where ip = $2)
-           from login_failures where at > now() - make_interval(mins => $3) and (email = $1 or ip = $2)",
+    let failures = sqlx::query!(
+        r#"select count(*) filter (where email = $1) as "by_email!", count(*) filter (where ip = $2) as "by_ip!"
+           from login_failures where at > now() - make_interval(mins => $3) and (email = $1 or ip = $2)"#,
+        email.as_str(),
+        ip as Option<std::net::IpAddr>,
+        window,
     )
-    .bind(email.as_str())
-    .bind(ip)
-    .bind(window)
     .fetch_one(&st.pool)
     .await?;
+    let (by_email, by_ip) = (failures.by_email, failures.by_ip);
     if by_email >= st.config.login_max_failures || by_ip >= st.config.login_max_failures * 10 {
         return Err(AppError::TooManyRequests(format!(
             "Trop de tentatives de connexion échouées. Réessayez dans {window} minutes ou réinitialisez votre mot de passe."
         )));
     }
-    let user: Option<(i64, Option<String>, bool, bool, i32)> = sqlx::query_as(
-        "select id, password_hash, email_verified_at is not null,
-                date_cloture is not null and date_cloture <= current_date, session_generation
-           from users where email = $1",
+    let user = sqlx::query!(
+        r#"select id, password_hash, email_verified_at is not null as "verified!",
+                date_cloture is not null and date_cloture <= current_date as "closed!", session_generation
+           from users where email = $1"#,
+        email.as_str(),
     )
-    .bind(email.as_str())
     .fetch_optional(&st.pool)
     .await?;
-    let hash = user.as_ref().and_then(|u| u.1.clone());
+    let hash = user.as_ref().and_then(|u| u.password_hash.clone());
     if !ssr::verify_password(password, hash).await? {
-        sqlx::query("insert into login_failures (email, ip) values ($1, $2)")
-            .bind(email.as_str())
-            .bind(ip)
-            .execute(&st.pool)
-            .await?;
+        sqlx::query!(
+            "insert into login_failures (email, ip) values ($1, $2)",
+            email.as_str(),
+            ip as Option<std::net::IpAddr>,
+        )
+        .execute(&st.pool)
+        .await?;
         return Err(AppError::Conflict(
             "Adresse électronique ou mot de passe incorrect.".into(),
         ));
     }
-    let (uid, _, verified, closed, generation) = user.expect("verified password implies a user");
+    let user = user.expect("verified password implies a user");
+    let (uid, verified, closed, generation) = (user.id, user.verified, user.closed, user.session_generation);
     if closed {
         return Err(AppError::Conflict(
             "Votre compte est clôturé : contactez l'administrateur de votre structure.".into(),
@@ -272,8 +275,7 @@ pub async fn login(email: String, password: String) -> AppResult<()> {
             "Votre adresse électronique n'est pas encore validée : ouvrez le lien reçu par courriel.".into(),
         ));
     }
-    sqlx::query("delete from login_failures where email = $1")
-        .bind(email.as_str())
+    sqlx::query!("delete from login_failures where email = $1", email.as_str())
         .execute(&st.pool)
         .await?;
     crate::session::sign_in(crate::domain::UserId(uid), generation).await?;
@@ -296,15 +298,15 @@ pub async fn forgot_password(email: String) -> AppResult<()> {
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     // At most 3 reset mails per address and hour; the answer stays the same.
-    let user: Option<(i64, i64)> = sqlx::query_as(
-        "select u.id, (select count(*) from email_tokens t where t.user_id = u.id and t.purpose = 'reset'
-                        and t.created_at > now() - interval '1 hour')
-           from users u where u.email = $1 and (u.date_cloture is null or u.date_cloture > current_date)",
+    let user = sqlx::query!(
+        r#"select u.id, (select count(*) from email_tokens t where t.user_id = u.id and t.purpose = 'reset'
+                        and t.created_at > now() - interval '1 hour') as "recent!"
+           from users u where u.email = $1 and (u.date_cloture is null or u.date_cloture > current_date)"#,
+        email.as_str(),
     )
-    .bind(email.as_str())
     .fetch_optional(&mut *tx)
     .await?;
-    if let Some((uid, recent)) = user {
+    if let Some((uid, recent)) = user.map(|u| (u.id, u.recent)) {
         if recent < 3 {
             let token = ssr::create_token(&mut tx, uid, "reset", 60).await?;
             enqueue(
@@ -340,18 +342,20 @@ pub async fn reset_password(
     };
     // New password, every open session ended, other reset links voided.
     // Following the emailed link also proves the address.
-    sqlx::query(
+    sqlx::query!(
         "update users set password_hash = $2, session_generation = session_generation + 1,
                 email_verified_at = coalesce(email_verified_at, now()) where id = $1",
+        uid,
+        &hash,
     )
-    .bind(uid)
-    .bind(&hash)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("update email_tokens set used_at = now() where user_id = $1 and purpose = 'reset' and used_at is null")
-        .bind(uid)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update email_tokens set used_at = now() where user_id = $1 and purpose = 'reset' and used_at is null",
+        uid
+    )
+    .execute(&mut *tx)
+    .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {

@@ -101,14 +101,14 @@ pub async fn create_token(
     let mut bytes = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
-    sqlx::query(
+    sqlx::query!(
         "insert into email_tokens (token_hash, user_id, purpose, expires_at)
          values ($1, $2, $3, now() + make_interval(mins => $4::int))",
+        sha256_hex(&token),
+        user_id,
+        purpose,
+        minutes as i32,
     )
-    .bind(sha256_hex(&token))
-    .bind(user_id)
-    .bind(purpose)
-    .bind(minutes as i32)
     .execute(conn)
     .await?;
     Ok(token)
@@ -120,16 +120,15 @@ pub async fn consume_token(
     token: &str,
     purpose: &str,
 ) -> AppResult<Option<i64>> {
-    let row: Option<(i64,)> = sqlx::query_as(
+    Ok(sqlx::query_scalar!(
         "update email_tokens set used_at = now()
           where token_hash = $1 and purpose = $2 and used_at is null and expires_at > now()
           returning user_id",
+        sha256_hex(token.trim()),
+        purpose,
     )
-    .bind(sha256_hex(token.trim()))
-    .bind(purpose)
     .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|r| r.0))
+    .await?)
 }
 
 pub fn generate_identifier() -> String {

@@ -46,11 +46,10 @@ impl Scope {
         let Some(id) = self.organisation_id() else {
             return Ok(None);
         };
-        let row: Option<(String,)> = sqlx::query_as("select nom from organisations where id = $1")
-            .bind(id)
+        let row = sqlx::query_scalar!("select nom from organisations where id = $1", id)
             .fetch_optional(pool)
             .await?;
-        row.map(|r| Some(r.0)).ok_or(AppError::NotFound)
+        row.map(Some).ok_or(AppError::NotFound)
     }
 }
 

@@ -17,12 +17,14 @@ pub mod ssr {
         subject: &str,
         body: &str,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("insert into outbox (to_email, subject, body) values ($1, $2, $3)")
-            .bind(to)
-            .bind(subject)
-            .bind(format!("Bonjour,\n\n{body}\n\n{SIGNATURE}"))
-            .execute(conn)
-            .await?;
+        sqlx::query!(
+            "insert into outbox (to_email, subject, body) values ($1, $2, $3)",
+            to,
+            subject,
+            format!("Bonjour,\n\n{body}\n\n{SIGNATURE}"),
+        )
+        .execute(conn)
+        .await?;
         Ok(())
     }
 
@@ -63,29 +65,23 @@ pub async fn dev_mailbox(to: String) -> AppResult<Vec<Message>> {
     if !st.config.dev_mailbox_public && crate::session::require_operator().await.is_err() {
         return Err(AppError::NotFound);
     }
-    let rows: Vec<(
-        i64,
-        String,
-        String,
-        String,
-        chrono::DateTime<chrono::Utc>,
-        bool,
-    )> = sqlx::query_as(
-        "select id, to_email, subject, body, created_at, sent_at is not null from outbox
-          where $1 = '' or to_email = lower($1) order by id desc limit 100",
+    let rows = sqlx::query!(
+        r#"select id, to_email, subject, body, created_at as "created_at: chrono::DateTime<chrono::Utc>",
+                  sent_at is not null as "sent!" from outbox
+          where $1 = '' or to_email = lower($1) order by id desc limit 100"#,
+        to.trim(),
     )
-    .bind(to.trim())
     .fetch_all(&st.pool)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, to_email, subject, body, at, sent)| Message {
-            id,
-            to_email,
-            subject,
-            body,
-            created_at: at.format("%d/%m/%Y %H:%M:%S").to_string(),
-            sent,
+        .map(|r| Message {
+            id: r.id,
+            to_email: r.to_email,
+            subject: r.subject,
+            body: r.body,
+            created_at: r.created_at.format("%d/%m/%Y %H:%M:%S").to_string(),
+            sent: r.sent,
         })
         .collect())
 }

@@ -32,15 +32,16 @@ pub struct MyOrganisation {
 #[server(endpoint = "my_organisations", output = crate::json::Json)]
 pub async fn my_organisations() -> AppResult<Vec<MyOrganisation>> {
     let me = crate::session::require_user().await?;
-    Ok(sqlx::query_as(
-        "select o.id, o.siret, o.nom, o.adresse, coalesce(m.admin_role, '') as admin_role,
+    Ok(sqlx::query_as!(
+        MyOrganisation,
+        r#"select o.id, o.siret, o.nom, o.adresse, coalesce(m.admin_role, '') as "admin_role!",
                 exists (select 1 from user_groups g where g.responsable_id = m.user_id and g.organisation_id = o.id
                            and g.date_ouverture <= current_date
-                           and (g.date_cloture is null or g.date_cloture > current_date)) as responsable
+                           and (g.date_cloture is null or g.date_cloture > current_date)) as "responsable!"
            from memberships m join organisations o on o.id = m.organisation_id
-          where m.user_id = $1 and o.active order by o.nom",
+          where m.user_id = $1 and o.active order by o.nom"#,
+        me.id() as crate::domain::UserId,
     )
-    .bind(me.id())
     .fetch_all(&crate::state::pool())
     .await?)
 }
@@ -61,21 +62,23 @@ pub async fn search_organisations(q: String) -> AppResult<Vec<OrganisationSummar
         // SIRETs are 14 digits: a prefix is the range from prefix000… to
         // prefix999…, which the unique index on siret serves in any
         // collation (LIKE could not use it under C.UTF-8).
-        sqlx::query_as(
+        sqlx::query_as!(
+            OrganisationSummary,
             "select id, siret, nom, adresse from organisations
               where active and siret between $1 and $2 order by siret limit 20",
+            format!("{digits:0<14}"),
+            format!("{digits:9<14}"),
         )
-        .bind(format!("{digits:0<14}"))
-        .bind(format!("{digits:9<14}"))
         .fetch_all(&crate::state::pool())
         .await?
     } else {
         // Trigram index on nom serves the ILIKE.
-        sqlx::query_as(
+        sqlx::query_as!(
+            OrganisationSummary,
             "select id, siret, nom, adresse from organisations
               where active and nom ilike '%' || $1 || '%' order by nom limit 20",
+            q.replace('%', "\\%").replace('_', "\\_"),
         )
-        .bind(q.replace('%', "\\%").replace('_', "\\_"))
         .fetch_all(&crate::state::pool())
         .await?
     };
@@ -91,14 +94,16 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
     let siret = crate::domain::Siret::parse(&siret).map_err(|m| AppError::invalid("siret", m))?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let found: Option<(String, String, String, String, String)> = sqlx::query_as(
+    let found = sqlx::query!(
         "select denomination, etat_administratif, adresse, code_postal, commune
            from sirene_etablissements where siret = $1",
+        siret.as_str(),
     )
-    .bind(siret.as_str())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((nom, etat, adresse, cp, commune)) = found else {
+    let Some((nom, etat, adresse, cp, commune)) =
+        found.map(|f| (f.denomination, f.etat_administratif, f.adresse, f.code_postal, f.commune))
+    else {
         return Err(AppError::invalid(
             "siret",
             "Ce SIRET est inconnu de la base SIRENE de l'INSEE.",
@@ -113,27 +118,29 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
     let adresse = format!("{adresse}, {cp} {commune}")
         .trim_matches([',', ' '])
         .to_string();
-    let id: Option<(i64,)> = sqlx::query_as(
+    let id = sqlx::query_scalar!(
         "insert into organisations (siret, nom, adresse, created_by) values ($1, $2, $3, $4)
          on conflict (siret) do nothing returning id",
+        siret.as_str(),
+        &nom,
+        &adresse,
+        me.id() as crate::domain::UserId,
     )
-    .bind(siret.as_str())
-    .bind(&nom)
-    .bind(&adresse)
-    .bind(me.id())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((id,)) = id else {
+    let Some(id) = id else {
         return Err(AppError::invalid(
             "siret",
             "Cette structure existe déjà : recherchez-la ci-dessous et demandez un accès pour la rejoindre.",
         ));
     };
-    sqlx::query("insert into memberships (user_id, organisation_id, admin_role) values ($1, $2, 'primary_manager')")
-        .bind(me.id())
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "insert into memberships (user_id, organisation_id, admin_role) values ($1, $2, 'primary_manager')",
+        me.id() as crate::domain::UserId,
+        id,
+    )
+    .execute(&mut *tx)
+    .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
@@ -154,12 +161,13 @@ pub async fn register_organisation(siret: String) -> AppResult<i64> {
 /// Public facts of one active organisation (name, SIRET, address).
 #[server(endpoint = "get_organisation", output = crate::json::Json)]
 pub async fn get_organisation(id: crate::domain::OrganisationId) -> AppResult<OrganisationSummary> {
-    // Typed at the boundary; read as numbers below.
-    let (id,) = (id.get(),);
     crate::session::require_user().await?;
-    sqlx::query_as("select id, siret, nom, adresse from organisations where id = $1 and active")
-        .bind(id)
-        .fetch_optional(&crate::state::pool())
-        .await?
-        .ok_or(crate::error::AppError::NotFound)
+    sqlx::query_as!(
+        OrganisationSummary,
+        "select id, siret, nom, adresse from organisations where id = $1 and active",
+        id as crate::domain::OrganisationId,
+    )
+    .fetch_optional(&crate::state::pool())
+    .await?
+    .ok_or(crate::error::AppError::NotFound)
 }

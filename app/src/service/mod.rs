@@ -42,20 +42,21 @@ pub const PAGE_SIZE: i64 = 50;
 #[cfg(feature = "ssr")]
 pub(crate) async fn app_info(code: &str) -> AppResult<(i64, AppInfo)> {
     let pool = crate::state::pool();
-    let app: Option<(i64, String, String)> =
-        sqlx::query_as("select id, code, libelle from applications where code = $1")
-            .bind(code)
-            .fetch_optional(&pool)
-            .await?;
-    let Some((id, code, libelle)) = app else {
+    let app = sqlx::query!("select id, code, libelle from applications where code = $1", code)
+        .fetch_optional(&pool)
+        .await?;
+    let Some((id, code, libelle)) = app.map(|a| (a.id, a.code, a.libelle)) else {
         return Err(crate::error::AppError::NotFound);
     };
-    let roles = sqlx::query_as(
+    let roles = sqlx::query!(
         "select id, code, libelle from roles where application_id = $1 order by position, libelle",
+        id
     )
-    .bind(id)
     .fetch_all(&pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.code, r.libelle))
+    .collect();
     Ok((
         id,
         AppInfo {
@@ -104,13 +105,14 @@ pub async fn list_service_users(
     let managed: Option<Vec<i64>> = if me.is_operator() {
         None
     } else {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "select organisation_id from memberships where user_id = $1 and admin_role is not null order by 1",
+        Some(
+            sqlx::query_scalar!(
+                "select organisation_id from memberships where user_id = $1 and admin_role is not null order by 1",
+                me.id() as crate::domain::UserId,
+            )
+            .fetch_all(&pool)
+            .await?,
         )
-        .bind(me.id())
-        .fetch_all(&pool)
-        .await?;
-        Some(rows.into_iter().map(|r| r.0).collect())
     };
     let need = PAGE_SIZE as usize + 1;
     let mut rows = if managed.as_ref().is_some_and(|m| m.is_empty()) {
@@ -306,21 +308,21 @@ mod ssr {
         let prenoms: Vec<&str> = rows.iter().map(|r| r.prenom.as_str()).collect();
         let users: Vec<i64> = rows.iter().map(|r| r.user_id).collect();
         let orgs: Vec<i64> = rows.iter().map(|r| r.organisation_id).collect();
-        let order: Vec<(i64,)> = sqlx::query_as(
-            "select (i - 1)::bigint from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
+        let order: Vec<i64> = sqlx::query_scalar!(
+            r#"select (i - 1)::bigint as "slot!" from unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[])
                     with ordinality as t(nom, prenom, user_id, organisation_id, i)
-              order by nom, prenom, user_id, organisation_id",
+              order by nom, prenom, user_id, organisation_id"#,
+            &noms as &[&str],
+            &prenoms as &[&str],
+            &users,
+            &orgs,
         )
-        .bind(&noms)
-        .bind(&prenoms)
-        .bind(&users)
-        .bind(&orgs)
         .fetch_all(pool)
         .await?;
         let mut slots: Vec<Option<ServiceUserRow>> = rows.into_iter().map(Some).collect();
         Ok(order
             .into_iter()
-            .filter_map(|(i,)| slots.get_mut(i as usize).and_then(Option::take))
+            .filter_map(|i| slots.get_mut(i as usize).and_then(Option::take))
             .collect())
     }
 
@@ -501,63 +503,66 @@ pub async fn get_user_card(
         .map_err(|_| AppError::NotFound)?;
     let (app_id, info) = app_info(&application).await?;
     let pool = crate::state::pool();
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        Option<String>,
-        String,
-        String,
-    );
-    let person: Option<Row> = sqlx::query_as(
-        "select u.civilite, u.nom, u.prenom, u.email, u.telephone, o.nom, o.siret
+    let person = sqlx::query!(
+        r#"select u.civilite, u.nom, u.prenom, u.email, u.telephone, o.nom as structure, o.siret
            from users u, organisations o
           where u.id = $1 and o.id = $2
             and (exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = o.id)
-              or exists (select 1 from access_requests a where a.requester_id = u.id and a.organisation_id = o.id))",
+              or exists (select 1 from access_requests a where a.requester_id = u.id and a.organisation_id = o.id))"#,
+        user_id,
+        manager.organisation_id() as crate::domain::OrganisationId,
     )
-    .bind(user_id)
-    .bind(manager.organisation_id())
     .fetch_optional(&pool)
     .await?;
-    let Some((civilite, nom, prenom, email, telephone, structure, siret)) = person else {
+    let Some(person) = person else {
         return Err(AppError::NotFound);
     };
-    let pending: Vec<(i64, String, String, chrono::DateTime<chrono::Utc>)> = sqlx::query_as(
-        "select a.id, r.libelle, a.message, a.created_at from access_requests a join roles r on r.id = a.role_id
+    let pending = sqlx::query!(
+        r#"select a.id, r.libelle, a.message, a.created_at as "created_at: chrono::DateTime<chrono::Utc>"
+           from access_requests a join roles r on r.id = a.role_id
           where a.requester_id = $1 and a.organisation_id = $2 and r.application_id = $3 and a.status = 'pending'
-          order by a.created_at",
+          order by a.created_at"#,
+        user_id,
+        organisation_id,
+        app_id,
     )
-    .bind(user_id)
-    .bind(organisation_id)
-    .bind(app_id)
     .fetch_all(&pool)
     .await?;
-    let grants: Vec<(i64, String, chrono::NaiveDate, Option<chrono::NaiveDate>)> = sqlx::query_as(
-        "select g.id, r.libelle, g.date_ouverture, g.date_cloture from grants g join roles r on r.id = g.role_id
+    let grants = sqlx::query!(
+        r#"select g.id, r.libelle, g.date_ouverture as "date_ouverture: chrono::NaiveDate",
+                  g.date_cloture as "date_cloture?: chrono::NaiveDate"
+           from grants g join roles r on r.id = g.role_id
           where g.user_id = $1 and g.organisation_id = $2 and r.application_id = $3
             and (g.date_cloture is null or g.date_cloture > greatest(g.date_ouverture, current_date))
-          order by r.position",
+          order by r.position"#,
+        user_id,
+        organisation_id,
+        app_id,
     )
-    .bind(user_id)
-    .bind(organisation_id)
-    .bind(app_id)
     .fetch_all(&pool)
     .await?;
-    let group_rights: Vec<(String,)> = sqlx::query_as(
-        "select distinct r.libelle || ' — groupe ' || g.code || ' — ' || g.libelle
+    let group_rights = sqlx::query_scalar!(
+        r#"select distinct r.libelle || ' — groupe ' || g.code || ' — ' || g.libelle as "right!"
            from effective_rights(current_date) e join roles r on r.id = e.role_id
            join user_groups g on g.id = e.group_id
-          where e.user_id = $1 and e.organisation_id = $2 and e.application_id = $3 order by 1",
+          where e.user_id = $1 and e.organisation_id = $2 and e.application_id = $3 order by 1"#,
+        user_id,
+        organisation_id,
+        app_id,
     )
-    .bind(user_id)
-    .bind(organisation_id)
-    .bind(app_id)
     .fetch_all(&pool)
     .await?;
+    let (civilite, nom, prenom, email, telephone, structure, siret) = (
+        person.civilite,
+        person.nom,
+        person.prenom,
+        person.email,
+        person.telephone,
+        person.structure,
+        person.siret,
+    );
     Ok(UserCard {
-        group_rights: group_rights.into_iter().map(|r| r.0).collect(),
+        group_rights,
         application: info,
         user_id,
         organisation_id,
@@ -570,15 +575,16 @@ pub async fn get_user_card(
         siret,
         pending: pending
             .into_iter()
-            .map(|(id, role, message, at)| PendingRequest {
-                id,
-                role,
-                message,
-                created_at: at.format("%d/%m/%Y").to_string(),
+            .map(|p| PendingRequest {
+                id: p.id,
+                role: p.libelle,
+                message: p.message,
+                created_at: p.created_at.format("%d/%m/%Y").to_string(),
             })
             .collect(),
         grants: grants
             .into_iter()
+            .map(|g| (g.id, g.libelle, g.date_ouverture, g.date_cloture))
             .map(|(id, role, s, e)| HeldGrant {
                 id,
                 role,
@@ -620,26 +626,27 @@ pub async fn add_grant(
     let period = period.unwrap();
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let target: Option<(String, String, String, String)> = sqlx::query_as(
-        "select u.email, r.libelle, a.libelle, o.nom from users u, roles r join applications a on a.id = r.application_id, organisations o
+    let target = sqlx::query!(
+        r#"select u.email, r.libelle as role, a.libelle as app, o.nom as org
+             from users u, roles r join applications a on a.id = r.application_id, organisations o
           where u.id = $1 and r.id = $2 and o.id = $3
             and (exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = o.id)
-              or exists (select 1 from access_requests q where q.requester_id = u.id and q.organisation_id = o.id))",
+              or exists (select 1 from access_requests q where q.requester_id = u.id and q.organisation_id = o.id))"#,
+        user_id,
+        role_id,
+        manager.organisation_id() as crate::domain::OrganisationId,
     )
-    .bind(user_id)
-    .bind(role_id)
-    .bind(manager.organisation_id())
     .fetch_optional(&mut *tx)
     .await?;
-    let Some((email, role, app, org)) = target else {
+    let Some((email, role, app, org)) = target.map(|t| (t.email, t.role, t.app, t.org)) else {
         return Err(AppError::NotFound);
     };
     // Ranks, the ceiling, « Habiliter » and overlaps: the rights core.
-    sqlx::query(
+    sqlx::query!(
         "insert into memberships (user_id, organisation_id) values ($1, $2) on conflict do nothing",
+        user_id,
+        organisation_id,
     )
-    .bind(user_id)
-    .bind(organisation_id)
     .execute(&mut *tx)
     .await?;
     let gid = crate::rights::direct::give(

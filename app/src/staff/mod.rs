@@ -174,20 +174,21 @@ pub async fn close_staff(user_id: crate::domain::UserId) -> AppResult<()> {
         ));
     }
     let mut tx = crate::state::pool().begin().await?;
-    let row: Option<(Option<chrono::NaiveDate>,)> =
-        sqlx::query_as("select date_cloture from users where id = $1 and is_operator for update")
-            .bind(user_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (before,) = row.ok_or(AppError::NotFound)?;
+    let row = sqlx::query_scalar!(
+        r#"select date_cloture as "date_cloture?: chrono::NaiveDate" from users where id = $1 and is_operator for update"#,
+        user_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let before = row.ok_or(AppError::NotFound)?;
     let today = chrono::Local::now().date_naive();
     if before.is_some_and(|c| c <= today) {
         return Err(AppError::Conflict("Ce compte est déjà clôturé.".into()));
     }
-    sqlx::query(
+    sqlx::query!(
         "update users set date_cloture = current_date, session_generation = session_generation + 1 where id = $1",
+        user_id
     )
-    .bind(user_id)
     .execute(&mut *tx)
     .await?;
     crate::audit::ssr::record(
