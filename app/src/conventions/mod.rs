@@ -45,21 +45,19 @@ pub async fn org_services(organisation_id: crate::domain::OrganisationId) -> App
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     let pool = crate::state::pool();
-    let (organisation, siret): (String, String) =
-        sqlx::query_as("select nom, siret from organisations where id = $1")
-            .bind(manager.organisation_id())
-            .fetch_one(&pool)
-            .await?;
-    type Row = (i64, String, String, String, i64, String, bool);
-    let rows: Vec<Row> = sqlx::query_as(
-        "select a.id, a.code, a.libelle, a.description, r.id, r.libelle,
-                exists (select 1 from organisation_roles orl where orl.organisation_id = $1 and orl.role_id = r.id)
+    let (organisation, siret) = ssr::names(&pool, manager.organisation_id()).await?;
+    let rows = sqlx::query!(
+        r#"select a.id, a.code, a.libelle, a.description, r.id as role_id, r.libelle as role_libelle,
+                exists (select 1 from organisation_roles orl where orl.organisation_id = $1 and orl.role_id = r.id) as "allowed!"
            from applications a join roles r on r.application_id = a.id
-          order by a.position, a.libelle, r.position, r.libelle",
+          order by a.position, a.libelle, r.position, r.libelle"#,
+        manager.organisation_id() as crate::domain::OrganisationId,
     )
-    .bind(manager.organisation_id())
     .fetch_all(&pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.code, r.libelle, r.description, r.role_id, r.role_libelle, r.allowed))
+    .collect();
     let mut applications = group_roles(rows);
     for a in &mut applications {
         a.active = a.roles.iter().any(|r| r.allowed);
@@ -135,24 +133,15 @@ pub async fn list_conventions(
         "" | "ouverte" | "a_venir" | "cloturee" => etat,
         _ => return Err(crate::error::AppError::invalid("etat", "État inconnu.")),
     };
-    type Row = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        chrono::NaiveDate,
-        Option<chrono::NaiveDate>,
-        String,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "select c.id, c.organisation_id, o.nom, o.siret, c.libelle, c.date_ouverture, c.date_cloture,
+    let rows = sqlx::query!(
+        r#"select c.id, c.organisation_id, o.nom, o.siret, c.libelle,
+                c.date_ouverture as "date_ouverture: chrono::NaiveDate", c.date_cloture as "date_cloture?: chrono::NaiveDate",
                 coalesce((select string_agg(a.libelle || ' : ' || x.roles, ' ; ' order by a.position, a.libelle)
                             from (select cr.application_id, string_agg(r.libelle, ', ' order by r.position, r.libelle) as roles
                                     from convention_roles cr join roles r on r.id = cr.role_id
                                    where cr.convention_id = c.id and (cr.date_cloture is null or cr.date_cloture > current_date)
                                    group by 1) x
-                            join applications a on a.id = x.application_id), '')
+                            join applications a on a.id = x.application_id), '') as "roles!"
            from conventions c join organisations o on o.id = c.organisation_id
           where ($1::bigint = 0 or c.organisation_id = $1)
             and ($2 or c.organisation_id in (select m.organisation_id from memberships m
@@ -164,16 +153,16 @@ pub async fn list_conventions(
                         when 'cloturee' then c.date_cloture <= current_date
                         else true end
             and ($7::bigint = 0 or c.id < $7)
-          order by c.id desc limit $8",
+          order by c.id desc limit $8"#,
+        organisation_id,
+        me.is_operator(),
+        me.id() as crate::domain::UserId,
+        like_prefix(&structure),
+        like_prefix(&libelle),
+        &etat,
+        after,
+        CONVENTIONS_PAGE_SIZE + 1,
     )
-    .bind(organisation_id)
-    .bind(me.is_operator())
-    .bind(me.id())
-    .bind(like_prefix(&structure))
-    .bind(like_prefix(&libelle))
-    .bind(&etat)
-    .bind(after)
-    .bind(CONVENTIONS_PAGE_SIZE + 1)
     .fetch_all(&crate::state::pool())
     .await?;
     let today = chrono::Local::now().date_naive();
@@ -181,19 +170,17 @@ pub async fn list_conventions(
     let rows: Vec<ConventionRow> = rows
         .into_iter()
         .take(CONVENTIONS_PAGE_SIZE as usize)
-        .map(
-            |(id, organisation_id, organisation, siret, libelle, o, c, roles)| ConventionRow {
-                id,
-                organisation_id,
-                organisation,
-                siret,
-                libelle,
-                date_ouverture: o,
-                date_cloture: c,
-                statut: crate::domain::statut(o, c, today).into(),
-                roles,
-            },
-        )
+        .map(|r| ConventionRow {
+            id: r.id,
+            organisation_id: r.organisation_id,
+            organisation: r.nom,
+            siret: r.siret,
+            libelle: r.libelle,
+            date_ouverture: r.date_ouverture,
+            date_cloture: r.date_cloture,
+            statut: crate::domain::statut(r.date_ouverture, r.date_cloture, today).into(),
+            roles: r.roles,
+        })
         .collect();
     Ok(ConventionList {
         next: more.then(|| rows.last().map(|r| r.id)).flatten(),
@@ -243,12 +230,14 @@ pub async fn get_convention(
             None,
         ))
     } else {
-        sqlx::query_as(
-            "select organisation_id, libelle, date_ouverture, date_cloture from conventions where id = $1",
+        sqlx::query!(
+            r#"select organisation_id, libelle, date_ouverture as "date_ouverture: chrono::NaiveDate",
+                      date_cloture as "date_cloture?: chrono::NaiveDate" from conventions where id = $1"#,
+            id,
         )
-        .bind(id)
         .fetch_optional(&pool)
         .await?
+        .map(|c| (c.organisation_id, c.libelle, c.date_ouverture, c.date_cloture))
     };
     // A missing convention and a foreign one answer the same.
     let Some((org, libelle, o, c)) = head else {
@@ -260,22 +249,21 @@ pub async fn get_convention(
         (String::new(), String::new())
     } else {
         let manager = me.manager_of(org).await?;
-        sqlx::query_as("select nom, siret from organisations where id = $1")
-            .bind(manager.organisation_id())
-            .fetch_one(&pool)
-            .await?
+        ssr::names(&pool, manager.organisation_id()).await?
     };
-    type Row = (i64, String, String, String, i64, String, bool);
-    let rows: Vec<Row> = sqlx::query_as(
-        "select a.id, a.code, a.libelle, a.description, r.id, r.libelle,
+    let rows = sqlx::query!(
+        r#"select a.id, a.code, a.libelle, a.description, r.id as role_id, r.libelle as role_libelle,
                 exists (select 1 from convention_roles cr where cr.convention_id = $1 and cr.role_id = r.id
-                           and (cr.date_cloture is null or cr.date_cloture > current_date))
+                           and (cr.date_cloture is null or cr.date_cloture > current_date)) as "allowed!"
            from applications a join roles r on r.application_id = a.id
-          order by a.position, a.libelle, r.position, r.libelle",
+          order by a.position, a.libelle, r.position, r.libelle"#,
+        id,
     )
-    .bind(id)
     .fetch_all(&pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.code, r.libelle, r.description, r.role_id, r.role_libelle, r.allowed))
+    .collect();
     let today = chrono::Local::now().date_naive();
     let mut applications = group_roles(rows);
     for a in &mut applications {
@@ -376,12 +364,13 @@ pub async fn save_convention(
         i64,
         Option<(String, chrono::NaiveDate, Option<chrono::NaiveDate>)>,
     ) = if id == 0 {
-        let row: Option<(i64,)> =
-            sqlx::query_as("select id from organisations where siret = $1 for update")
-                .bind(siret.as_ref().map(|s| s.as_str()))
-                .fetch_optional(&mut *tx)
-                .await?;
-        let Some((org,)) = row else {
+        let row = sqlx::query_scalar!(
+            "select id from organisations where siret = $1 for update",
+            siret.as_ref().map(|s| s.as_str()),
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(org) = row else {
             return Err(AppError::invalid(
                 "siret",
                 "Aucune structure n'est enregistrée avec ce SIRET.",
@@ -389,18 +378,19 @@ pub async fn save_convention(
         };
         (org, None)
     } else {
-        let row: Option<(i64, String, chrono::NaiveDate, Option<chrono::NaiveDate>)> = sqlx::query_as(
-            "select organisation_id, libelle, date_ouverture, date_cloture from conventions where id = $1",
+        let row = sqlx::query!(
+            r#"select organisation_id, libelle, date_ouverture as "date_ouverture: chrono::NaiveDate",
+                      date_cloture as "date_cloture?: chrono::NaiveDate" from conventions where id = $1"#,
+            id,
         )
-        .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some((org, l, o, c)) = row else {
+        let Some((org, l, o, c)) = row.map(|r| (r.organisation_id, r.libelle, r.date_ouverture, r.date_cloture))
+        else {
             return Err(AppError::NotFound);
         };
-        sqlx::query("select id from organisations where id = $1 for update")
-            .bind(org)
-            .execute(&mut *tx)
+        sqlx::query!("select id from organisations where id = $1 for update", org)
+            .fetch_one(&mut *tx)
             .await?;
         if c.is_some_and(|c| c <= today) {
             return Err(AppError::Conflict(
@@ -416,14 +406,17 @@ pub async fn save_convention(
         }
         (org, Some((l, o, c)))
     };
-    let catalogue: Vec<(i64, i64, String)> = sqlx::query_as(
-        "select r.id, r.application_id, a.libelle || ' — ' || r.libelle
+    let catalogue: Vec<(i64, i64, String)> = sqlx::query!(
+        r#"select r.id, r.application_id, a.libelle || ' — ' || r.libelle as "label!"
            from roles r join applications a on a.id = r.application_id where r.id = any($1)
-          order by a.position, a.libelle, r.position, r.libelle",
+          order by a.position, a.libelle, r.position, r.libelle"#,
+        &wanted,
     )
-    .bind(&wanted)
     .fetch_all(&mut *tx)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.application_id, r.label))
+    .collect();
     if catalogue.len() != wanted.len() {
         return Err(AppError::invalid(
             "role_ids",
@@ -437,18 +430,17 @@ pub async fn save_convention(
     let mut watched = None;
     let convention_id = match before {
         None => {
-            let (cid,): (i64,) = sqlx::query_as(
+            sqlx::query_scalar!(
                 "insert into conventions (organisation_id, libelle, date_ouverture, date_cloture, created_by)
                  values ($1, $2, $3, $4, $5) returning id",
+                org,
+                &libelle,
+                period.ouverture as chrono::NaiveDate,
+                period.cloture as Option<chrono::NaiveDate>,
+                op.id() as crate::domain::UserId,
             )
-            .bind(org)
-            .bind(&libelle)
-            .bind(period.ouverture)
-            .bind(period.cloture)
-            .bind(op.id())
             .fetch_one(&mut *tx)
-            .await?;
-            cid
+            .await?
         }
         Some((_, old_o, old_c)) => {
             watched = Some(
@@ -458,22 +450,24 @@ pub async fn save_convention(
                 )
                 .await?,
             );
-            sqlx::query("update conventions set libelle = $2, date_ouverture = $3, date_cloture = $4 where id = $1")
-                .bind(id)
-                .bind(&libelle)
-                .bind(period.ouverture)
-                .bind(period.cloture)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "update conventions set libelle = $2, date_ouverture = $3, date_cloture = $4 where id = $1",
+                id,
+                &libelle,
+                period.ouverture as chrono::NaiveDate,
+                period.cloture as Option<chrono::NaiveDate>,
+            )
+            .execute(&mut *tx)
+            .await?;
             // Extended (its closing later, or none): the roles that were to
             // end with it go on with it (a role removed before keeps its end).
             if let Some(old_c) = old_c.filter(|c| period.cloture.is_none_or(|n| n > *c)) {
-                sqlx::query(
+                sqlx::query!(
                     "update convention_roles set date_cloture = $2 where convention_id = $1 and date_cloture = $3",
+                    id,
+                    period.cloture as Option<chrono::NaiveDate>,
+                    old_c as chrono::NaiveDate,
                 )
-                .bind(id)
-                .bind(period.cloture)
-                .bind(old_c)
                 .execute(&mut *tx)
                 .await?;
                 crate::rights::group_rights::follow_convention(
@@ -485,12 +479,12 @@ pub async fn save_convention(
                 .await?;
             }
             if old_o != period.ouverture {
-                sqlx::query(
+                sqlx::query!(
                     "update convention_roles set date_ouverture = $2 where convention_id = $1 and date_ouverture = $3",
+                    id,
+                    period.ouverture as chrono::NaiveDate,
+                    old_o as chrono::NaiveDate,
                 )
-                .bind(id)
-                .bind(period.ouverture)
-                .bind(old_o)
                 .execute(&mut *tx)
                 .await?;
             }
@@ -498,14 +492,13 @@ pub async fn save_convention(
         }
     };
     // The roles listed from today on, then the change.
-    let listed: Vec<(i64,)> = sqlx::query_as(
+    let listed: Vec<i64> = sqlx::query_scalar!(
         "select role_id from convention_roles where convention_id = $1
             and (date_cloture is null or date_cloture > current_date) order by role_id",
+        convention_id,
     )
-    .bind(convention_id)
     .fetch_all(&mut *tx)
     .await?;
-    let listed: Vec<i64> = listed.into_iter().map(|r| r.0).collect();
     let removed: Vec<i64> = listed
         .iter()
         .copied()
@@ -517,22 +510,22 @@ pub async fn save_convention(
         .filter(|r| !listed.contains(r))
         .collect();
     // Closed from today (a row not yet open holds for no day).
-    sqlx::query(
+    sqlx::query!(
         "update convention_roles set date_cloture = greatest(date_ouverture, current_date)
           where convention_id = $1 and role_id = any($2) and (date_cloture is null or date_cloture > current_date)",
+        convention_id,
+        &removed,
     )
-    .bind(convention_id)
-    .bind(&removed)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into convention_roles (convention_id, application_id, role_id, date_ouverture, date_cloture)
          select $1, r.application_id, r.id, greatest($3::date, current_date), $4 from roles r where r.id = any($2)",
+        convention_id,
+        &added,
+        period.ouverture as chrono::NaiveDate,
+        period.cloture as Option<chrono::NaiveDate>,
     )
-    .bind(convention_id)
-    .bind(&added)
-    .bind(period.ouverture)
-    .bind(period.cloture)
     .execute(&mut *tx)
     .await?;
     let ended =
@@ -548,14 +541,13 @@ pub async fn save_convention(
     let removed_names: Vec<String> = if removed.is_empty() {
         vec![]
     } else {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "select a.libelle || ' — ' || r.libelle from roles r join applications a on a.id = r.application_id
-              where r.id = any($1) order by 1",
+        sqlx::query_scalar!(
+            r#"select a.libelle || ' — ' || r.libelle as "label!" from roles r join applications a on a.id = r.application_id
+              where r.id = any($1) order by 1"#,
+            &removed,
         )
-        .bind(&removed)
         .fetch_all(&mut *tx)
-        .await?;
-        rows.into_iter().map(|r| r.0).collect()
+        .await?
     };
     let fmt = |d: Option<chrono::NaiveDate>| d.map(|d| d.to_string());
     crate::audit::ssr::record(
@@ -598,17 +590,17 @@ pub async fn close_convention(id: crate::domain::ConventionId) -> AppResult<()> 
     let op = crate::session::require_operator().await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let row: Option<(i64, Option<chrono::NaiveDate>)> =
-        sqlx::query_as("select organisation_id, date_cloture from conventions where id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let Some((org, before)) = row else {
+    let row = sqlx::query!(
+        r#"select organisation_id, date_cloture as "date_cloture?: chrono::NaiveDate" from conventions where id = $1"#,
+        id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((org, before)) = row.map(|r| (r.organisation_id, r.date_cloture)) else {
         return Err(AppError::NotFound);
     };
-    sqlx::query("select id from organisations where id = $1 for update")
-        .bind(org)
-        .execute(&mut *tx)
+    sqlx::query!("select id from organisations where id = $1 for update", org)
+        .fetch_one(&mut *tx)
         .await?;
     let today = chrono::Local::now().date_naive();
     if before.is_some_and(|c| c <= today) {
@@ -620,10 +612,10 @@ pub async fn close_convention(id: crate::domain::ConventionId) -> AppResult<()> 
         crate::rights::group_rights::Cascading::Convention(crate::domain::ConventionId(id)),
     )
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "update conventions set date_cloture = greatest(date_ouverture, current_date) where id = $1",
+        id
     )
-    .bind(id)
     .execute(&mut *tx)
     .await?;
     let ended =
@@ -654,18 +646,31 @@ pub mod ssr {
     use crate::domain::{OrganisationId, RoleId};
     use sqlx::PgConnection;
 
+    /// A structure's name and SIRET.
+    pub async fn names(
+        pool: &sqlx::PgPool,
+        organisation_id: OrganisationId,
+    ) -> Result<(String, String), sqlx::Error> {
+        let o = sqlx::query!(
+            "select nom, siret from organisations where id = $1",
+            organisation_id as OrganisationId
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok((o.nom, o.siret))
+    }
+
     /// The roles the organisation may hand out today (its ceiling).
     pub async fn ceiling_today(
         conn: &mut PgConnection,
         organisation_id: OrganisationId,
     ) -> Result<Vec<i64>, sqlx::Error> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
-            "select role_id from organisation_roles where organisation_id = $1 order by role_id",
+        sqlx::query_scalar!(
+            r#"select role_id as "role_id!" from organisation_roles where organisation_id = $1 order by role_id"#,
+            organisation_id as OrganisationId
         )
-        .bind(organisation_id)
         .fetch_all(conn)
-        .await?;
-        Ok(rows.into_iter().map(|r| r.0).collect())
+        .await
     }
 
     /// After a change of conventions: the direct rights and pending
@@ -699,13 +704,13 @@ pub mod ssr {
             "Rôle retiré des conventions de la structure",
         )
         .await?;
-        sqlx::query(
+        sqlx::query!(
             "update access_requests set status = 'expired', decided_at = now(),
                     decision_comment = 'Démarche ou rôle retiré de la structure'
               where organisation_id = $1 and role_id = any($2) and status = 'pending'",
+            organisation_id as OrganisationId,
+            &left,
         )
-        .bind(organisation_id)
-        .bind(&left)
         .execute(&mut *conn)
         .await?;
         Ok(ended.len())
@@ -717,11 +722,11 @@ pub mod ssr {
         organisation_id: OrganisationId,
         role_id: RoleId,
     ) -> Result<bool, sqlx::Error> {
-        let row: Option<(i64,)> = sqlx::query_as(
+        let row = sqlx::query_scalar!(
             "select role_id from organisation_roles where organisation_id = $1 and role_id = $2",
+            organisation_id as OrganisationId,
+            role_id as RoleId,
         )
-        .bind(organisation_id)
-        .bind(role_id)
         .fetch_optional(conn)
         .await?;
         Ok(row.is_some())

@@ -323,14 +323,12 @@ pub mod ssr {
         let pool = crate::state::pool();
         let mut tx = pool.begin().await?;
         // One import at a time per organisation.
-        sqlx::query("select id from organisations where id = $1 for update")
-            .bind(m.organisation_id())
-            .execute(&mut *tx)
-            .await?;
-        let (org_nom,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
-            .bind(m.organisation_id())
-            .fetch_one(&mut *tx)
-            .await?;
+        let org_nom = sqlx::query_scalar!(
+            "select nom from organisations where id = $1 for update",
+            m.organisation_id() as crate::domain::OrganisationId,
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         let today = chrono::Local::now().date_naive();
         let mut seen = std::collections::HashSet::new();
         let mut lines = vec![];
@@ -414,15 +412,16 @@ pub mod ssr {
                 "Cette adresse figure déjà plus haut dans le fichier.",
             ));
         }
-        let existing: Option<(i64, Option<chrono::NaiveDate>, bool)> = sqlx::query_as(
-            "select u.id, u.date_cloture,
-                    exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = $2)
-               from users u where u.email = $1",
+        let existing = sqlx::query!(
+            r#"select u.id, u.date_cloture as "date_cloture?: chrono::NaiveDate",
+                    exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = $2) as "member!"
+               from users u where u.email = $1"#,
+            email.as_str(),
+            m.organisation_id() as crate::domain::OrganisationId,
         )
-        .bind(email.as_str())
-        .bind(m.organisation_id())
         .fetch_optional(&mut *tx)
-        .await?;
+        .await?
+        .map(|e| (e.id, e.date_cloture, e.member));
         // A person not attached here is invited whether or not they have an
         // account: the saved closing date of a foreign account must not
         // change how the row is checked (that would tell the account exists).
@@ -434,14 +433,14 @@ pub mod ssr {
         let unit = if unit_code.is_empty() {
             None
         } else {
-            let u: Option<(i64,)> = sqlx::query_as(
+            let u = sqlx::query_scalar!(
                 "select id from units where organisation_id = $1 and code = $2 and active",
+                m.organisation_id() as crate::domain::OrganisationId,
+                unit_code,
             )
-            .bind(m.organisation_id())
-            .bind(unit_code)
             .fetch_optional(&mut *tx)
             .await?;
-            Some(u.map(|u| u.0).ok_or_else(|| {
+            Some(u.ok_or_else(|| {
                 AppError::invalid(
                     "unit_id",
                     format!("Aucun service actif de code « {unit_code} » dans la structure."),
@@ -453,20 +452,20 @@ pub mod ssr {
         let group = if group_code.is_empty() {
             None
         } else {
-            let g: Option<(i64,)> = sqlx::query_as(
-                "select id from user_groups where organisation_id = $1 and upper(code) = $2
-                    and date_ouverture <= current_date and (date_cloture is null or date_cloture > current_date)",
+            let g = sqlx::query_scalar!(
+                r#"select id as "id: crate::domain::GroupId" from user_groups where organisation_id = $1 and upper(code) = $2
+                    and date_ouverture <= current_date and (date_cloture is null or date_cloture > current_date)"#,
+                m.organisation_id() as crate::domain::OrganisationId,
+                group_code,
             )
-            .bind(m.organisation_id())
-            .bind(group_code)
             .fetch_optional(&mut *tx)
             .await?;
-            Some(crate::domain::GroupId(g.map(|g| g.0).ok_or_else(|| {
+            Some(g.ok_or_else(|| {
                 AppError::invalid(
                     "group_id",
                     format!("Aucun groupe ouvert de code « {group_code} » dans la structure."),
                 )
-            })?))
+            })?)
         };
         let mut sp = tx.begin().await?;
         let outcome = match member {
@@ -491,12 +490,12 @@ pub mod ssr {
                 // Joins the group unless already in it (now or later).
                 let mut joined = false;
                 if let Some(g) = group {
-                    let already: Option<(i64,)> = sqlx::query_as(
+                    let already = sqlx::query_scalar!(
                         "select id from group_memberships where group_id = $1 and user_id = $2
                             and (date_cloture is null or date_cloture > current_date) limit 1",
+                        g as crate::domain::GroupId,
+                        uid,
                     )
-                    .bind(g)
-                    .bind(uid)
                     .fetch_optional(&mut *sp)
                     .await?;
                     if already.is_none() {

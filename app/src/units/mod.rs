@@ -37,15 +37,14 @@ pub fn parse_code(raw: &str) -> Result<String, String> {
 
 #[server(endpoint = "list_units", output = crate::json::Json)]
 pub async fn list_units(organisation_id: crate::domain::OrganisationId) -> AppResult<Vec<Unit>> {
-    // Typed at the boundary; read as numbers below.
-    let (organisation_id,) = (organisation_id.get(),);
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as!(
+        Unit,
         "select id, code, libelle, active, numero_engagement_obligatoire from units
           where organisation_id = $1 order by code",
+        manager.organisation_id() as crate::domain::OrganisationId,
     )
-    .bind(manager.organisation_id())
     .fetch_all(&crate::state::pool())
     .await?)
 }
@@ -59,11 +58,9 @@ pub async fn save_unit(
     libelle: String,
     #[server(default)] numero_engagement_obligatoire: Option<String>,
 ) -> AppResult<i64> {
-    // Typed at the boundary (0: none); read as numbers below.
-    let (id,) = (id.get(),);
-    // Typed at the boundary; read as numbers below.
-    let (organisation_id,) = (organisation_id.get(),);
+    use crate::domain::{OrganisationId, UnitId};
     use crate::error::{AppError, Errors};
+    let creating = id.get() == 0;
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     let mut errs = Errors::default();
@@ -77,43 +74,43 @@ pub async fn save_unit(
     let flag = numero_engagement_obligatoire.is_some();
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let before: Option<serde_json::Value> = if id == 0 {
+    let before: Option<serde_json::Value> = if creating {
         None
     } else {
-        let row: Option<(serde_json::Value,)> = sqlx::query_as(
-            "select to_jsonb(u) - 'created_at' from units u where id = $1 and organisation_id = $2 for update",
+        let row = sqlx::query_scalar!(
+            r#"select to_jsonb(u) - 'created_at' as "unit!" from units u where id = $1 and organisation_id = $2 for update"#,
+            id as UnitId,
+            manager.organisation_id() as OrganisationId,
         )
-        .bind(id)
-        .bind(manager.organisation_id())
         .fetch_optional(&mut *tx)
         .await?;
-        Some(row.ok_or(AppError::NotFound)?.0)
+        Some(row.ok_or(AppError::NotFound)?)
     };
-    let saved: Result<(i64,), sqlx::Error> = if id == 0 {
-        sqlx::query_as(
+    let saved = if creating {
+        sqlx::query_scalar!(
             "insert into units (organisation_id, code, libelle, numero_engagement_obligatoire) values ($1, $2, $3, $4) returning id",
+            manager.organisation_id() as OrganisationId,
+            &code,
+            &libelle,
+            flag,
         )
-        .bind(manager.organisation_id())
-        .bind(&code)
-        .bind(&libelle)
-        .bind(flag)
         .fetch_one(&mut *tx)
         .await
     } else {
-        sqlx::query_as(
+        sqlx::query_scalar!(
             "update units set code = $3, libelle = $4, numero_engagement_obligatoire = $5
               where id = $1 and organisation_id = $2 returning id",
+            id as UnitId,
+            manager.organisation_id() as OrganisationId,
+            &code,
+            &libelle,
+            flag,
         )
-        .bind(id)
-        .bind(manager.organisation_id())
-        .bind(&code)
-        .bind(&libelle)
-        .bind(flag)
         .fetch_one(&mut *tx)
         .await
     };
     let unit_id = match saved {
-        Ok((uid,)) => uid,
+        Ok(uid) => uid,
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("units_code_key") => {
             return Err(AppError::invalid(
                 "code",
@@ -125,7 +122,7 @@ pub async fn save_unit(
     crate::audit::ssr::record(
         &mut tx,
         manager.event(
-            if id == 0 { "service.creation" } else { "service.modification" },
+            if creating { "service.creation" } else { "service.modification" },
             "service",
             Some(unit_id),
             before,
@@ -140,28 +137,28 @@ pub async fn save_unit(
 /// Activates or deactivates a unit of the organisation.
 #[server(endpoint = "set_unit_active", output = crate::json::Json)]
 pub async fn set_unit_active(organisation_id: crate::domain::OrganisationId, id: crate::domain::UnitId, active: bool) -> AppResult<()> {
-    // Typed at the boundary; read as numbers below.
-    let (organisation_id, id) = (organisation_id.get(), id.get());
+    use crate::domain::{OrganisationId, UnitId};
     use crate::error::AppError;
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update units set active = $3 where id = $1 and organisation_id = $2 and active <> $3",
+        id as UnitId,
+        manager.organisation_id() as OrganisationId,
+        active,
     )
-    .bind(id)
-    .bind(manager.organisation_id())
-    .bind(active)
     .execute(&mut *tx)
     .await?;
     if done.rows_affected() == 0 {
-        let exists: Option<(i64,)> =
-            sqlx::query_as("select id from units where id = $1 and organisation_id = $2")
-                .bind(id)
-                .bind(manager.organisation_id())
-                .fetch_optional(&mut *tx)
-                .await?;
+        let exists = sqlx::query_scalar!(
+            "select id from units where id = $1 and organisation_id = $2",
+            id as UnitId,
+            manager.organisation_id() as OrganisationId,
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
         return if exists.is_some() {
             Ok(())
         } else {
@@ -177,7 +174,7 @@ pub async fn set_unit_active(organisation_id: crate::domain::OrganisationId, id:
                 "service.desactivation"
             },
             "service",
-            Some(id),
+            Some(id.get()),
             Some(serde_json::json!({"active": !active})),
             Some(serde_json::json!({"active": active})),
         ),
