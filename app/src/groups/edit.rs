@@ -67,17 +67,19 @@ pub async fn save_group(
     let (before, old_cloture): (Option<serde_json::Value>, Option<Option<NaiveDate>>) = if id == 0 {
         (None, None)
     } else {
-        let row: Option<(serde_json::Value, NaiveDate, Option<NaiveDate>)> = sqlx::query_as(
-            "select jsonb_build_object('code', code, 'libelle', libelle, 'groupe_parent', parent_id,
-                        'date_ouverture', date_ouverture, 'date_cloture', date_cloture, 'responsable', responsable_id),
-                    date_ouverture, date_cloture
-               from user_groups where id = $1 and organisation_id = $2 for update",
+        let row = sqlx::query!(
+            r#"select jsonb_build_object('code', code, 'libelle', libelle, 'groupe_parent', parent_id,
+                        'date_ouverture', date_ouverture, 'date_cloture', date_cloture, 'responsable', responsable_id) as "fields!",
+                    date_ouverture as "date_ouverture: NaiveDate", date_cloture as "date_cloture?: NaiveDate"
+               from user_groups where id = $1 and organisation_id = $2 for update"#,
+            id,
+            org as crate::domain::OrganisationId,
         )
-        .bind(id)
-        .bind(org)
         .fetch_optional(&mut *tx)
         .await?;
-        let (b, old_o, old_c) = row.ok_or(AppError::NotFound)?;
+        let (b, old_o, old_c) = row
+            .map(|r| (r.fields, r.date_ouverture, r.date_cloture))
+            .ok_or(AppError::NotFound)?;
         // A closed group stays closed (the database refuses it too).
         if old_c.is_some_and(|c| c <= today) {
             return Err(AppError::Conflict(
@@ -108,11 +110,11 @@ pub async fn save_group(
     // structure).
     let parent = (parent_id != 0).then_some(parent_id);
     let convention_id: i64 = if let Some(p) = parent {
-        let row: Option<(i64,)> = sqlx::query_as(
+        let row = sqlx::query_scalar!(
             "select convention_id from user_groups where id = $1 and organisation_id = $2",
+            p,
+            org as crate::domain::OrganisationId,
         )
-        .bind(p)
-        .bind(org)
         .fetch_optional(&mut *tx)
         .await?;
         row.ok_or_else(|| {
@@ -121,20 +123,17 @@ pub async fn save_group(
                 "Ce groupe parent n'existe pas dans la structure.",
             )
         })?
-        .0
     } else if id != 0 {
-        let (c,): (i64,) = sqlx::query_as("select convention_id from user_groups where id = $1")
-            .bind(id)
+        sqlx::query_scalar!("select convention_id from user_groups where id = $1", id)
             .fetch_one(&mut *tx)
-            .await?;
-        c
+            .await?
     } else {
-        let row: Option<(i64,)> = sqlx::query_as(
+        let row = sqlx::query_scalar!(
             "select id from conventions where id = $1 and organisation_id = $2
                 and (date_cloture is null or date_cloture > current_date)",
+            convention_id,
+            org as crate::domain::OrganisationId,
         )
-        .bind(convention_id)
-        .bind(org)
         .fetch_optional(&mut *tx)
         .await?;
         row.ok_or_else(|| {
@@ -143,44 +142,43 @@ pub async fn save_group(
                 "Choisissez une convention ouverte de la structure.",
             )
         })?
-        .0
     };
-    let saved: Result<(i64,), sqlx::Error> = if id == 0 {
-        sqlx::query_as(
+    let saved = if id == 0 {
+        sqlx::query_scalar!(
             "insert into user_groups (organisation_id, convention_id, code, libelle, parent_id, date_ouverture,
                                       date_cloture, responsable_id, created_by)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning id",
+            org as crate::domain::OrganisationId,
+            convention_id,
+            &code,
+            &libelle,
+            parent,
+            period.ouverture as NaiveDate,
+            period.cloture as Option<NaiveDate>,
+            responsable_id,
+            manager.user_id() as crate::domain::UserId,
         )
-        .bind(org)
-        .bind(convention_id)
-        .bind(&code)
-        .bind(&libelle)
-        .bind(parent)
-        .bind(period.ouverture)
-        .bind(period.cloture)
-        .bind(responsable_id)
-        .bind(manager.user_id())
         .fetch_one(&mut *tx)
         .await
     } else {
-        sqlx::query_as(
+        sqlx::query_scalar!(
             "update user_groups set code = $3, libelle = $4, parent_id = $5, date_ouverture = $6,
                     date_cloture = $7, responsable_id = $8
               where id = $1 and organisation_id = $2 returning id",
+            id,
+            org as crate::domain::OrganisationId,
+            &code,
+            &libelle,
+            parent,
+            period.ouverture as NaiveDate,
+            period.cloture as Option<NaiveDate>,
+            responsable_id,
         )
-        .bind(id)
-        .bind(org)
-        .bind(&code)
-        .bind(&libelle)
-        .bind(parent)
-        .bind(period.ouverture)
-        .bind(period.cloture)
-        .bind(responsable_id)
         .fetch_one(&mut *tx)
         .await
     };
     let group_id = match saved {
-        Ok((g,)) => g,
+        Ok(g) => g,
         Err(e) => return Err(ssr::group_error(e)),
     };
     crate::audit::ssr::record(
@@ -227,14 +225,14 @@ pub async fn set_group_responsable(
     let actor = me.group_actor(org, group_id).await?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let row: Option<(Option<i64>, i64)> = sqlx::query_as(
+    let row = sqlx::query!(
         "select parent_id, responsable_id from user_groups where id = $1 and organisation_id = $2 for update",
+        group_id as GroupId,
+        org as crate::domain::OrganisationId,
     )
-    .bind(group_id)
-    .bind(org)
     .fetch_optional(&mut *tx)
     .await?;
-    let (parent, old) = row.ok_or(AppError::NotFound)?;
+    let (parent, old) = row.map(|r| (r.parent_id, r.responsable_id)).ok_or(AppError::NotFound)?;
     let new = ssr::agent_of(&mut tx, org, &responsable)
         .await?
         .ok_or_else(|| {
@@ -267,12 +265,14 @@ pub async fn set_group_responsable(
     if new == old {
         return Ok(());
     }
-    sqlx::query("update user_groups set responsable_id = $2 where id = $1")
-        .bind(group_id)
-        .bind(new)
-        .execute(&mut *tx)
-        .await
-        .map_err(ssr::group_error)?;
+    sqlx::query!(
+        "update user_groups set responsable_id = $2 where id = $1",
+        group_id as GroupId,
+        new,
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(ssr::group_error)?;
     crate::audit::ssr::record(
         &mut tx,
         actor.event(

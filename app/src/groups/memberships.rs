@@ -87,43 +87,36 @@ pub async fn list_memberships(
         }
     };
     let pool = crate::state::pool();
-    let (organisation,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
-        .bind(org)
-        .fetch_one(&pool)
-        .await?;
-    let title: (String,) = if group_id != 0 {
-        sqlx::query_as("select code || ' — ' || libelle from user_groups where id = $1")
-            .bind(group_id)
-            .fetch_one(&pool)
-            .await?
-    } else {
-        sqlx::query_as(
-            "select u.prenom || ' ' || u.nom || ' (' || u.identifier || ')' from users u
-               join memberships m on m.user_id = u.id and m.organisation_id = $2 where u.id = $1",
+    let organisation = sqlx::query_scalar!(
+        "select nom from organisations where id = $1",
+        org as crate::domain::OrganisationId
+    )
+    .fetch_one(&pool)
+    .await?;
+    let title: String = if group_id != 0 {
+        sqlx::query_scalar!(
+            r#"select code || ' — ' || libelle as "title!" from user_groups where id = $1"#,
+            group_id
         )
-        .bind(user_id)
-        .bind(org)
+        .fetch_one(&pool)
+        .await?
+    } else {
+        sqlx::query_scalar!(
+            r#"select u.prenom || ' ' || u.nom || ' (' || u.identifier || ')' as "title!" from users u
+               join memberships m on m.user_id = u.id and m.organisation_id = $2 where u.id = $1"#,
+            user_id,
+            org as crate::domain::OrganisationId,
+        )
         .fetch_optional(&pool)
         .await?
         .ok_or(AppError::NotFound)?
     };
-    type Row = (
-        i64,
-        i64,
-        String,
-        String,
-        String,
-        i64,
-        String,
-        String,
-        NaiveDate,
-        Option<NaiveDate>,
-        bool,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "select m.id, u.id, u.identifier, u.nom, u.prenom, g.id, g.code || ' — ' || g.libelle,
-                coalesce(p.code || ' — ' || p.libelle, ''), m.date_ouverture, m.date_cloture,
-                $5 or g.id in (select group_id from responsable_reach($6, current_date))
+    let rows = sqlx::query!(
+        r#"select m.id, u.id as user_id, u.identifier, u.nom, u.prenom, g.id as group_id,
+                g.code || ' — ' || g.libelle as "group!",
+                coalesce(p.code || ' — ' || p.libelle, '') as "parent!",
+                m.date_ouverture as "date_ouverture: NaiveDate", m.date_cloture as "date_cloture?: NaiveDate",
+                $5 or g.id in (select group_id from responsable_reach($6, current_date)) as "reach!"
            from group_memberships m join users u on u.id = m.user_id
            join user_groups g on g.id = m.group_id
            left join user_groups p on p.id = g.parent_id
@@ -132,15 +125,15 @@ pub async fn list_memberships(
             and ($3::bigint = 0 or m.user_id = $3)
             and ($4::bigint = 0 or m.id < $4)
             and ($5 or g.id in (select group_id from responsable_reach($6, current_date)))
-          order by m.id desc limit $7",
+          order by m.id desc limit $7"#,
+        org as crate::domain::OrganisationId,
+        group_id,
+        user_id,
+        after,
+        manager,
+        me.id() as crate::domain::UserId,
+        MEMBERS_PAGE_SIZE + 1,
     )
-    .bind(org)
-    .bind(group_id)
-    .bind(user_id)
-    .bind(after)
-    .bind(manager)
-    .bind(me.id())
-    .bind(MEMBERS_PAGE_SIZE + 1)
     .fetch_all(&pool)
     .await?;
     let today = chrono::Local::now().date_naive();
@@ -148,6 +141,21 @@ pub async fn list_memberships(
     let rows: Vec<MemberRow> = rows
         .into_iter()
         .take(MEMBERS_PAGE_SIZE as usize)
+        .map(|r| {
+            (
+                r.id,
+                r.user_id,
+                r.identifier,
+                r.nom,
+                r.prenom,
+                r.group_id,
+                r.group,
+                r.parent,
+                r.date_ouverture,
+                r.date_cloture,
+                r.reach,
+            )
+        })
         .map(
             |(mid, uid, identifier, nom, prenom, gid, group, parent, o, c, reach)| MemberRow {
                 membership_id: mid,
@@ -167,7 +175,7 @@ pub async fn list_memberships(
         .collect();
     Ok(Members {
         organisation,
-        title: title.0,
+        title,
         next: more.then(|| rows.last().map(|r| r.membership_id)).flatten(),
         rows,
     })
@@ -201,14 +209,13 @@ pub async fn add_to_group(
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
     let user = if user_id.get() != 0 {
-        let row: Option<(i64,)> = sqlx::query_as(
+        sqlx::query_scalar!(
             "select user_id from memberships where user_id = $1 and organisation_id = $2",
+            user_id as UserId,
+            org as crate::domain::OrganisationId,
         )
-        .bind(user_id)
-        .bind(org)
         .fetch_optional(&mut *tx)
-        .await?;
-        row.map(|r| r.0)
+        .await?
     } else {
         ssr::agent_of(&mut tx, org, &utilisateur).await?
     };
@@ -247,16 +254,16 @@ pub async fn update_membership(
     let me = crate::session::require_user().await?;
     let org = organisation_id;
     let pool = crate::state::pool();
-    let row: Option<(i64,)> = sqlx::query_as(
-        "select group_id from group_memberships where id = $1 and organisation_id = $2",
+    let row = sqlx::query_scalar!(
+        r#"select group_id as "group_id: GroupId" from group_memberships where id = $1 and organisation_id = $2"#,
+        membership_id as crate::domain::MembershipId,
+        org as crate::domain::OrganisationId,
     )
-    .bind(membership_id)
-    .bind(org)
     .fetch_optional(&pool)
     .await?;
     // A missing membership and a foreign one answer the same.
-    let (group_id,) = row.ok_or(AppError::Forbidden)?;
-    let actor = me.group_actor(org, GroupId(group_id)).await?;
+    let group_id = row.ok_or(AppError::Forbidden)?;
+    let actor = me.group_actor(org, group_id).await?;
     let mut tx = pool.begin().await?;
     crate::rights::memberships::redate(
         &mut tx,

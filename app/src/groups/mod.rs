@@ -104,39 +104,27 @@ pub async fn list_groups(
     let org = organisation_id;
     let manager = me.manages_or_reaches(org).await?;
     let pool = crate::state::pool();
-    let (organisation, siret): (String, String) =
-        sqlx::query_as("select nom, siret from organisations where id = $1")
-            .bind(org)
-            .fetch_one(&pool)
-            .await?;
+    let (organisation, siret) = crate::conventions::ssr::names(&pool, org).await?;
     let convention: Option<(i64, String)> = if convention_id.get() == 0 {
         None
     } else {
         Some(
-            sqlx::query_as(
+            sqlx::query!(
                 "select id, libelle from conventions where id = $1 and organisation_id = $2",
+                convention_id as crate::domain::ConventionId,
+                org as crate::domain::OrganisationId,
             )
-            .bind(convention_id)
-            .bind(org)
             .fetch_optional(&pool)
             .await?
+            .map(|c| (c.id, c.libelle))
             .ok_or(AppError::NotFound)?,
         )
     };
-    type Row = (
-        i64,
-        String,
-        String,
-        i32,
-        String,
-        String,
-        NaiveDate,
-        Option<NaiveDate>,
-        String,
-    );
-    let rows: Vec<Row> = sqlx::query_as(
-        "select g.id, g.code, g.libelle, g.niveau, coalesce(p.code || ' — ' || p.libelle, ''), c.libelle,
-                g.date_ouverture, g.date_cloture, r.prenom || ' ' || r.nom || ' (' || r.identifier || ')'
+    let rows = sqlx::query!(
+        r#"select g.id, g.code, g.libelle, g.niveau, coalesce(p.code || ' — ' || p.libelle, '') as "parent!",
+                c.libelle as convention,
+                g.date_ouverture as "date_ouverture: NaiveDate", g.date_cloture as "date_cloture?: NaiveDate",
+                r.prenom || ' ' || r.nom || ' (' || r.identifier || ')' as "responsable!"
            from user_groups g
            join conventions c on c.id = g.convention_id
            join users r on r.id = g.responsable_id
@@ -151,17 +139,17 @@ pub async fn list_groups(
                      where m.group_id = g.id and u.identifier = upper($7)
                        and m.date_ouverture <= current_date and (m.date_cloture is null or m.date_cloture > current_date)))
             and ($8 = '' or upper(g.code) > $8)
-          order by upper(g.code) limit $9",
+          order by upper(g.code) limit $9"#,
+        org as crate::domain::OrganisationId,
+        manager,
+        me.id() as crate::domain::UserId,
+        convention_id as crate::domain::ConventionId,
+        like_prefix(&code),
+        like_prefix(&libelle),
+        utilisateur.trim(),
+        after.trim().to_uppercase(),
+        GROUPS_PAGE_SIZE + 1,
     )
-    .bind(org)
-    .bind(manager)
-    .bind(me.id())
-    .bind(convention_id)
-    .bind(like_prefix(&code))
-    .bind(like_prefix(&libelle))
-    .bind(utilisateur.trim())
-    .bind(after.trim().to_uppercase())
-    .bind(GROUPS_PAGE_SIZE + 1)
     .fetch_all(&pool)
     .await?;
     let today = chrono::Local::now().date_naive();
@@ -169,6 +157,19 @@ pub async fn list_groups(
     let rows: Vec<GroupRow> = rows
         .into_iter()
         .take(GROUPS_PAGE_SIZE as usize)
+        .map(|r| {
+            (
+                r.id,
+                r.code,
+                r.libelle,
+                r.niveau,
+                r.parent,
+                r.convention,
+                r.date_ouverture,
+                r.date_cloture,
+                r.responsable,
+            )
+        })
         .map(
             |(id, code, libelle, niveau, parent, convention, o, c, responsable)| GroupRow {
                 id,
@@ -254,10 +255,12 @@ pub async fn get_group(
     let manager = matches!(actor, GroupActor::Manager(_));
     let pool = crate::state::pool();
     let today = chrono::Local::now().date_naive();
-    let (organisation,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
-        .bind(org)
-        .fetch_one(&pool)
-        .await?;
+    let organisation = sqlx::query_scalar!(
+        "select nom from organisations where id = $1",
+        org as crate::domain::OrganisationId
+    )
+    .fetch_one(&pool)
+    .await?;
     type Head = (
         i64,
         String,
@@ -272,13 +275,14 @@ pub async fn get_group(
         String,
     );
     let head: Head = if id.get() == 0 {
-        let conv: Option<(i64, String)> = sqlx::query_as(
+        let conv = sqlx::query!(
             "select id, libelle from conventions where id = $1 and organisation_id = $2",
+            convention_id as crate::domain::ConventionId,
+            org as crate::domain::OrganisationId,
         )
-        .bind(convention_id)
-        .bind(org)
         .fetch_optional(&pool)
-        .await?;
+        .await?
+        .map(|c| (c.id, c.libelle));
         let (cid, cl) = conv.unwrap_or((0, String::new()));
         (
             cid,
@@ -294,19 +298,35 @@ pub async fn get_group(
             String::new(),
         )
     } else {
-        sqlx::query_as(
-            "select g.convention_id, c.libelle, g.code, g.libelle, coalesce(g.parent_id, 0),
-                    coalesce(p.code || ' — ' || p.libelle, ''), g.niveau, g.date_ouverture, g.date_cloture,
-                    r.identifier, r.prenom || ' ' || r.nom
+        sqlx::query!(
+            r#"select g.convention_id, c.libelle as convention, g.code, g.libelle, coalesce(g.parent_id, 0) as "parent_id!",
+                    coalesce(p.code || ' — ' || p.libelle, '') as "parent!", g.niveau,
+                    g.date_ouverture as "date_ouverture: NaiveDate", g.date_cloture as "date_cloture?: NaiveDate",
+                    r.identifier, r.prenom || ' ' || r.nom as "responsable_nom!"
                from user_groups g join conventions c on c.id = g.convention_id
                join users r on r.id = g.responsable_id
                left join user_groups p on p.id = g.parent_id
-              where g.id = $1 and g.organisation_id = $2",
+              where g.id = $1 and g.organisation_id = $2"#,
+            id as crate::domain::GroupId,
+            org as crate::domain::OrganisationId,
         )
-        .bind(id)
-        .bind(org)
         .fetch_optional(&pool)
         .await?
+        .map(|h| {
+            (
+                h.convention_id,
+                h.convention,
+                h.code,
+                h.libelle,
+                h.parent_id,
+                h.parent,
+                h.niveau,
+                h.date_ouverture,
+                h.date_cloture,
+                h.identifier,
+                h.responsable_nom,
+            )
+        })
         .ok_or(AppError::NotFound)?
     };
     let (
@@ -331,32 +351,41 @@ pub async fn get_group(
                 .await
                 .is_ok());
     let (conventions, parents, suggestions) = if manager {
-        let conventions: Vec<(i64, String)> = sqlx::query_as(
+        let conventions: Vec<(i64, String)> = sqlx::query!(
             "select id, libelle from conventions where organisation_id = $1
                 and (date_cloture is null or date_cloture > current_date) order by libelle, id",
+            org as crate::domain::OrganisationId,
         )
-        .bind(org)
         .fetch_all(&pool)
-        .await?;
-        let parents: Vec<(i64, String)> = sqlx::query_as(
-            "select id, code || ' — ' || libelle from user_groups
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.libelle))
+        .collect();
+        let parents: Vec<(i64, String)> = sqlx::query!(
+            r#"select id, code || ' — ' || libelle as "label!" from user_groups
               where organisation_id = $1 and id <> $2 and ($3::bigint = 0 or convention_id = $3)
                 and (date_cloture is null or date_cloture > current_date)
-              order by upper(code) limit 500",
+              order by upper(code) limit 500"#,
+            org as crate::domain::OrganisationId,
+            id as crate::domain::GroupId,
+            cid,
         )
-        .bind(org)
-        .bind(id)
-        .bind(cid)
         .fetch_all(&pool)
-        .await?;
-        let suggestions: Vec<(String, String)> = sqlx::query_as(
-            "select u.identifier, u.prenom || ' ' || u.nom from memberships m join users u on u.id = m.user_id
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.label))
+        .collect();
+        let suggestions: Vec<(String, String)> = sqlx::query!(
+            r#"select u.identifier, u.prenom || ' ' || u.nom as "nom!" from memberships m join users u on u.id = m.user_id
               where m.organisation_id = $1 and (u.date_cloture is null or u.date_cloture > current_date)
-              order by m.agent_nom, m.agent_prenom, m.user_id limit 200",
+              order by m.agent_nom, m.agent_prenom, m.user_id limit 200"#,
+            org as crate::domain::OrganisationId,
         )
-        .bind(org)
         .fetch_all(&pool)
-        .await?;
+        .await?
+        .into_iter()
+        .map(|s| (s.identifier, s.nom))
+        .collect();
         let choice = |v: Vec<(i64, String)>| {
             v.into_iter()
                 .map(|(id, label)| Choice { id, label })
@@ -400,22 +429,19 @@ pub async fn group_choices(
     let me = crate::session::require_user().await?;
     let org = organisation_id;
     let manager = me.manages_or_reaches(org).await?;
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "select g.id, g.code || ' — ' || g.libelle || coalesce(' (sous-groupe de ' || p.code || ')', '')
+    Ok(sqlx::query_as!(
+        Choice,
+        r#"select g.id, g.code || ' — ' || g.libelle || coalesce(' (sous-groupe de ' || p.code || ')', '') as "label!"
            from user_groups g left join user_groups p on p.id = g.parent_id
           where g.organisation_id = $1 and (g.date_cloture is null or g.date_cloture > current_date)
             and ($2 or g.id in (select group_id from responsable_reach($3, current_date)))
-          order by upper(g.code) limit 1000",
+          order by upper(g.code) limit 1000"#,
+        org as crate::domain::OrganisationId,
+        manager,
+        me.id() as crate::domain::UserId,
     )
-    .bind(org)
-    .bind(manager)
-    .bind(me.id())
     .fetch_all(&crate::state::pool())
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, label)| Choice { id, label })
-        .collect())
+    .await?)
 }
 
 #[cfg(feature = "ssr")]
@@ -433,16 +459,15 @@ pub mod ssr {
         if who.is_empty() {
             return Ok(None);
         }
-        let row: Option<(i64,)> = sqlx::query_as(
+        sqlx::query_scalar!(
             "select u.id from users u join memberships m on m.user_id = u.id and m.organisation_id = $1
               where (u.identifier = upper($2) or u.email = lower($2))
                 and (u.date_cloture is null or u.date_cloture > current_date)",
+            org as OrganisationId,
+            who,
         )
-        .bind(org)
-        .bind(who)
         .fetch_optional(conn)
-        .await?;
-        Ok(row.map(|r| r.0))
+        .await
     }
 
     pub use crate::rights::errors::group_error;

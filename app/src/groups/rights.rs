@@ -36,63 +36,75 @@ pub async fn load_group_rights(
     let me = crate::session::require_user().await?;
     let manager = me.manager_of(organisation_id).await?;
     let pool = crate::state::pool();
-    #[allow(clippy::type_complexity)]
-    let head: Option<(String, String, String, String, i64, Option<i64>, bool)> = sqlx::query_as(
-        "select o.nom, c.libelle, g.code, g.libelle, g.convention_id, g.parent_id,
-                (g.date_cloture is null or g.date_cloture > current_date)
+    let head = sqlx::query!(
+        r#"select o.nom, c.libelle as convention, g.code, g.libelle, g.convention_id, g.parent_id,
+                (g.date_cloture is null or g.date_cloture > current_date) as "open!"
            from user_groups g join conventions c on c.id = g.convention_id
            join organisations o on o.id = g.organisation_id
-          where g.id = $1 and g.organisation_id = $2",
+          where g.id = $1 and g.organisation_id = $2"#,
+        group_id as crate::domain::GroupId,
+        manager.organisation_id() as crate::domain::OrganisationId,
     )
-    .bind(group_id)
-    .bind(manager.organisation_id())
     .fetch_optional(&pool)
-    .await?;
-    let (organisation, convention, code, libelle, cid, parent_id, open) =
-        head.ok_or(AppError::NotFound)?;
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let (organisation, convention, code, libelle, cid, parent_id, open) = (
+        head.nom,
+        head.convention,
+        head.code,
+        head.libelle,
+        head.convention_id,
+        head.parent_id,
+        head.open,
+    );
     let parent: String = match parent_id {
         Some(p) => {
-            sqlx::query_as::<_, (String,)>(
-                "select code || ' — ' || libelle from user_groups where id = $1",
+            sqlx::query_scalar!(
+                r#"select code || ' — ' || libelle as "label!" from user_groups where id = $1"#,
+                p
             )
-            .bind(p)
             .fetch_one(&pool)
             .await?
-            .0
         }
         None => String::new(),
     };
-    let services: Vec<(i64, String)> = sqlx::query_as(
+    let services: Vec<(i64, String)> = sqlx::query!(
         "select a.id, a.libelle from applications a
           where exists (select 1 from convention_roles cr where cr.convention_id = $1 and cr.application_id = a.id
                            and (cr.date_cloture is null or cr.date_cloture > current_date))
           order by a.position, a.libelle",
+        cid,
     )
-    .bind(cid)
     .fetch_all(&pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|s| (s.id, s.libelle))
+    .collect();
     let application_id = if services.iter().any(|s| s.0 == application_id) {
         application_id
     } else {
         services.first().map(|s| s.0).unwrap_or(0)
     };
-    let roles: Vec<(i64, String, bool, bool)> = sqlx::query_as(
-        "select r.id, r.libelle,
+    let roles: Vec<(i64, String, bool, bool)> = sqlx::query!(
+        r#"select r.id, r.libelle,
                 exists (select 1 from group_grants gg where gg.group_id = $1 and gg.role_id = r.id
-                           and (gg.date_cloture is null or gg.date_cloture > current_date)),
+                           and (gg.date_cloture is null or gg.date_cloture > current_date)) as "held!",
                 exists (select 1 from convention_roles cr where cr.convention_id = $2 and cr.role_id = r.id
                            and (cr.date_cloture is null or cr.date_cloture > current_date))
                 and ($4::bigint is null or exists (
                         select 1 from group_grants pg where pg.group_id = $4 and pg.role_id = r.id
-                           and (pg.date_cloture is null or pg.date_cloture > current_date)))
-           from roles r where r.application_id = $3 order by r.position, r.libelle",
+                           and (pg.date_cloture is null or pg.date_cloture > current_date))) as "allowed!"
+           from roles r where r.application_id = $3 order by r.position, r.libelle"#,
+        group_id as crate::domain::GroupId,
+        cid,
+        application_id,
+        parent_id,
     )
-    .bind(group_id)
-    .bind(cid)
-    .bind(application_id)
-    .bind(parent_id)
     .fetch_all(&pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.libelle, r.held, r.allowed))
+    .collect();
     let choice = |(id, label, ..): &(i64, String, bool, bool)| Choice {
         id: *id,
         label: label.clone(),
