@@ -158,41 +158,44 @@ pub async fn operator_organisations(
     Ok(OrgSearchResults { rows, next })
 }
 
-#[cfg(feature = "ssr")]
-const MEMBER_SELECT: &str =
-    "select u.id, u.identifier, u.nom, u.prenom, u.email, coalesce(m.admin_role, '') as admin_role
-       from memberships m join users u on u.id = m.user_id";
-
 /// Operator: an organisation's primary manager, admins, and the attached
 /// members who could be named admin.
 #[server(endpoint = "list_org_admins", output = crate::json::Json)]
 pub async fn list_org_admins(organisation_id: crate::domain::OrganisationId) -> AppResult<OrgAdmins> {
-    // Typed at the boundary; read as numbers below.
-    let (organisation_id,) = (organisation_id.get(),);
     use crate::error::AppError;
     crate::session::require_operator().await?;
     let pool = crate::state::pool();
-    let org: Option<(i64, String, String, String, bool, i32)> = sqlx::query_as(
+    let org = sqlx::query!(
         "select id, siret, nom, adresse, active, max_admins from organisations where id = $1",
+        organisation_id as crate::domain::OrganisationId,
     )
-    .bind(organisation_id)
     .fetch_optional(&pool)
-    .await?;
-    let (id, siret, nom, adresse, active, max_admins) = org.ok_or(AppError::NotFound)?;
-    let holders: Vec<Member> = sqlx::query_as(&format!(
-        "{MEMBER_SELECT} where m.organisation_id = $1 and m.admin_role is not null
-          order by u.nom, u.prenom, u.id"
-    ))
-    .bind(id)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let (id, siret, nom, adresse, active, max_admins) =
+        (org.id, org.siret, org.nom, org.adresse, org.active, org.max_admins);
+    // The primary manager and the admins; then the attached members who
+    // could be named.
+    let holders = sqlx::query_as!(
+        Member,
+        r#"select u.id, u.identifier, u.nom, u.prenom, u.email, coalesce(m.admin_role, '') as "admin_role!"
+             from memberships m join users u on u.id = m.user_id
+            where m.organisation_id = $1 and m.admin_role is not null
+            order by u.nom, u.prenom, u.id"#,
+        id,
+    )
     .fetch_all(&pool)
     .await?;
-    let mut candidates: Vec<Member> = sqlx::query_as(&format!(
-        "{MEMBER_SELECT} where m.organisation_id = $1 and m.admin_role is null
-            and (u.date_cloture is null or u.date_cloture > current_date)
-          order by u.nom, u.prenom, u.id limit $2"
-    ))
-    .bind(id)
-    .bind(SELECT_LIMIT + 1)
+    let mut candidates = sqlx::query_as!(
+        Member,
+        r#"select u.id, u.identifier, u.nom, u.prenom, u.email, coalesce(m.admin_role, '') as "admin_role!"
+             from memberships m join users u on u.id = m.user_id
+            where m.organisation_id = $1 and m.admin_role is null
+              and (u.date_cloture is null or u.date_cloture > current_date)
+            order by u.nom, u.prenom, u.id limit $2"#,
+        id,
+        SELECT_LIMIT + 1,
+    )
     .fetch_all(&pool)
     .await?;
     let more_candidates = candidates.len() as i64 > SELECT_LIMIT;
@@ -223,8 +226,7 @@ pub async fn set_org_admin(
     #[server(default)] user_id: String,
     admin: bool,
 ) -> AppResult<()> {
-    // Typed at the boundary; read as numbers below.
-    let (organisation_id,) = (organisation_id.get(),);
+    use crate::domain::OrganisationId;
     use crate::error::AppError;
     let op = crate::session::require_operator().await?;
     let pool = crate::state::pool();
@@ -235,17 +237,17 @@ pub async fn set_org_admin(
         Err(m) if user_id.trim().is_empty() => return Err(AppError::invalid("user_id", m)),
         Err(_) => {
             let key = user_id.trim();
-            let found: Option<(i64,)> = sqlx::query_as(
+            let found = sqlx::query_scalar!(
                 "select u.id from users u
                    join memberships m on m.user_id = u.id and m.organisation_id = $3
                   where u.email = $1 or u.identifier = $2",
+                key.to_lowercase(),
+                key.to_uppercase(),
+                organisation_id as OrganisationId,
             )
-            .bind(key.to_lowercase())
-            .bind(key.to_uppercase())
-            .bind(organisation_id)
             .fetch_optional(&pool)
             .await?;
-            found.map(|f| f.0).ok_or_else(|| {
+            found.ok_or_else(|| {
                 AppError::invalid(
                     "user_id",
                     "Aucune personne rattachée à la structure n'a cette adresse mail ou cet identifiant.",
@@ -261,22 +263,25 @@ pub async fn set_org_admin(
     let mut tx = pool.begin().await?;
     // The organisation row lock orders concurrent namings (the limit trigger
     // takes the same lock).
-    let org: Option<(String, i32)> =
-        sqlx::query_as("select nom, max_admins from organisations where id = $1 for update")
-            .bind(organisation_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (org_nom, max_admins) = org.ok_or(AppError::NotFound)?;
-    let member: Option<(String, String, String, String, bool)> = sqlx::query_as(
-        "select coalesce(m.admin_role, ''), u.prenom, u.nom, u.email,
-                u.date_cloture is not null and u.date_cloture <= current_date
-           from memberships m join users u on u.id = m.user_id
-          where m.user_id = $1 and m.organisation_id = $2 for update of m",
+    let org = sqlx::query!(
+        "select nom, max_admins from organisations where id = $1 for update",
+        organisation_id as OrganisationId,
     )
-    .bind(user_id)
-    .bind(organisation_id)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let (org_nom, max_admins) = (org.nom, org.max_admins);
+    let member = sqlx::query!(
+        r#"select coalesce(m.admin_role, '') as "role!", u.prenom, u.nom, u.email,
+                u.date_cloture is not null and u.date_cloture <= current_date as "closed!"
+           from memberships m join users u on u.id = m.user_id
+          where m.user_id = $1 and m.organisation_id = $2 for update of m"#,
+        user_id,
+        organisation_id as OrganisationId,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .map(|m| (m.role, m.prenom, m.nom, m.email, m.closed));
     let Some((role, prenom, nom, email, closed)) = member else {
         return Err(AppError::invalid(
             "user_id",
@@ -303,12 +308,12 @@ pub async fn set_org_admin(
         ));
     }
     let new_role = admin.then_some("org_admin");
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "update memberships set admin_role = $3 where user_id = $1 and organisation_id = $2",
+        user_id,
+        organisation_id as OrganisationId,
+        new_role,
     )
-    .bind(user_id)
-    .bind(organisation_id)
-    .bind(new_role)
     .execute(&mut *tx)
     .await;
     match done {
@@ -328,7 +333,7 @@ pub async fn set_org_admin(
         &mut tx,
         crate::audit::ssr::Event {
             actor_id: Some(op.id().get()),
-            organisation_id: Some(organisation_id),
+            organisation_id: Some(organisation_id.get()),
             action: if admin {
                 "administrateur.nomination"
             } else {
@@ -370,19 +375,20 @@ pub async fn set_max_admins(organisation_id: crate::domain::OrganisationId, max_
     let wanted = parse_max_admins(&max_admins).map_err(|m| AppError::invalid("max_admins", m))?;
     let pool = crate::state::pool();
     let mut tx = pool.begin().await?;
-    let current: Option<(i32,)> =
-        sqlx::query_as("select max_admins from organisations where id = $1 for update")
-            .bind(organisation_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (current,) = current.ok_or(AppError::NotFound)?;
+    let current = sqlx::query_scalar!(
+        "select max_admins from organisations where id = $1 for update",
+        organisation_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AppError::NotFound)?;
     if current == wanted {
         return Ok(());
     }
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from memberships where organisation_id = $1 and admin_role = 'org_admin'",
+    let n = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from memberships where organisation_id = $1 and admin_role = 'org_admin'"#,
+        organisation_id,
     )
-    .bind(organisation_id)
     .fetch_one(&mut *tx)
     .await?;
     if n > wanted as i64 {
@@ -394,11 +400,13 @@ pub async fn set_max_admins(organisation_id: crate::domain::OrganisationId, max_
             ),
         ));
     }
-    sqlx::query("update organisations set max_admins = $2 where id = $1")
-        .bind(organisation_id)
-        .bind(wanted)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query!(
+        "update organisations set max_admins = $2 where id = $1",
+        organisation_id,
+        wanted,
+    )
+    .execute(&mut *tx)
+    .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {

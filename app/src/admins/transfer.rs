@@ -83,45 +83,50 @@ pub async fn transfer_choices(#[server(default)] depuis: i64) -> AppResult<Trans
     let me = crate::session::require_user().await?;
     let from = transferor(&me, depuis)?;
     let pool = crate::state::pool();
-    let who: Option<(String,)> =
-        sqlx::query_as("select prenom || ' ' || nom from users where id = $1")
-            .bind(from)
-            .fetch_optional(&pool)
-            .await?;
-    let (manager,) = who.ok_or(AppError::NotFound)?;
-    let orgs: Vec<(i64, String, String)> = sqlx::query_as(
+    let manager = sqlx::query_scalar!(
+        r#"select prenom || ' ' || nom as "name!" from users where id = $1"#,
+        from
+    )
+    .fetch_optional(&pool)
+    .await?
+    .ok_or(AppError::NotFound)?;
+    let orgs: Vec<(i64, String, String)> = sqlx::query!(
         "select o.id, o.siret, o.nom from memberships m join organisations o on o.id = m.organisation_id
           where m.user_id = $1 and m.admin_role = 'primary_manager' and o.active order by o.nom, o.id",
+        from,
     )
-    .bind(from)
     .fetch_all(&pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|o| (o.id, o.siret, o.nom))
+    .collect();
     let ids: Vec<i64> = orgs.iter().map(|o| o.0).collect();
     // The first people of each organisation by name, in one query.
-    let rows: Vec<(i64, i64, String, String, String, String, String)> = sqlx::query_as(
-        "select org.id, x.id, x.identifier, x.nom, x.prenom, x.email, x.admin_role
+    let rows = sqlx::query!(
+        r#"select org.id as "org!", x.id as "id!", x.identifier as "identifier!", x.nom as "nom!",
+                  x.prenom as "prenom!", x.email as "email!", x.admin_role as "admin_role!"
            from unnest($1::bigint[]) as org(id)
            cross join lateral (
                select u.id, u.identifier, u.nom, u.prenom, u.email, coalesce(m.admin_role, '') as admin_role
                  from memberships m join users u on u.id = m.user_id
                 where m.organisation_id = org.id and u.id <> $2
                   and (u.date_cloture is null or u.date_cloture > current_date)
-                order by u.nom, u.prenom, u.id limit $3) x",
+                order by u.nom, u.prenom, u.id limit $3) x"#,
+        &ids,
+        from,
+        super::SELECT_LIMIT + 1,
     )
-    .bind(&ids)
-    .bind(from)
-    .bind(super::SELECT_LIMIT + 1)
     .fetch_all(&pool)
     .await?;
     let mut members: HashMap<i64, Vec<Member>> = HashMap::new();
-    for (org, id, identifier, nom, prenom, email, admin_role) in rows {
-        members.entry(org).or_default().push(Member {
-            id,
-            identifier,
-            nom,
-            prenom,
-            email,
-            admin_role,
+    for r in rows {
+        members.entry(r.org).or_default().push(Member {
+            id: r.id,
+            identifier: r.identifier,
+            nom: r.nom,
+            prenom: r.prenom,
+            email: r.email,
+            admin_role: r.admin_role,
         });
     }
     let organisations = orgs
@@ -171,19 +176,18 @@ pub async fn transfer_primary_manager(
     let mut tx = pool.begin().await?;
     // The organisations `from` manages, locked in id order so that concurrent
     // transfers and admin changes of the same organisation queue up.
-    let managed: Vec<(i64, String, String, i32)> = sqlx::query_as(
+    let managed: HashMap<i64, (String, String, i32)> = sqlx::query!(
         "select o.id, o.nom, o.siret, o.max_admins
            from organisations o join memberships m on m.organisation_id = o.id
           where m.user_id = $1 and m.admin_role = 'primary_manager' and o.active
           order by o.id for update of o, m",
+        from,
     )
-    .bind(from)
     .fetch_all(&mut *tx)
-    .await?;
-    let managed: HashMap<i64, (String, String, i32)> = managed
-        .into_iter()
-        .map(|(id, nom, siret, max)| (id, (nom, siret, max)))
-        .collect();
+    .await?
+    .into_iter()
+    .map(|o| (o.id, (o.nom, o.siret, o.max_admins)))
+    .collect();
     let org_id = |key: &str| key.trim().parse::<i64>().map_err(|_| AppError::Forbidden);
     let mut errs = Errors::default();
     // (organisation, new manager, field that chose them)
@@ -251,17 +255,18 @@ pub async fn transfer_primary_manager(
     let mut former_roles: Vec<Option<String>> = vec![];
     for (org, user, field) in &plan {
         let nom_org = &managed[org].0;
-        let row: Option<(String, String, bool, bool, Option<String>)> = sqlx::query_as(
-            "select u.prenom || ' ' || u.nom, u.email,
-                    u.date_cloture is not null and u.date_cloture <= current_date,
-                    m.user_id is not null, m.admin_role
+        let row = sqlx::query!(
+            r#"select u.prenom || ' ' || u.nom as "name!", u.email,
+                    u.date_cloture is not null and u.date_cloture <= current_date as "closed!",
+                    m.user_id is not null as "attached!", m.admin_role as "admin_role?"
                from users u left join memberships m on m.user_id = u.id and m.organisation_id = $2
-              where u.id = $1",
+              where u.id = $1"#,
+            user,
+            org,
         )
-        .bind(user)
-        .bind(org)
         .fetch_optional(&mut *tx)
-        .await?;
+        .await?
+        .map(|r| (r.name, r.email, r.closed, r.attached, r.admin_role));
         let Some((name, email, closed, attached, role)) = row else {
             errs.add(field, "Cette personne est introuvable.");
             continue;
@@ -327,28 +332,12 @@ async fn apply(
     managed: &HashMap<i64, (String, String, i32)>,
 ) -> AppResult<()> {
     use crate::error::AppError;
-    let set = "update memberships set admin_role = $3 where organisation_id = $1 and user_id = $2";
     for ((org, user, _), former) in plan.iter().zip(former_roles) {
         let (nom_org, _, max_admins) = &managed[org];
-        sqlx::query(set)
-            .bind(org)
-            .bind(from)
-            .bind(None::<&str>)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(set)
-            .bind(org)
-            .bind(user)
-            .bind("primary_manager")
-            .execute(&mut *tx)
-            .await?;
+        set_admin_role(tx, *org, from, None).await?;
+        set_admin_role(tx, *org, *user, Some("primary_manager")).await?;
         if keep_admin {
-            let kept = sqlx::query(set)
-                .bind(org)
-                .bind(from)
-                .bind("org_admin")
-                .execute(&mut *tx)
-                .await;
+            let kept = set_admin_role(tx, *org, from, Some("org_admin")).await;
             match kept {
                 Err(sqlx::Error::Database(d))
                     if d.constraint() == Some("memberships_admin_limit") =>
@@ -387,11 +376,11 @@ async fn apply(
     // Exactly one primary manager per organisation, checked before commit
     // (the unique index forbids two; the deferred trigger forbids none).
     let orgs: Vec<i64> = plan.iter().map(|p| p.0).collect();
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(distinct organisation_id) from memberships
-          where organisation_id = any($1) and admin_role = 'primary_manager'",
+    let n = sqlx::query_scalar!(
+        r#"select count(distinct organisation_id) as "n!" from memberships
+          where organisation_id = any($1) and admin_role = 'primary_manager'"#,
+        &orgs,
     )
-    .bind(&orgs)
     .fetch_one(&mut *tx)
     .await?;
     if n != orgs.len() as i64 {
@@ -456,4 +445,22 @@ mod tests {
         assert!(TransferMode::parse("").is_err());
         assert_eq!(manager_field(7), "gestionnaires[7]");
     }
+}
+
+/// One membership's rank in a structure (none, admin, primary manager).
+#[cfg(feature = "ssr")]
+async fn set_admin_role(
+    conn: &mut sqlx::PgConnection,
+    org: i64,
+    user: i64,
+    role: Option<&str>,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query!(
+        "update memberships set admin_role = $3 where organisation_id = $1 and user_id = $2",
+        org,
+        user,
+        role,
+    )
+    .execute(conn)
+    .await
 }
