@@ -8,6 +8,7 @@
 use crate::domain::{Agent, GroupId, OrganisationId, UserId};
 use crate::error::{AppError, AppResult};
 use crate::session::{Acting, Authenticated};
+use chrono::NaiveDate;
 use sqlx::PgConnection;
 
 /// The person must be attached to the manager's organisation: their unit
@@ -17,14 +18,15 @@ pub async fn member(
     m: &impl Acting,
     user_id: UserId,
 ) -> AppResult<(Option<i64>, Option<String>)> {
-    let row: Option<(Option<i64>, Option<String>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "select unit_id, admin_role from memberships where organisation_id = $1 and user_id = $2 for update",
+        m.organisation_id() as OrganisationId,
+        user_id as UserId,
     )
-    .bind(m.organisation_id())
-    .bind(user_id)
     .fetch_optional(&mut *conn)
-    .await?;
-    let row = row.ok_or(AppError::NotFound)?;
+    .await?
+    .map(|r| (r.unit_id, r.admin_role))
+    .ok_or(AppError::NotFound)?;
     if let Some(r) = m.responsable() {
         if !r.reaches(conn, user_id).await? {
             return Err(AppError::Forbidden);
@@ -44,16 +46,17 @@ pub async fn may_edit_account(
     m: &impl Acting,
     user_id: UserId,
 ) -> AppResult<bool> {
-    let row: Option<(bool, Option<i64>, bool, Option<String>)> = sqlx::query_as(
-        "select u.is_operator, u.home_organisation_id,
-                exists (select 1 from memberships o where o.user_id = u.id and o.organisation_id <> $2),
-                (select admin_role from memberships h where h.user_id = u.id and h.organisation_id = $2)
-           from users u where u.id = $1",
+    let row = sqlx::query!(
+        r#"select u.is_operator, u.home_organisation_id,
+                exists (select 1 from memberships o where o.user_id = u.id and o.organisation_id <> $2) as "elsewhere!",
+                (select admin_role from memberships h where h.user_id = u.id and h.organisation_id = $2) as "role?"
+           from users u where u.id = $1"#,
+        user_id as UserId,
+        m.organisation_id() as OrganisationId,
     )
-    .bind(user_id)
-    .bind(m.organisation_id())
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|r| (r.is_operator, r.home_organisation_id, r.elsewhere, r.role));
     let Some((is_operator, home, elsewhere, role)) = row else {
         return Err(AppError::NotFound);
     };
@@ -103,13 +106,14 @@ pub async fn unit_of(
     if unit_id == 0 {
         return Ok(None);
     }
-    let row: Option<(i64,)> =
-        sqlx::query_as("select id from units where id = $1 and organisation_id = $2 and active")
-            .bind(unit_id)
-            .bind(m.organisation_id())
-            .fetch_optional(conn)
-            .await?;
-    row.map(|r| Some(r.0))
+    let row = sqlx::query_scalar!(
+        "select id from units where id = $1 and organisation_id = $2 and active",
+        unit_id,
+        m.organisation_id() as OrganisationId,
+    )
+    .fetch_optional(conn)
+    .await?;
+    row.map(Some)
         .ok_or_else(|| AppError::invalid("unit_id", "Choisissez un service actif de la structure."))
 }
 
@@ -127,11 +131,12 @@ pub fn fiche_json(a: &Agent) -> serde_json::Value {
 }
 
 pub async fn organisation_name(conn: &mut PgConnection, m: &impl Acting) -> AppResult<String> {
-    let (nom,): (String,) = sqlx::query_as("select nom from organisations where id = $1")
-        .bind(m.organisation_id())
-        .fetch_one(conn)
-        .await?;
-    Ok(nom)
+    Ok(sqlx::query_scalar!(
+        "select nom from organisations where id = $1",
+        m.organisation_id() as OrganisationId
+    )
+    .fetch_one(conn)
+    .await?)
 }
 
 /// What `invite` did. Never shown as such to the manager: a structure must
@@ -160,14 +165,15 @@ pub async fn invite(
     unit: Option<i64>,
     group: Option<GroupId>,
 ) -> AppResult<Invited> {
-    let known: Option<(i64, bool)> = sqlx::query_as(
-        "select u.id, exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = $2)
-           from users u where u.email = $1",
+    let known = sqlx::query!(
+        r#"select u.id, exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = $2) as "member!"
+           from users u where u.email = $1"#,
+        a.email.as_str(),
+        m.organisation_id() as OrganisationId,
     )
-    .bind(a.email.as_str())
-    .bind(m.organisation_id())
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|k| (k.id, k.member));
     match known {
         Some((_, true)) => Err(AppError::invalid(
             "email",
@@ -248,27 +254,27 @@ pub async fn insert_account(
     home: Option<OrganisationId>,
 ) -> AppResult<(UserId, String)> {
     for _ in 0..5 {
-        let r: Result<Option<(i64, String)>, sqlx::Error> = sqlx::query_as(
-            "insert into users (identifier, civilite, nom, prenom, email, telephone, poste,
+        let r = sqlx::query!(
+            r#"insert into users (identifier, civilite, nom, prenom, email, telephone, poste,
                                 date_ouverture, date_cloture, created_by, home_organisation_id, is_operator)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11 is null)
-             on conflict (identifier) do nothing returning id, identifier",
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11::bigint is null)
+             on conflict (identifier) do nothing returning id as "id: UserId", identifier"#,
+            crate::auth::ssr::generate_identifier(),
+            a.civilite.code(),
+            a.nom.as_str(),
+            a.prenom.as_str(),
+            a.email.as_str(),
+            a.telephone.as_ref().map(|t| t.as_str()),
+            a.poste.code(),
+            a.date_ouverture as NaiveDate,
+            a.date_cloture as Option<NaiveDate>,
+            created_by as UserId,
+            home as Option<OrganisationId>,
         )
-        .bind(crate::auth::ssr::generate_identifier())
-        .bind(a.civilite.code())
-        .bind(a.nom.as_str())
-        .bind(a.prenom.as_str())
-        .bind(a.email.as_str())
-        .bind(a.telephone.as_ref().map(|t| t.as_str().to_string()))
-        .bind(a.poste.code())
-        .bind(a.date_ouverture)
-        .bind(a.date_cloture)
-        .bind(created_by)
-        .bind(home)
         .fetch_optional(&mut *conn)
         .await;
         match r {
-            Ok(Some((id, identifier))) => return Ok((UserId(id), identifier)),
+            Ok(Some(row)) => return Ok((row.id, row.identifier)),
             Ok(None) => continue,
             Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
                 return Err(AppError::invalid(
@@ -315,23 +321,22 @@ async fn invite_existing(
     unit: Option<i64>,
     group: Option<GroupId>,
 ) -> AppResult<()> {
-    let (id,): (i64,) = sqlx::query_as(
+    let id = sqlx::query_scalar!(
         "insert into membership_invitations (organisation_id, user_id, unit_id, invited_by, expires_at, group_id)
          values ($1, $2, $3, $4, now() + interval '30 days', $5)
          on conflict (organisation_id, user_id) where answered_at is null
          do update set unit_id = excluded.unit_id, invited_by = excluded.invited_by,
                        expires_at = excluded.expires_at, group_id = excluded.group_id
          returning id",
+        m.organisation_id() as OrganisationId,
+        user_id as UserId,
+        unit,
+        m.user_id() as UserId,
+        group as Option<GroupId>,
     )
-    .bind(m.organisation_id())
-    .bind(user_id)
-    .bind(unit)
-    .bind(m.user_id())
-    .bind(group)
     .fetch_one(&mut *conn)
     .await?;
-    let (to,): (String,) = sqlx::query_as("select email from users where id = $1")
-        .bind(user_id)
+    let to = sqlx::query_scalar!("select email from users where id = $1", user_id as UserId)
         .fetch_one(&mut *conn)
         .await?;
     crate::mail::ssr::enqueue(
@@ -368,12 +373,12 @@ async fn attach(
     user_id: UserId,
     unit_id: Option<i64>,
 ) -> AppResult<()> {
-    let done = sqlx::query(
+    let done = sqlx::query!(
         "insert into memberships (user_id, organisation_id, unit_id) values ($1, $2, $3) on conflict do nothing",
+        user_id as UserId,
+        organisation_id as OrganisationId,
+        unit_id,
     )
-    .bind(user_id)
-    .bind(organisation_id)
-    .bind(unit_id)
     .execute(&mut *conn)
     .await?;
     if done.rows_affected() == 0 {
@@ -406,16 +411,17 @@ pub async fn answer_invitation(
     accept: bool,
 ) -> AppResult<()> {
     #[allow(clippy::type_complexity)]
-    let row: Option<(i64, Option<i64>, bool, Option<i64>, Option<i64>)> = sqlx::query_as(
-        "update membership_invitations i set answered_at = now(), accepted = $3
+    let row = sqlx::query!(
+        r#"update membership_invitations i set answered_at = now(), accepted = $3
           where i.id = $1 and i.user_id = $2 and i.answered_at is null
-          returning i.organisation_id, i.unit_id, i.expires_at > now(), i.group_id, i.invited_by",
+          returning i.organisation_id, i.unit_id, i.expires_at > now() as "valid!", i.group_id, i.invited_by"#,
+        invitation_id,
+        me.id() as UserId,
+        accept,
     )
-    .bind(invitation_id)
-    .bind(me.id())
-    .bind(accept)
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|r| (r.organisation_id, r.unit_id, r.valid, r.group_id, r.invited_by));
     let Some((org, unit, valid, group, invited_by)) = row else {
         return Err(AppError::NotFound);
     };
@@ -425,10 +431,12 @@ pub async fn answer_invitation(
         ));
     }
     let organisation = OrganisationId(org);
-    let (active,): (bool,) = sqlx::query_as("select active from organisations where id = $1")
-        .bind(organisation)
-        .fetch_one(&mut *conn)
-        .await?;
+    let active = sqlx::query_scalar!(
+        "select active from organisations where id = $1",
+        organisation as OrganisationId
+    )
+    .fetch_one(&mut *conn)
+    .await?;
     if accept {
         if !active {
             return Err(AppError::Conflict(
@@ -437,14 +445,13 @@ pub async fn answer_invitation(
         }
         // The unit may have been closed since the invitation.
         let unit: Option<i64> = match unit {
-            Some(u) => sqlx::query_as::<_, (i64,)>(
+            Some(u) => sqlx::query_scalar!(
                 "select id from units where id = $1 and organisation_id = $2 and active",
+                u,
+                organisation as OrganisationId,
             )
-            .bind(u)
-            .bind(organisation)
             .fetch_optional(&mut *conn)
-            .await?
-            .map(|r| r.0),
+            .await?,
             None => None,
         };
         attach(conn, me.id(), organisation, me.id(), unit).await?;
@@ -507,18 +514,19 @@ pub async fn update_fiche(
         String,
         Option<chrono::NaiveDate>,
         Option<i64>,
-    ) = sqlx::query_as(
-        "select jsonb_build_object('civilite', civilite, 'nom', nom, 'prenom', prenom, 'email', email,
+    ) = sqlx::query!(
+        r#"select jsonb_build_object('civilite', civilite, 'nom', nom, 'prenom', prenom, 'email', email,
                 'telephone', coalesce(telephone, ''), 'poste', poste,
-                'date_ouverture', date_ouverture::text, 'date_cloture', coalesce(date_cloture::text, '')),
-                email, date_cloture,
-                (select unit_id from memberships where user_id = u.id and organisation_id = $2)
-           from users u where id = $1 for update",
+                'date_ouverture', date_ouverture::text, 'date_cloture', coalesce(date_cloture::text, '')) as "fiche!",
+                email, date_cloture as "date_cloture?: NaiveDate",
+                (select unit_id from memberships where user_id = u.id and organisation_id = $2) as "unit_id?"
+           from users u where id = $1 for update"#,
+        user_id as UserId,
+        m.organisation_id() as OrganisationId,
     )
-    .bind(user_id)
-    .bind(m.organisation_id())
     .fetch_one(&mut *conn)
-    .await?;
+    .await
+    .map(|r| (r.fiche, r.email, r.date_cloture, r.unit_id))?;
     let after = fiche_json(a);
     let unit_changes = unit.is_some_and(|u| u != unit_before);
     if after == before && !unit_changes {
@@ -533,11 +541,12 @@ pub async fn update_fiche(
         // A closing is undone (or moved) only by the rank that made it or
         // a higher one.
         if saved_cloture.is_some() && a.date_cloture != saved_cloture {
-            let (rang,): (Option<i16>,) =
-                sqlx::query_as("select cloture_rang from users where id = $1")
-                    .bind(user_id)
-                    .fetch_one(&mut *conn)
-                    .await?;
+            let rang = sqlx::query_scalar!(
+                "select cloture_rang from users where id = $1",
+                user_id as UserId
+            )
+            .fetch_one(&mut *conn)
+            .await?;
             if rang.is_some_and(|r| r > m.rank_number()) {
                 return Err(AppError::Conflict(
                     "Ce compte a été clôturé par un rang supérieur au vôtre (gestionnaire principal ou opérateur) : vous ne pouvez ni le rouvrir ni changer sa date de clôture.".into(),
@@ -545,24 +554,24 @@ pub async fn update_fiche(
             }
         }
         let email_changes = a.email.as_str() != saved_email;
-        sqlx::query(
+        sqlx::query!(
             "update users set civilite = $2, nom = $3, prenom = $4, telephone = $5, poste = $6,
                     date_ouverture = $7, date_cloture = $8,
-                    cloture_rang = case when $8 is null then null
-                                        when $8 is distinct from date_cloture then $9 else cloture_rang end,
-                    session_generation = session_generation + case when $8 is not null and $8 <= current_date
-                                                                   and $8 is distinct from date_cloture then 1 else 0 end
+                    cloture_rang = case when $8::date is null then null
+                                        when $8::date is distinct from date_cloture then $9 else cloture_rang end,
+                    session_generation = session_generation + case when $8::date is not null and $8::date <= current_date
+                                                                   and $8::date is distinct from date_cloture then 1 else 0 end
               where id = $1",
+            user_id as UserId,
+            a.civilite.code(),
+            a.nom.as_str(),
+            a.prenom.as_str(),
+            a.telephone.as_ref().map(|t| t.as_str()),
+            a.poste.code(),
+            a.date_ouverture as NaiveDate,
+            a.date_cloture as Option<NaiveDate>,
+            m.rank_number(),
         )
-        .bind(user_id)
-        .bind(a.civilite.code())
-        .bind(a.nom.as_str())
-        .bind(a.prenom.as_str())
-        .bind(a.telephone.as_ref().map(|t| t.as_str().to_string()))
-        .bind(a.poste.code())
-        .bind(a.date_ouverture)
-        .bind(a.date_cloture)
-        .bind(m.rank_number())
         .execute(&mut *conn)
         .await?;
         if email_changes {
@@ -627,12 +636,14 @@ pub async fn set_unit(
     before: Option<i64>,
     unit: Option<i64>,
 ) -> AppResult<()> {
-    sqlx::query("update memberships set unit_id = $3 where organisation_id = $1 and user_id = $2")
-        .bind(m.organisation_id())
-        .bind(user_id)
-        .bind(unit)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "update memberships set unit_id = $3 where organisation_id = $1 and user_id = $2",
+        m.organisation_id() as OrganisationId,
+        user_id as UserId,
+        unit,
+    )
+    .execute(&mut *conn)
+    .await?;
     crate::audit::ssr::record(
         conn,
         m.event(
@@ -664,21 +675,21 @@ async fn request_email_change(
     rand::thread_rng().fill_bytes(&mut bytes);
     let token = hex::encode(bytes);
     // A newer request replaces the pending ones.
-    sqlx::query(
+    sqlx::query!(
         "update email_changes set expires_at = now() where user_id = $1 and confirmed_at is null",
+        user_id as UserId
     )
-    .bind(user_id)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into email_changes (token_hash, user_id, new_email, requested_by, organisation_id, expires_at)
          values ($1, $2, $3, $4, $5, now() + interval '48 hours')",
+        crate::auth::ssr::sha256_hex(&token),
+        user_id as UserId,
+        new,
+        m.user_id() as UserId,
+        m.organisation_id() as OrganisationId,
     )
-    .bind(crate::auth::ssr::sha256_hex(&token))
-    .bind(user_id)
-    .bind(new)
-    .bind(m.user_id())
-    .bind(m.organisation_id())
     .execute(&mut *conn)
     .await?;
     let org_nom = organisation_name(conn, m).await?;
@@ -707,29 +718,30 @@ async fn request_email_change(
 /// The owner of the new address follows the link: the address becomes the
 /// account's (if no other account took it meanwhile). Returns the user.
 pub async fn confirm_email_change(conn: &mut PgConnection, token: &str) -> AppResult<UserId> {
-    let row: Option<(i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let row = sqlx::query!(
         "update email_changes set confirmed_at = now()
           where token_hash = $1 and confirmed_at is null and expires_at > now()
           returning user_id, new_email, requested_by, organisation_id",
+        crate::auth::ssr::sha256_hex(token.trim()),
     )
-    .bind(crate::auth::ssr::sha256_hex(token.trim()))
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|r| (r.user_id, r.new_email, r.requested_by, r.organisation_id));
     let Some((uid, new_email, requested_by, org)) = row else {
         return Err(AppError::Conflict(
             "Ce lien de confirmation n'est plus valable (déjà utilisé, remplacé ou expiré).".into(),
         ));
     };
-    let (old,): (String,) = sqlx::query_as("select email from users where id = $1 for update")
-        .bind(uid)
+    let old = sqlx::query_scalar!("select email from users where id = $1 for update", uid)
         .fetch_one(&mut *conn)
         .await?;
-    let updated =
-        sqlx::query("update users set email = $2, email_verified_at = now() where id = $1")
-            .bind(uid)
-            .bind(&new_email)
-            .execute(&mut *conn)
-            .await;
+    let updated = sqlx::query!(
+        "update users set email = $2, email_verified_at = now() where id = $1",
+        uid,
+        &new_email,
+    )
+    .execute(&mut *conn)
+    .await;
     match updated {
         Err(sqlx::Error::Database(d)) if d.constraint() == Some("users_email_key") => {
             return Err(AppError::Conflict(

@@ -90,18 +90,36 @@ pub async fn get_agent(organisation_id: crate::domain::OrganisationId, user_id: 
         String,
         bool,
     );
-    let row: Option<Row> = sqlx::query_as(
-        "select u.identifier, u.civilite, u.nom, u.prenom, u.email, u.telephone, u.poste,
-                u.date_ouverture, u.date_cloture,
-                u.date_cloture is not null and u.date_cloture <= current_date,
-                m.unit_id, m.admin_role, o.nom, u.password_hash is null
+    let row: Option<Row> = sqlx::query!(
+        r#"select u.identifier, u.civilite, u.nom, u.prenom, u.email, u.telephone, u.poste,
+                u.date_ouverture as "date_ouverture: chrono::NaiveDate", u.date_cloture as "date_cloture?: chrono::NaiveDate",
+                u.date_cloture is not null and u.date_cloture <= current_date as "closed!",
+                m.unit_id, m.admin_role, o.nom as organisation, u.password_hash is null as "invitation_pending!"
            from memberships m join users u on u.id = m.user_id join organisations o on o.id = m.organisation_id
-          where m.organisation_id = $1 and m.user_id = $2",
+          where m.organisation_id = $1 and m.user_id = $2"#,
+        manager.organisation_id() as crate::domain::OrganisationId,
+        user_id,
     )
-    .bind(manager.organisation_id())
-    .bind(user_id)
     .fetch_optional(&mut *conn)
-    .await?;
+    .await?
+    .map(|r| {
+        (
+            r.identifier,
+            r.civilite,
+            r.nom,
+            r.prenom,
+            r.email,
+            r.telephone,
+            r.poste,
+            r.date_ouverture,
+            r.date_cloture,
+            r.closed,
+            r.unit_id,
+            r.admin_role,
+            r.organisation,
+            r.invitation_pending,
+        )
+    });
     let Some((
         identifier,
         civilite,
@@ -123,14 +141,17 @@ pub async fn get_agent(organisation_id: crate::domain::OrganisationId, user_id: 
     };
     let editable = ssr::may_edit_account(&mut conn, &manager, UserId(user_id)).await?;
     let is_manager = manager.responsable().is_none();
-    let units: Vec<(i64, String, String)> = sqlx::query_as(
+    let units: Vec<(i64, String, String)> = sqlx::query!(
         "select id, code, libelle from units where organisation_id = $1 and (active or id = $2) and $3 order by code",
+        manager.organisation_id() as crate::domain::OrganisationId,
+        unit_id,
+        is_manager,
     )
-    .bind(manager.organisation_id())
-    .bind(unit_id)
-    .bind(is_manager)
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|u| (u.id, u.code, u.libelle))
+    .collect();
     let telephone = telephone.unwrap_or_default();
     Ok(AgentDetail {
         organisation,
@@ -244,18 +265,19 @@ pub async fn create_agent(
     let org_nom = ssr::organisation_name(&mut tx, &manager).await?;
     let group = (group_id != 0).then_some(GroupId(group_id));
     ssr::invite(&mut tx, &manager, &org_nom, &a, unit, group).await?;
-    let groupe: Option<(String,)> =
-        sqlx::query_as("select code || ' — ' || libelle from user_groups where id = $1")
-            .bind(group)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let service: Option<(String,)> = match unit {
-        Some(id) => {
-            sqlx::query_as("select code || ' — ' || libelle from units where id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?
-        }
+    let groupe = sqlx::query_scalar!(
+        r#"select code || ' — ' || libelle as "label!" from user_groups where id = $1"#,
+        group as Option<GroupId>
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let service = match unit {
+        Some(id) => sqlx::query_scalar!(
+            r#"select code || ' — ' || libelle as "label!" from units where id = $1"#,
+            id
+        )
+        .fetch_optional(&mut *tx)
+        .await?,
         None => None,
     };
     tx.commit().await?;
@@ -265,8 +287,8 @@ pub async fn create_agent(
         email: a.email.as_str().to_string(),
         nom: a.nom.as_str().to_string(),
         prenom: a.prenom.as_str().to_string(),
-        service: service.map(|s| s.0),
-        groupe: groupe.map(|g| g.0),
+        service,
+        groupe,
     })
 }
 
@@ -302,11 +324,12 @@ pub async fn update_agent(
     let (_, role) = ssr::member(&mut tx, &manager, user).await?;
     manager.outranks(user, role.as_deref())?;
     ssr::refuse_account_change(&mut tx, &manager, user).await?;
-    let (saved_cloture,): (Option<chrono::NaiveDate>,) =
-        sqlx::query_as("select date_cloture from users where id = $1")
-            .bind(user)
-            .fetch_one(&mut *tx)
-            .await?;
+    let saved_cloture = sqlx::query_scalar!(
+        r#"select date_cloture as "date_cloture?: chrono::NaiveDate" from users where id = $1"#,
+        user as UserId
+    )
+    .fetch_one(&mut *tx)
+    .await?;
     let today = chrono::Local::now().date_naive();
     let mut errs = Errors::default();
     let fields = AgentFields {
@@ -390,11 +413,11 @@ pub async fn detach_agent(
                     "Cette personne est rattachée à la structure, pas à un service.",
                 ));
             }
-            sqlx::query(
+            sqlx::query!(
                 "update memberships set unit_id = null where organisation_id = $1 and user_id = $2",
+                manager.organisation_id() as crate::domain::OrganisationId,
+                user_id,
             )
-            .bind(manager.organisation_id())
-            .bind(user_id)
             .execute(&mut *tx)
             .await?;
             "rattachement.detachement_service"
@@ -408,15 +431,15 @@ pub async fn detach_agent(
             }
             // A responsable habilitations is replaced before leaving: a
             // group never keeps a responsable from outside the structure.
-            let held: Option<(String,)> = sqlx::query_as(
+            let held = sqlx::query_scalar!(
                 "select code from user_groups where organisation_id = $1 and responsable_id = $2
                     and (date_cloture is null or date_cloture > current_date) order by upper(code) limit 1",
+                manager.organisation_id() as crate::domain::OrganisationId,
+                user_id,
             )
-            .bind(manager.organisation_id())
-            .bind(user_id)
             .fetch_optional(&mut *tx)
             .await?;
-            if let Some((code,)) = held {
+            if let Some(code) = held {
                 return Err(AppError::Conflict(format!(
                     "Cette personne est responsable habilitations du groupe {code} : désignez d'abord un autre responsable pour ses groupes, puis détachez-la."
                 )));
@@ -441,19 +464,21 @@ pub async fn detach_agent(
                 crate::rights::memberships::Scope::Structure,
             )
             .await?;
-            sqlx::query(
+            sqlx::query!(
                 "update access_requests set status = 'cancelled'
                   where organisation_id = $1 and requester_id = $2 and status = 'pending'",
+                manager.organisation_id() as crate::domain::OrganisationId,
+                user_id,
             )
-            .bind(manager.organisation_id())
-            .bind(user_id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("delete from memberships where organisation_id = $1 and user_id = $2")
-                .bind(manager.organisation_id())
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query!(
+                "delete from memberships where organisation_id = $1 and user_id = $2",
+                manager.organisation_id() as crate::domain::OrganisationId,
+                user_id,
+            )
+            .execute(&mut *tx)
+            .await?;
             "rattachement.detachement"
         }
         _ => {
@@ -495,31 +520,31 @@ pub async fn accept_invitation(
             "Ce lien d'invitation n'est plus valable (déjà utilisé ou expiré) : demandez à votre administrateur de vous renvoyer votre identifiant.".into(),
         ));
     };
-    let (generation,): (i32,) = sqlx::query_as(
+    let generation = sqlx::query_scalar!(
         "update users set password_hash = $2, email_verified_at = coalesce(email_verified_at, now()),
                 session_generation = session_generation + 1
           where id = $1 and (date_cloture is null or date_cloture > current_date)
           returning session_generation",
+        uid,
+        &hash,
     )
-    .bind(uid)
-    .bind(&hash)
     .fetch_optional(&mut *tx)
     .await?
     .ok_or_else(|| AppError::Conflict("Ce compte est clôturé.".into()))?;
     // Told in the journal of the structure that invited them (the first
     // they were attached to).
-    let inviter: Option<(i64,)> = sqlx::query_as(
+    let inviter = sqlx::query_scalar!(
         "select organisation_id from memberships where user_id = $1
           order by created_at, organisation_id limit 1",
+        uid,
     )
-    .bind(uid)
     .fetch_optional(&mut *tx)
     .await?;
     crate::audit::ssr::record(
         &mut tx,
         crate::audit::ssr::Event {
             actor_id: Some(uid),
-            organisation_id: inviter.map(|o| o.0),
+            organisation_id: inviter,
             action: "compte.activation",
             target_type: "utilisateur",
             target_id: Some(uid),
@@ -536,20 +561,19 @@ pub async fn accept_invitation(
 /// The organisation the signed-in person works in (header switcher).
 #[server(endpoint = "switch_organisation", output = crate::json::Json)]
 pub async fn switch_organisation(organisation_id: crate::domain::OrganisationId) -> AppResult<()> {
-    // Typed at the boundary; read as numbers below.
-    let (organisation_id,) = (organisation_id.get(),);
+    use crate::domain::{OrganisationId, UserId};
     let me = crate::session::require_user().await?;
-    let row: Option<(i64,)> = sqlx::query_as(
+    let row = sqlx::query_scalar!(
         "select organisation_id from memberships where user_id = $1 and organisation_id = $2",
+        me.id() as UserId,
+        organisation_id as OrganisationId,
     )
-    .bind(me.id())
-    .bind(organisation_id)
     .fetch_optional(&crate::state::pool())
     .await?;
     if row.is_none() {
         return Err(crate::error::AppError::NotFound);
     }
-    crate::session::set_current_organisation(organisation_id).await?;
+    crate::session::set_current_organisation(organisation_id.get()).await?;
     leptos_axum::redirect("/");
     Ok(())
 }
@@ -570,18 +594,20 @@ pub struct JoinInvitation {
 #[server(endpoint = "my_invitations", output = crate::json::Json)]
 pub async fn my_invitations() -> AppResult<Vec<JoinInvitation>> {
     let me = crate::session::require_user().await?;
-    let rows: Vec<(i64, String, String, Option<String>, chrono::NaiveDate)> = sqlx::query_as(
-        "select i.id, o.nom, o.siret, u.prenom || ' ' || u.nom, (i.expires_at at time zone 'Europe/Paris')::date
+    let rows = sqlx::query!(
+        r#"select i.id, o.nom, o.siret, u.prenom || ' ' || u.nom as "by?",
+                  (i.expires_at at time zone 'Europe/Paris')::date as "expires!: chrono::NaiveDate"
            from membership_invitations i join organisations o on o.id = i.organisation_id
            left join users u on u.id = i.invited_by
           where i.user_id = $1 and i.answered_at is null and i.expires_at > now() and o.active
-          order by i.created_at desc limit 50",
+          order by i.created_at desc limit 50"#,
+        me.id() as crate::domain::UserId,
     )
-    .bind(me.id())
     .fetch_all(&crate::state::pool())
     .await?;
     Ok(rows
         .into_iter()
+        .map(|r| (r.id, r.nom, r.siret, r.by, r.expires))
         .map(|(id, organisation, siret, by, expires)| JoinInvitation {
             id,
             organisation,

@@ -53,27 +53,20 @@ pub async fn get_effective_rights(
             if crate::rights::reach::reaches(&mut conn, me.id(), org, UserId(user_id)).await? => {}
         Err(e) => return Err(e),
     }
-    let rows: Vec<(String, String, String)> = sqlx::query_as(
-        "select a.libelle, r.libelle,
-                coalesce('Groupe ' || g.code || ' — ' || g.libelle, 'Attribuée directement')
+    Ok(sqlx::query_as!(
+        EffectiveRight,
+        r#"select a.libelle as application, r.libelle as role,
+                coalesce('Groupe ' || g.code || ' — ' || g.libelle, 'Attribuée directement') as "origine!"
            from effective_rights(current_date) e
            join roles r on r.id = e.role_id join applications a on a.id = e.application_id
            left join user_groups g on g.id = e.group_id
           where e.user_id = $1 and e.organisation_id = $2
-          order by a.position, a.libelle, r.position, r.libelle, 3",
+          order by a.position, a.libelle, r.position, r.libelle, 3"#,
+        user_id,
+        org as OrganisationId,
     )
-    .bind(user_id)
-    .bind(org)
     .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(application, role, origine)| EffectiveRight {
-            application,
-            role,
-            origine,
-        })
-        .collect())
+    .await?)
 }
 
 /// The agent's rights in the organisation, application by application.
@@ -101,22 +94,25 @@ pub async fn get_agent_roles(organisation_id: crate::domain::OrganisationId, use
     );
     // The direct right of each role held today or from a future date (the
     // earliest).
-    let rows: Vec<Row> = sqlx::query_as(
-        "select a.id, a.code, a.libelle, r.id, r.libelle,
+    let rows: Vec<Row> = sqlx::query!(
+        r#"select a.id, a.code, a.libelle, r.id as role_id, r.libelle as role,
                 (select row(g.id, g.date_ouverture, g.date_cloture) from grants g
                   where g.user_id = $2 and g.organisation_id = $1 and g.role_id = r.id
                     and (g.date_cloture is null or g.date_cloture > greatest(g.date_ouverture, current_date))
-                  order by g.date_ouverture limit 1)
+                  order by g.date_ouverture limit 1) as "held?: (i64, chrono::NaiveDate, Option<chrono::NaiveDate>)"
            from organisation_roles orl join roles r on r.id = orl.role_id
            join applications a on a.id = orl.application_id
           where orl.organisation_id = $1 and ($3::bigint[] is null or a.id = any($3))
-          order by a.position, a.libelle, r.position, r.libelle",
+          order by a.position, a.libelle, r.position, r.libelle"#,
+        manager.organisation_id() as crate::domain::OrganisationId,
+        user_id,
+        apps.as_deref(),
     )
-    .bind(manager.organisation_id())
-    .bind(user_id)
-    .bind(&apps)
     .fetch_all(&mut *conn)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.code, r.libelle, r.role_id, r.role, r.held))
+    .collect();
     let mut out: Vec<AgentAppRole> = vec![];
     for (app_id, code, libelle, role_id, role, held) in rows {
         if out.last().map(|a| a.application_id) != Some(app_id) {
@@ -179,15 +175,16 @@ pub async fn save_agent_roles(
     manager.not_self(crate::domain::UserId(user_id))?;
     // Locks the membership: two saves for the same agent run one after
     // the other.
-    let member: Option<(bool, Option<String>)> = sqlx::query_as(
-        "select u.date_cloture is not null and u.date_cloture <= current_date, m.admin_role
+    let member = sqlx::query!(
+        r#"select u.date_cloture is not null and u.date_cloture <= current_date as "closed!", m.admin_role
            from memberships m join users u on u.id = m.user_id
-          where m.organisation_id = $1 and m.user_id = $2 for update of m",
+          where m.organisation_id = $1 and m.user_id = $2 for update of m"#,
+        manager.organisation_id() as crate::domain::OrganisationId,
+        user_id,
     )
-    .bind(manager.organisation_id())
-    .bind(user_id)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|m| (m.closed, m.admin_role));
     let Some((closed, role)) = member else {
         return Err(AppError::NotFound);
     };
@@ -197,17 +194,20 @@ pub async fn save_agent_roles(
     // responsable, those whose « Habiliter » role they hold today.
     let administered = administered_apps(&mut tx, &manager).await?;
     // (role id, application id, libellés) of every wanted role in the ceiling.
-    let allowed: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "select r.id, r.application_id, r.libelle, a.libelle from organisation_roles orl
+    let allowed: Vec<(i64, i64, String, String)> = sqlx::query!(
+        r#"select r.id, r.application_id, r.libelle, a.libelle as application from organisation_roles orl
            join roles r on r.id = orl.role_id join applications a on a.id = r.application_id
           where orl.organisation_id = $1 and orl.role_id = any($2)
-            and ($3::bigint[] is null or r.application_id = any($3))",
+            and ($3::bigint[] is null or r.application_id = any($3))"#,
+        manager.organisation_id() as crate::domain::OrganisationId,
+        &wanted,
+        administered.as_deref(),
     )
-    .bind(manager.organisation_id())
-    .bind(&wanted)
-    .bind(&administered)
     .fetch_all(&mut *tx)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.application_id, r.libelle, r.application))
+    .collect();
     if allowed.len() != wanted.len() {
         return Err(AppError::invalid(
             "role_ids",
@@ -228,18 +228,21 @@ pub async fn save_agent_roles(
         ));
     }
     // Rights held today or from a future date.
-    let held: Vec<(i64, i64, String, String)> = sqlx::query_as(
-        "select g.id, g.role_id, r.libelle, a.libelle from grants g
+    let held: Vec<(i64, i64, String, String)> = sqlx::query!(
+        r#"select g.id, g.role_id, r.libelle, a.libelle as application from grants g
            join roles r on r.id = g.role_id join applications a on a.id = r.application_id
           where g.user_id = $1 and g.organisation_id = $2
             and (g.date_cloture is null or g.date_cloture > greatest(g.date_ouverture, current_date))
-            and ($3::bigint[] is null or r.application_id = any($3))",
+            and ($3::bigint[] is null or r.application_id = any($3))"#,
+        user_id,
+        manager.organisation_id() as crate::domain::OrganisationId,
+        administered.as_deref(),
     )
-    .bind(user_id)
-    .bind(manager.organisation_id())
-    .bind(&administered)
     .fetch_all(&mut *tx)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.role_id, r.libelle, r.application))
+    .collect();
     // The profiles given or withdrawn: those of an application with a
     // « Habiliter » role need its holder.
     let changed: Vec<i64> = wanted
@@ -333,14 +336,15 @@ pub async fn set_grant_dates(
     let mut tx = pool.begin().await?;
     // The right's holder decides who may act: a manager, or a responsable
     // reaching them (for the démarches whose profiles they administer).
-    let holder: Option<(i64,)> =
-        sqlx::query_as("select user_id from grants where id = $1 and organisation_id = $2")
-            .bind(grant_id)
-            .bind(organisation_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let holder = sqlx::query_scalar!(
+        "select user_id from grants where id = $1 and organisation_id = $2",
+        grant_id,
+        organisation_id,
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
     // A missing right and another structure's answer alike.
-    let (holder,) = holder.ok_or(AppError::Forbidden)?;
+    let holder = holder.ok_or(AppError::Forbidden)?;
     let manager = me.account_actor(organisation_id, UserId(holder)).await?;
     crate::users::ssr::member(&mut tx, &manager, UserId(holder)).await?;
     let apps = administered_apps(&mut tx, &manager).await?;
@@ -353,18 +357,20 @@ pub async fn set_grant_dates(
         String,
         String,
     );
-    let row: Option<Row> = sqlx::query_as(
-        "select g.user_id, g.role_id, g.date_ouverture, g.date_cloture, m.admin_role, r.libelle, a.libelle
+    let row: Option<Row> = sqlx::query!(
+        r#"select g.user_id, g.role_id, g.date_ouverture as "date_ouverture: chrono::NaiveDate",
+                  g.date_cloture as "date_cloture?: chrono::NaiveDate", m.admin_role, r.libelle, a.libelle as application
            from grants g join memberships m on m.user_id = g.user_id and m.organisation_id = g.organisation_id
            join roles r on r.id = g.role_id join applications a on a.id = r.application_id
           where g.id = $1 and g.organisation_id = $2 and ($3::bigint[] is null or r.application_id = any($3))
-          for update of g",
+          for update of g"#,
+        grant_id,
+        manager.organisation_id() as crate::domain::OrganisationId,
+        apps.as_deref(),
     )
-    .bind(grant_id)
-    .bind(manager.organisation_id())
-    .bind(&apps)
     .fetch_optional(&mut *tx)
-    .await?;
+    .await?
+    .map(|r| (r.user_id, r.role_id, r.date_ouverture, r.date_cloture, r.admin_role, r.libelle, r.application));
     let (user, role_id, starts, ends, rank, role, app) = row.ok_or(AppError::Forbidden)?;
     manager.not_self(UserId(user))?;
     manager.outranks(UserId(user), rank.as_deref())?;
@@ -430,15 +436,16 @@ async fn administered_apps(
     if actor.responsable().is_none() {
         return Ok(None);
     }
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "select a.id from applications a
-          where a.habiliter_role_id is not null
-            and exists (select 1 from effective_rights(current_date) e
-                         where e.user_id = $1 and e.organisation_id = $2 and e.role_id = a.habiliter_role_id)",
-    )
-    .bind(actor.user_id())
-    .bind(actor.organisation_id())
-    .fetch_all(conn)
-    .await?;
-    Ok(Some(rows.into_iter().map(|r| r.0).collect()))
+    Ok(Some(
+        sqlx::query_scalar!(
+            "select a.id from applications a
+              where a.habiliter_role_id is not null
+                and exists (select 1 from effective_rights(current_date) e
+                             where e.user_id = $1 and e.organisation_id = $2 and e.role_id = a.habiliter_role_id)",
+            actor.user_id() as crate::domain::UserId,
+            actor.organisation_id() as crate::domain::OrganisationId,
+        )
+        .fetch_all(conn)
+        .await?,
+    ))
 }
