@@ -672,8 +672,8 @@ fn ascii(s: &str) -> String {
 /// the one these parameters describe.
 pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
     let marker = p.marker();
-    let (comment,): (Option<String>,) = sqlx::query_as(
-        "select shobj_description(oid, 'pg_database') from pg_database where datname = current_database()",
+    let comment = sqlx::query_scalar!(
+        r#"select shobj_description(oid, 'pg_database') as "comment?" from pg_database where datname = current_database()"#,
     )
     .fetch_one(pool)
     .await?;
@@ -745,10 +745,10 @@ pub async fn run(pool: &PgPool, p: &Params) -> Result<(), BoxError> {
     }
     // The user groups, once the accounts of the benchmark exist.
     let mut tx = conn.begin().await?;
-    let mut groups = steps(p);
-    groups.truncate(1); // the hash functions, gone with the transaction
-    groups.extend(group_steps(p));
-    run_steps(&mut tx, groups).await?;
+    // The hash functions and gen_base (the id offsets from before the
+    // generation) live on in this session: the groups' steps use them as
+    // they are.
+    run_steps(&mut tx, group_steps(p)).await?;
     tx.commit().await?;
     finish(&mut conn, p, total).await
 }
@@ -908,21 +908,23 @@ fn group_steps(p: &Params) -> Vec<(&'static str, String)> {
 pub async fn print_sizes(conn: &mut PgConnection) -> Result<(), BoxError> {
     let (users, orgs, units, memberships, grants, events, biggest, size): (
         i64, i64, i64, i64, i64, i64, i64, String,
-    ) = sqlx::query_as(
-        "select (select count(*) from users), (select count(*) from organisations), (select count(*) from units),
-                (select count(*) from memberships), (select count(*) from grants), (select count(*) from audit_events),
-                (select count(*) from memberships group by organisation_id order by 1 desc limit 1),
-                pg_size_pretty(pg_database_size(current_database()))",
+    ) = sqlx::query!(
+        r#"select (select count(*) from users) as "users!", (select count(*) from organisations) as "orgs!",
+                (select count(*) from units) as "units!", (select count(*) from memberships) as "memberships!",
+                (select count(*) from grants) as "grants!", (select count(*) from audit_events) as "events!",
+                coalesce((select count(*) from memberships group by organisation_id order by 1 desc limit 1), 0) as "biggest!",
+                pg_size_pretty(pg_database_size(current_database())) as "size!""#,
     )
     .fetch_one(&mut *conn)
-    .await?;
-    let (groups, deepest, group_memberships, group_grants): (i64, Option<i32>, i64, i64) =
-        sqlx::query_as(
-            "select (select count(*) from user_groups), (select max(niveau) from user_groups),
-                (select count(*) from group_memberships), (select count(*) from group_grants)",
-        )
-        .fetch_one(&mut *conn)
-        .await?;
+    .await
+    .map(|r| (r.users, r.orgs, r.units, r.memberships, r.grants, r.events, r.biggest, r.size))?;
+    let (groups, deepest, group_memberships, group_grants): (i64, Option<i32>, i64, i64) = sqlx::query!(
+        r#"select (select count(*) from user_groups) as "groups!", (select max(niveau) from user_groups) as "deepest?",
+                (select count(*) from group_memberships) as "members!", (select count(*) from group_grants) as "rights!""#,
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map(|r| (r.groups, r.deepest, r.members, r.rights))?;
     println!(
         "{users} utilisateurs, {orgs} structures, {units} unités, {memberships} rattachements \
          (le plus grand : {biggest} agents), {grants} habilitations, {events} événements du journal, \

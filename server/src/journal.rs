@@ -16,11 +16,13 @@ pub enum ChainBreak {
 /// first break.
 pub async fn check(pool: &PgPool) -> Result<Result<i64, ChainBreak>, sqlx::Error> {
     use futures_util::TryStreamExt;
-    let mut rows = sqlx::query_as::<_, (i64, Vec<u8>, Vec<u8>, Vec<u8>)>(
-        "select seq, prev_hash, hash, digest(prev_hash || convert_to(audit_event_content(e), 'UTF8'), 'sha256')
-           from audit_events e order by seq",
+    let mut rows = sqlx::query!(
+        r#"select seq, prev_hash, hash,
+                  digest(prev_hash || convert_to(audit_event_content(e), 'UTF8'), 'sha256') as "recomputed!"
+           from audit_events e order by seq"#,
     )
-    .fetch(pool);
+    .fetch(pool)
+    .map_ok(|r| (r.seq, r.prev_hash, r.hash, r.recomputed));
     let mut expected = 1;
     let mut previous: Vec<u8> = vec![];
     while let Some((seq, prev_hash, hash, recomputed)) = rows.try_next().await? {

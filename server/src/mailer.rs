@@ -36,7 +36,7 @@ pub async fn deliver_batch(
     from: &str,
 ) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let rows: Vec<(i64, String, String, String)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "select id, to_email, subject, body from outbox
           where sent_at is null and attempts < 10
             and (attempts = 0 or created_at < now() - make_interval(secs => power(2, attempts)::int * 30))
@@ -45,7 +45,8 @@ pub async fn deliver_batch(
     .fetch_all(&mut *tx)
     .await?;
     let n = rows.len();
-    for (id, to, subject, body) in rows {
+    for r in rows {
+        let (id, to, subject, body) = (r.id, r.to_email, r.subject, r.body);
         let result = match build(from, &to, &subject, body) {
             Ok(msg) => transport
                 .send(msg)
@@ -56,18 +57,20 @@ pub async fn deliver_batch(
         };
         match result {
             Ok(()) => {
-                sqlx::query("update outbox set sent_at = now(), attempts = attempts + 1, last_error = null where id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query!(
+                    "update outbox set sent_at = now(), attempts = attempts + 1, last_error = null where id = $1",
+                    id
+                )
+                .execute(&mut *tx)
+                .await?;
             }
             Err(e) => {
                 tracing::warn!(id, error = %e, "courriel non envoyé");
-                sqlx::query(
+                sqlx::query!(
                     "update outbox set attempts = attempts + 1, last_error = $2 where id = $1",
+                    id,
+                    e,
                 )
-                .bind(id)
-                .bind(e)
                 .execute(&mut *tx)
                 .await?;
             }

@@ -31,7 +31,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     seed::catalogue(&pool).await?;
     let sirene =
         std::env::var("HAB_SIRENE_CSV").unwrap_or_else(|_| "data/sirene-extract.csv".into());
-    let (known,): (i64,) = sqlx::query_as("select count(*) from sirene_etablissements")
+    let known = sqlx::query_scalar!(r#"select count(*) as "n!" from sirene_etablissements"#)
         .fetch_one(&pool)
         .await?;
     if known == 0 && std::path::Path::new(&sirene).exists() {
@@ -98,7 +98,7 @@ async fn run() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         std::env::var("HAB_OPERATOR_EMAIL"),
         std::env::var("HAB_OPERATOR_PASSWORD"),
     ) {
-        let (n,): (i64,) = sqlx::query_as("select count(*) from users where is_operator")
+        let n = sqlx::query_scalar!(r#"select count(*) as "n!" from users where is_operator"#)
             .fetch_one(&pool)
             .await?;
         if n == 0 {

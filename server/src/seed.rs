@@ -71,40 +71,40 @@ const CATALOGUE: &[CatalogueEntry] = &[
 pub async fn catalogue(pool: &PgPool) -> Result<(), BoxError> {
     let mut tx = pool.begin().await?;
     for (pos, (code, libelle, description, roles)) in CATALOGUE.iter().enumerate() {
-        let (app_id,): (i64,) = sqlx::query_as(
+        // SOFFi is open to every training organisation; the others are
+        // activated per organisation by an operator (conventions).
+        let app_id = sqlx::query_scalar!(
             "insert into applications (code, libelle, description, position, activation_par_defaut)
              values ($1, $2, $3, $4, $5)
              on conflict (code) do update set libelle = excluded.libelle,
                  activation_par_defaut = excluded.activation_par_defaut returning id",
+            code,
+            libelle,
+            description,
+            pos as i32,
+            *code == "soffi",
         )
-        .bind(code)
-        .bind(libelle)
-        .bind(description)
-        .bind(pos as i32)
-        // SOFFi is open to every training organisation; the others are
-        // activated per organisation by an operator (conventions).
-        .bind(*code == "soffi")
         .fetch_one(&mut *tx)
         .await?;
         for (rpos, (rcode, rlib)) in roles.iter().enumerate() {
-            sqlx::query(
+            sqlx::query!(
                 "insert into roles (application_id, code, libelle, position) values ($1, $2, $3, $4)
                  on conflict (application_id, code) do nothing",
+                app_id,
+                rcode,
+                rlib,
+                rpos as i32,
             )
-            .bind(app_id)
-            .bind(rcode)
-            .bind(rlib)
-            .bind(rpos as i32)
             .execute(&mut *tx)
             .await?;
         }
     }
     // The role named « habiliter » of an application is the one whose
     // holders may administer its per-user profiles (CAF's Afas rule).
-    sqlx::query(
+    sqlx::query!(
         "update applications a set habiliter_role_id = r.id from roles r
           where r.application_id = a.id and r.code = 'habiliter'
-            and a.habiliter_role_id is distinct from r.id",
+            and a.habiliter_role_id is distinct from r.id"
     )
     .execute(&mut *tx)
     .await?;
@@ -148,21 +148,21 @@ pub async fn load_sirene(pool: &PgPool, path: &str) -> Result<usize, BoxError> {
             .cloned()
             .collect::<Vec<_>>()
             .join(" ");
-        sqlx::query(
+        sqlx::query!(
             "insert into sirene_etablissements (siret, siren, denomination, enseigne, adresse, code_postal, commune, etat_administratif)
              values ($1, $2, $3, nullif($4, ''), $5, $6, $7, $8)
              on conflict (siret) do update set denomination = excluded.denomination, enseigne = excluded.enseigne,
                adresse = excluded.adresse, code_postal = excluded.code_postal, commune = excluded.commune,
                etat_administratif = excluded.etat_administratif",
+            &siret,
+            &siret[..9.min(siret.len())],
+            g(c_denom),
+            g(c_enseigne),
+            adresse,
+            g(c_cp),
+            g(c_commune),
+            g(c_etat),
         )
-        .bind(&siret)
-        .bind(&siret[..9.min(siret.len())])
-        .bind(g(c_denom))
-        .bind(g(c_enseigne))
-        .bind(adresse)
-        .bind(g(c_cp))
-        .bind(g(c_commune))
-        .bind(g(c_etat))
         .execute(&mut *tx)
         .await?;
         n += 1;
@@ -179,15 +179,15 @@ pub async fn create_operator(pool: &PgPool, email: &str, password: &str) -> Resu
     let identifier = app::domain::UserIdentifier::generate(rand_index)
         .as_str()
         .to_string();
-    sqlx::query(
+    sqlx::query!(
         "insert into users (identifier, civilite, nom, prenom, email, email_verified_at, password_hash, is_operator)
          values ($1, 'M', 'Opérateur', 'Agent', $2, now(), $3, true)
          on conflict (email) do update set is_operator = true, password_hash = excluded.password_hash,
             email_verified_at = coalesce(users.email_verified_at, now())",
+        identifier,
+        email.as_str(),
+        hash,
     )
-    .bind(identifier)
-    .bind(email.as_str())
-    .bind(hash)
     .execute(pool)
     .await?;
     Ok(())
@@ -216,8 +216,7 @@ pub const DEMO_AGENT: &str = "paul.agent@demo.habilitations.fr";
 /// Demo data, loaded once: a manager of AFDAS holding SOFFi Administrateur,
 /// an agent asking for SOFFi Consultation.
 pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
-    let exists: Option<(i64,)> = sqlx::query_as("select id from users where email = $1")
-        .bind(DEMO_MANAGER)
+    let exists = sqlx::query_scalar!("select id from users where email = $1", DEMO_MANAGER)
         .fetch_optional(pool)
         .await?;
     if exists.is_some() {
@@ -230,32 +229,34 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
         ("Mme", "Gestionnaire", "Marie", DEMO_MANAGER),
         ("M", "Agent", "Paul", DEMO_AGENT),
     ] {
-        let (id,): (i64,) = sqlx::query_as(
+        let id = sqlx::query_scalar!(
             "insert into users (identifier, civilite, nom, prenom, email, email_verified_at, password_hash, telephone)
              values ($1, $2, $3, $4, $5, now(), $6, '0123456789') returning id",
+            app::domain::UserIdentifier::generate(rand_index).as_str().to_string(),
+            civ,
+            nom,
+            prenom,
+            email,
+            &h,
         )
-        .bind(app::domain::UserIdentifier::generate(rand_index).as_str())
-        .bind(civ)
-        .bind(nom)
-        .bind(prenom)
-        .bind(email)
-        .bind(&h)
         .fetch_one(&mut *tx)
         .await?;
         ids.push(id);
     }
-    let (org,): (i64,) = sqlx::query_as(
+    let org = sqlx::query_scalar!(
         "insert into organisations (siret, nom, adresse, created_by)
          select siret, denomination, adresse || ', ' || code_postal || ' ' || commune, $1
            from sirene_etablissements where siret = '78471400800165' returning id",
+        ids[0],
     )
-    .bind(ids[0])
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query("insert into memberships (user_id, organisation_id, admin_role) values ($1, $2, 'primary_manager'), ($3, $2, null)")
-        .bind(ids[0])
-        .bind(org)
-        .bind(ids[1])
+    sqlx::query!(
+        "insert into memberships (user_id, organisation_id, admin_role) values ($1, $2, 'primary_manager'), ($3, $2, null)",
+        ids[0],
+        org,
+        ids[1],
+    )
         .execute(&mut *tx)
         .await?;
     // More agents of the structure, created by its manager: the Liste des
@@ -276,41 +277,41 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
         ),
         ("M", "Abadie", "Aline", "aline.abadie@demo.habilitations.fr"),
     ] {
-        sqlx::query(
+        sqlx::query!(
             "with u as (
                  insert into users (identifier, civilite, nom, prenom, email, email_verified_at, password_hash,
                                     created_by, home_organisation_id)
                  values ($1, $2, $3, $4, $5, now(), $6, $7, $8) returning id)
              insert into memberships (user_id, organisation_id) select id, $8 from u",
+            app::domain::UserIdentifier::generate(rand_index).as_str().to_string(),
+            civ,
+            nom,
+            prenom,
+            email,
+            &h,
+            ids[0],
+            org,
         )
-        .bind(app::domain::UserIdentifier::generate(rand_index).as_str())
-        .bind(civ)
-        .bind(nom)
-        .bind(prenom)
-        .bind(email)
-        .bind(&h)
-        .bind(ids[0])
-        .bind(org)
         .execute(&mut *tx)
         .await?;
     }
     // The demo structure has signed a convention for Parapheur and
     // Mon activité formation too (SOFFi is activated by default).
-    sqlx::query(
+    sqlx::query!(
         "with c as (
              insert into conventions (organisation_id, libelle) values ($1, 'Convention dématérialisation 2026')
              returning id)
          insert into convention_roles (convention_id, application_id, role_id)
          select c.id, r.application_id, r.id from c, roles r join applications a on a.id = r.application_id
           where a.code in ('parapheur', 'mon-activite-formation')",
+        org,
     )
-    .bind(org)
     .execute(&mut *tx)
     .await?;
     // Delegated administration at a glance: three user groups, one of
     // them a subgroup, each with its responsable habilitations, their
     // rights within the conventions and a few members.
-    sqlx::query(
+    sqlx::query!(
         "with c as (select id, libelle from conventions where organisation_id = $1),
               who as (select id, email from users),
               g1 as (
@@ -329,12 +330,12 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
          union all
          select g2.id, r.id from g2, roles r join applications a on a.id = r.application_id
           where a.code = 'parapheur'",
+        org,
     )
-    .bind(org)
     .execute(&mut *tx)
     .await?;
     // The subgroup, within its parent's convention and rights.
-    sqlx::query(
+    sqlx::query!(
         "with p as (select id, convention_id from user_groups where organisation_id = $1 and code = 'PARAPHEUR'),
               s as (
                   insert into user_groups (organisation_id, convention_id, code, libelle, parent_id, responsable_id)
@@ -344,11 +345,11 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
          insert into group_grants (group_id, role_id)
          select s.id, r.id from s, roles r join applications a on a.id = r.application_id
           where a.code = 'parapheur' and r.code = 'utilisateur'",
+        org,
     )
-    .bind(org)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into group_memberships (group_id, organisation_id, user_id)
          select g.id, $1, u.id from (values
                 ('SOFFI-DEC', $2), ('SOFFI-DEC', 'aline.abadie@demo.habilitations.fr'),
@@ -356,27 +357,27 @@ pub async fn demo(pool: &PgPool) -> Result<bool, BoxError> {
                 ('PARAPHEUR-SIG', $2)) as m (code, email)
            join user_groups g on g.organisation_id = $1 and g.code = m.code
            join users u on u.email = m.email",
+        org,
+        DEMO_AGENT,
     )
-    .bind(org)
-    .bind(DEMO_AGENT)
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into grants (role_id, organisation_id, user_id, granted_by)
          select r.id, $1, $2, null from roles r join applications a on a.id = r.application_id
           where a.code = 'soffi' and r.code = 'administrateur'",
+        org,
+        ids[0],
     )
-    .bind(org)
-    .bind(ids[0])
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         "insert into access_requests (requester_id, organisation_id, role_id, message)
          select $2, $1, r.id, 'Je dois consulter les dossiers de formation.' from roles r
            join applications a on a.id = r.application_id where a.code = 'soffi' and r.code = 'consultation'",
+        org,
+        ids[1],
     )
-    .bind(org)
-    .bind(ids[1])
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
