@@ -99,13 +99,6 @@ pub fn administrateurs(n: i64) -> String {
     format!("{n} administrateur{}", if n > 1 { "s" } else { "" })
 }
 
-#[cfg(feature = "ssr")]
-const ORG_ROW_SELECT: &str = "select o.id, o.siret, o.nom, o.active, o.max_admins, lower(o.nom) as sort_key,
-        coalesce((select u.prenom || ' ' || u.nom from memberships m join users u on u.id = m.user_id
-                   where m.organisation_id = o.id and m.admin_role = 'primary_manager'), '') as primary_manager,
-        (select count(*) from memberships m where m.organisation_id = o.id and m.admin_role = 'org_admin') as admins
-   from organisations o";
-
 /// Operator: organisations by SIRET prefix (digits) or name prefix, keyset
 /// paginated, active and inactive alike.
 #[server(endpoint = "operator_organisations", output = crate::json::Json)]
@@ -118,28 +111,41 @@ pub async fn operator_organisations(
     let digits: String = q.chars().filter(|c| !c.is_whitespace()).collect();
     let by_siret = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
     let mut rows: Vec<OrgRow> = if by_siret {
-        sqlx::query_as(&format!(
-            "{ORG_ROW_SELECT} where o.siret like $1 || '%' and o.siret > $2 order by o.siret limit $3"
-        ))
-        .bind(&digits)
-        .bind(&after)
-        .bind(ORG_PAGE_SIZE + 1)
+        // By SIRET prefix, in SIRET order (the cursor is the last SIRET).
+        sqlx::query_as!(
+            OrgRow,
+            r#"select o.id, o.siret, o.nom, o.active, o.max_admins, lower(o.nom) as "sort_key!",
+                    coalesce((select u.prenom || ' ' || u.nom from memberships m join users u on u.id = m.user_id
+                               where m.organisation_id = o.id and m.admin_role = 'primary_manager'), '') as "primary_manager!",
+                    (select count(*) from memberships m where m.organisation_id = o.id and m.admin_role = 'org_admin') as "admins!"
+               from organisations o
+              where o.siret like $1 || '%' and o.siret > $2 order by o.siret limit $3"#,
+            &digits,
+            &after,
+            ORG_PAGE_SIZE + 1,
+        )
         .fetch_all(&pool)
         .await?
     } else {
         // Keyset cursor: (lower-cased name, id) of the last row shown.
         let cursor: Option<(String, i64)> = serde_json::from_str(&after).ok();
         let (c_nom, c_id) = cursor.clone().unwrap_or_default();
-        sqlx::query_as(&format!(
-            "{ORG_ROW_SELECT} where lower(o.nom) like $1 || '%'
-               and (not $2 or (lower(o.nom), o.id) > ($3, $4))
-             order by lower(o.nom), o.id limit $5"
-        ))
-        .bind(crate::domain::like_prefix(&q))
-        .bind(cursor.is_some())
-        .bind(c_nom)
-        .bind(c_id)
-        .bind(ORG_PAGE_SIZE + 1)
+        sqlx::query_as!(
+            OrgRow,
+            r#"select o.id, o.siret, o.nom, o.active, o.max_admins, lower(o.nom) as "sort_key!",
+                    coalesce((select u.prenom || ' ' || u.nom from memberships m join users u on u.id = m.user_id
+                               where m.organisation_id = o.id and m.admin_role = 'primary_manager'), '') as "primary_manager!",
+                    (select count(*) from memberships m where m.organisation_id = o.id and m.admin_role = 'org_admin') as "admins!"
+               from organisations o
+              where lower(o.nom) like $1 || '%'
+                and (not $2 or (lower(o.nom), o.id) > ($3, $4))
+              order by lower(o.nom), o.id limit $5"#,
+            crate::domain::like_prefix(&q),
+            cursor.is_some(),
+            c_nom,
+            c_id,
+            ORG_PAGE_SIZE + 1,
+        )
         .fetch_all(&pool)
         .await?
     };

@@ -16,16 +16,16 @@ pub struct RoleOption {
 /// hand out (its activated applications).
 #[server(endpoint = "list_roles", output = crate::json::Json)]
 pub async fn list_roles(#[server(default)] organisation_id: crate::domain::OrganisationId) -> AppResult<Vec<RoleOption>> {
-    // Typed at the boundary (0: none); read as numbers below.
-    let (organisation_id,) = (organisation_id.get(),);
     crate::session::require_user().await?;
-    Ok(sqlx::query_as(
+    // 0: every role of the catalogue.
+    Ok(sqlx::query_as!(
+        RoleOption,
         "select r.id, a.code as application_code, a.libelle as application, r.libelle as role
            from roles r join applications a on a.id = r.application_id
-          where $1 = 0 or exists (select 1 from organisation_roles o where o.organisation_id = $1 and o.role_id = r.id)
+          where $1::bigint = 0 or exists (select 1 from organisation_roles o where o.organisation_id = $1 and o.role_id = r.id)
           order by a.position, a.libelle, r.position, r.libelle",
+        organisation_id as crate::domain::OrganisationId,
     )
-    .bind(organisation_id)
     .fetch_all(&crate::state::pool())
     .await?)
 }

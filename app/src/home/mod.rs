@@ -25,8 +25,9 @@ pub struct Tile {
 pub async fn home_tiles() -> AppResult<Vec<Tile>> {
     let me = crate::session::require_user().await?;
     // With several organisations, the one chosen in the header.
-    Ok(sqlx::query_as(
-        "with held as (
+    Ok(sqlx::query_as!(
+        Tile,
+        r#"with held as (
              select distinct e.application_id from effective_rights(current_date) e
               where e.user_id = $1 and ($3::bigint is null or e.organisation_id = $3)
          ),
@@ -54,17 +55,17 @@ pub async fn home_tiles() -> AppResult<Vec<Tile>> {
                 and cr.date_ouverture <= current_date and (cr.date_cloture is null or cr.date_cloture > current_date)
          )
          select a.code, a.libelle, a.description,
-                a.id in (select application_id from held) as held,
-                (a.id in (select application_id from used) or w.n is not null or $2) as managed,
-                coalesce(w.n, 0) as pending
+                a.id in (select application_id from held) as "held!",
+                (a.id in (select application_id from used) or w.n is not null or $2) as "managed!",
+                coalesce(w.n, 0) as "pending!"
            from applications a left join waiting w on w.application_id = a.id
           where a.id in (select application_id from held) or a.id in (select application_id from used)
              or w.n is not null or $2
-          order by a.position, a.libelle",
+          order by a.position, a.libelle"#,
+        me.id() as crate::domain::UserId,
+        me.is_operator(),
+        crate::session::current_organisation().await?,
     )
-    .bind(me.id())
-    .bind(me.is_operator())
-    .bind(crate::session::current_organisation().await?)
     .fetch_all(&crate::state::pool())
     .await?)
 }

@@ -53,22 +53,26 @@ pub async fn list_staff(
         chrono::NaiveDate,
         Option<chrono::NaiveDate>,
     );
-    let mut rows: Vec<Row> = sqlx::query_as(
-        "select u.id, u.identifier, u.nom, u.prenom, u.email, u.date_ouverture, u.date_cloture
+    let mut rows: Vec<Row> = sqlx::query!(
+        r#"select u.id, u.identifier, u.nom, u.prenom, u.email, u.date_ouverture as "date_ouverture: chrono::NaiveDate",
+                  u.date_cloture as "date_cloture?: chrono::NaiveDate"
            from users u
           where u.is_operator
             and ($1 = '' or u.identifier = upper($1) or u.email = $1
                  or lower(u.nom) like '%' || $1 || '%' or lower(u.prenom) like '%' || $1 || '%')
-            and ($2 = 0 or (upper(u.nom), upper(u.prenom), u.id)
+            and ($2::bigint = 0 or (upper(u.nom), upper(u.prenom), u.id)
                           > (select upper(nom), upper(prenom), id from users where id = $2))
           order by upper(u.nom), upper(u.prenom), u.id
-          limit $3",
+          limit $3"#,
+        &q,
+        after,
+        PAGE + 1,
     )
-    .bind(&q)
-    .bind(after)
-    .bind(PAGE + 1)
     .fetch_all(&crate::state::pool())
-    .await?;
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.identifier, r.nom, r.prenom, r.email, r.date_ouverture, r.date_cloture))
+    .collect();
     let more = rows.len() as i64 > PAGE;
     rows.truncate(PAGE as usize);
     let today = chrono::Local::now().date_naive();
