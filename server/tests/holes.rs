@@ -1122,3 +1122,239 @@ async fn every_path_that_closes_writes_one_event_per_object_it_ends() {
         "Paul's direct right"
     );
 }
+
+// Holes found by the property test whose model is written from the SPEC
+// (`delegation_spec.rs`), each written first and seen failing.
+
+/// A decision on a request is an act on its requester: an admin decides
+/// no request of the primary manager, a responsable none of an admin;
+/// the primary manager decides the admin's.
+#[tokio::test]
+async fn a_decision_on_a_request_respects_ranks() {
+    let w = world().await;
+    let ask = |who: Client| {
+        let w = &w;
+        async move {
+            let (s, body) = w
+                .call(
+                    &who,
+                    "request_access",
+                    &[("organisation_id", w.org.as_str()), ("role_id", &w.consultation)],
+                )
+                .await;
+            assert_eq!(s, StatusCode::OK, "{body}");
+            body.as_i64().unwrap().to_string()
+        }
+    };
+    let pm_request = ask(w.app.login("marie@exemple.fr").await).await;
+    let admin_request = ask(w.app.login("anne@exemple.fr").await).await;
+    let pending = |id: String| {
+        let w = &w;
+        async move {
+            w.app
+                .count(&format!(
+                    "select count(*) from access_requests where id = {id} and status = 'pending'"
+                ))
+                .await
+        }
+    };
+    let (s, body) = w
+        .call(&w.admin.1, "decide_request", &[("id", &pm_request), ("decision", "refuser")])
+        .await;
+    assert!(refused(s), "{s} {body}");
+    assert_eq!(pending(pm_request.clone()).await, 1);
+    // Rose decides for G, which holds SOFFi Consultation today.
+    let (s, body) = w
+        .call(
+            &w.resp.1,
+            "decide_request",
+            &[("id", &admin_request), ("decision", "refuser"), ("group_id", &w.g)],
+        )
+        .await;
+    assert!(refused(s), "{s} {body}");
+    assert_eq!(pending(admin_request.clone()).await, 1);
+    let (s, body) = w
+        .call(&w.pm.1, "decide_request", &[("id", &admin_request), ("decision", "refuser")])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(pending(admin_request).await, 0);
+}
+
+/// Nobody changes their own rank: a manager does not name themselves the
+/// responsable habilitations of a group, on creation or after.
+#[tokio::test]
+async fn nobody_names_themselves_responsable() {
+    let w = world().await;
+    let (s, body) = w.save_group(&w.pm.1, "0", "MOI", "0", "marie@exemple.fr", "").await;
+    assert!(refused(s), "{s} {body}");
+    assert_eq!(
+        w.app.count("select count(*) from user_groups where code = 'MOI'").await,
+        0
+    );
+    let (s, body) = w
+        .call(
+            &w.pm.1,
+            "set_group_responsable",
+            &[("organisation_id", w.org.as_str()), ("group_id", &w.g), ("responsable", "marie@exemple.fr")],
+        )
+        .await;
+    assert!(refused(s), "{s} {body}");
+    assert_eq!(
+        w.app
+            .count(&format!("select responsable_id from user_groups where id = {}", w.g))
+            .await,
+        w.resp.0
+    );
+}
+
+/// A closed account receives no right, and one closing later keeps none
+/// after its closing date; a person detached from the structure receives
+/// none there (an old request of theirs does not count).
+#[tokio::test]
+async fn no_right_outlives_the_account_or_the_attachment() {
+    let w = world().await;
+    let held_after = |user: i64, days: i64| {
+        let w = &w;
+        async move {
+            w.app
+                .count(&format!(
+                    "select count(*) from effective_rights(current_date + {days}) where user_id = {user}"
+                ))
+                .await
+        }
+    };
+    // Léa closes in ten days; a right given today ends with her account.
+    let (s, body) = w.fiche(&w.pm.1, w.lea.0, "lea@exemple.fr", &day(10)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = w.give(&w.admin.1, w.lea.0, &w.saisie).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(held_after(w.lea.0, 5).await, 1);
+    assert_eq!(held_after(w.lea.0, 10).await, 0, "the right ends with the account");
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "select count(*) from grants where user_id = {}
+                  and (date_cloture is null or date_cloture > current_date + 10)",
+                w.lea.0
+            ))
+            .await,
+        0,
+        "a reopening would revive a right kept past the closing"
+    );
+    // Paul is closed today: nothing more for him.
+    let (s, body) = w.fiche(&w.pm.1, w.paul.0, "paul@exemple.fr", &day(0)).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = w.give(&w.admin.1, w.paul.0, &w.saisie).await;
+    assert!(refused(s), "{s} {body}");
+    assert_eq!(
+        w.app
+            .count(&format!("select count(*) from grants where user_id = {}", w.paul.0))
+            .await,
+        0
+    );
+    // Hugo asked for a role once, then was detached from AFDAS.
+    let hugo = w.app.login("autre.rh@exemple.fr").await;
+    let (s, body) = w
+        .call(
+            &hugo,
+            "request_access",
+            &[("organisation_id", w.org.as_str()), ("role_id", &w.saisie)],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    // Replaced as responsable of H first, then detached.
+    let (s, body) = w
+        .call(
+            &w.pm.1,
+            "set_group_responsable",
+            &[("organisation_id", w.org.as_str()), ("group_id", &w.h), ("responsable", "lea@exemple.fr")],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = w
+        .call(
+            &w.pm.1,
+            "detach_agent",
+            &[
+                ("organisation_id", w.org.as_str()),
+                ("user_id", &w.other.0.to_string()),
+                ("niveau", "structure"),
+                ("commentaire", "Départ"),
+            ],
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (s, body) = w.give(&w.pm.1, w.other.0, &w.consultation).await;
+    assert!(refused(s), "{s} {body}");
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "select count(*) from memberships where user_id = {} and organisation_id = {}",
+                w.other.0, w.org_id
+            ))
+            .await,
+        0,
+        "a detached person is not attached again by a right"
+    );
+}
+
+/// Nobody changes their own account by an import: the importer's own line
+/// is refused and changes nothing (fiche, groups).
+#[tokio::test]
+async fn an_import_never_changes_the_importer() {
+    let w = world().await;
+    let app = &w.app;
+    let before = app
+        .count("select count(*) from users where email = 'anne@exemple.fr' and nom = 'Changé'")
+        .await;
+    assert_eq!(before, 0);
+    let file = "Civilité;Nom;Prénom;Adresse mail;Téléphone;Poste;Date d'ouverture;Date de clôture;Code service;Code groupe\n\
+                Mme;Changé;Anne;anne@exemple.fr;;;;;;G\n";
+    let (_, report) = app
+        .import_agents(&w.admin.1, w.org_id, file.as_bytes().to_vec(), true)
+        .await;
+    let text = report.to_string();
+    // The line is refused for what it is, not for another reason.
+    assert!(text.contains("votre propre compte"), "{text}");
+    assert_eq!(
+        app.count("select count(*) from users where email = 'anne@exemple.fr' and nom = 'Changé'")
+            .await,
+        0,
+        "the import rewrote the importer's fiche: {text}"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "select count(*) from group_memberships where group_id = {} and user_id = {}",
+            w.g, w.admin.0
+        ))
+        .await,
+        0,
+        "the importer put themselves in a group: {text}"
+    );
+}
+
+/// Closing a group one belongs to (or one of its subgroups) would end
+/// one's own rights: another manager does it.
+#[tokio::test]
+async fn nobody_closes_a_group_they_belong_to() {
+    let w = world().await;
+    w.add_ok(&w.op, &w.s, "marie@exemple.fr").await;
+    let (s, body) = w
+        .call(&w.pm.1, "close_group", &[("organisation_id", w.org.as_str()), ("group_id", &w.g)])
+        .await;
+    assert!(refused(s), "{s} {body}");
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "select count(*) from user_groups where id in ({}, {}) and date_cloture is null",
+                w.g, w.s
+            ))
+            .await,
+        2
+    );
+    // The operator may.
+    let (s, body) = w
+        .call(&w.op, "close_group", &[("organisation_id", w.org.as_str()), ("group_id", &w.g)])
+        .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+}

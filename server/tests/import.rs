@@ -12,30 +12,7 @@ async fn import(
     bytes: Vec<u8>,
     confirm: bool,
 ) -> (StatusCode, Value) {
-    let form = Form::new()
-        .text("organisation_id", org.to_string())
-        .text("confirmer", if confirm { "1" } else { "0" })
-        .part(
-            "fichier",
-            Part::bytes(bytes)
-                .file_name("agents.csv")
-                .mime_str("text/csv")
-                .unwrap(),
-        );
-    let resp = c
-        .post(format!("{}/api/import_agents", app.url))
-        .header("Origin", &app.url)
-        .header("Accept", "application/json")
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let text = resp.text().await.unwrap();
-    (
-        status,
-        serde_json::from_str(&text).unwrap_or(Value::String(text)),
-    )
+    app.import_agents(c, org, bytes, confirm).await
 }
 
 fn outcomes(report: &Value) -> Vec<(u64, String)> {

@@ -94,6 +94,18 @@ pub async fn save_group(
         }
         (Some(b), Some(old_c))
     };
+    // Nobody changes their own rank: a manager does not name themselves
+    // responsable habilitations (one named before keeps the group).
+    let old_responsable = before.as_ref().and_then(|b| b["responsable"].as_i64());
+    if responsable_id == manager.user_id().get()
+        && !manager.is_operator()
+        && old_responsable != Some(responsable_id)
+    {
+        return Err(AppError::invalid(
+            "responsable",
+            "Vous ne pouvez pas vous désigner vous-même responsable habilitations : un autre administrateur de la structure ou l'opérateur doit le faire.",
+        ));
+    }
     // An earlier closing ends subgroups, memberships and rights with the
     // group (the database's cascade): each gets its event below.
     let watched = match old_cloture {
@@ -106,6 +118,9 @@ pub async fn save_group(
         ),
         _ => None,
     };
+    if let Some(w) = &watched {
+        w.not_ending_own(manager.user_id())?;
+    }
     // The parent fixes the convention; else the one chosen (open, of this
     // structure).
     let parent = (parent_id != 0).then_some(parent_id);
@@ -241,6 +256,13 @@ pub async fn set_group_responsable(
                 "Aucun agent ouvert de la structure n'a cet identifiant ou cette adresse mail.",
             )
         })?;
+    // Nobody changes their own rank: a manager names someone else too.
+    if new == me.id().get() && matches!(actor, GroupActor::Manager(_)) && !me.is_operator() {
+        return Err(AppError::invalid(
+            "responsable",
+            "Vous ne pouvez pas vous désigner vous-même responsable habilitations : un autre administrateur de la structure ou l'opérateur doit le faire.",
+        ));
+    }
     if let GroupActor::Responsable(_) = &actor {
         // Only for a subgroup of a group they reach (not their own top group).
         let Some(parent) = parent else {

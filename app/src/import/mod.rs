@@ -475,6 +475,12 @@ pub mod ssr {
                 crate::users::ssr::invite(&mut sp, m, org_nom, &agent, unit, group).await?;
                 "invitation"
             }
+            Some((uid, _, _)) if uid == m.user_id().get() => {
+                return Err(AppError::invalid(
+                    "email",
+                    "C'est votre propre compte : il ne se modifie pas par un import (un autre administrateur de la structure doit le faire).",
+                ));
+            }
             Some((uid, _, _)) => {
                 // The same write path as "Modifier un utilisateur": ranks,
                 // ownership of the account, closing (rights and sessions

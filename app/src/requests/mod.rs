@@ -437,6 +437,16 @@ pub async fn decide_request(
             "Vous ne pouvez pas décider de votre propre demande.".into(),
         ));
     }
+    // A decision acts on the requester: ranks hold (an admin decides no
+    // request of the primary manager, a responsable none of a manager or
+    // an admin), whether it accepts or refuses.
+    {
+        use crate::session::Acting;
+        let rank =
+            crate::rights::checks::target_role(&mut tx, OrganisationId(org), UserId(requester))
+                .await?;
+        manager.outranks(UserId(requester), rank.as_deref())?;
+    }
     if status != "pending" {
         return Err(AppError::Conflict(
             "Cette demande a déjà été traitée : aucune modification n'a été faite.".into(),

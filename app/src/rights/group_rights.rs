@@ -199,6 +199,7 @@ pub async fn close_group(
     }
     // What the cascade will end, read before it runs.
     let watched = Watched::read(conn, Cascading::Group(group)).await?;
+    watched.not_ending_own(manager.user_id())?;
     let members = watched.memberships.len();
     sqlx::query!(
         "update user_groups set date_cloture = greatest(date_ouverture, current_date) where id = $1",
@@ -246,6 +247,17 @@ pub struct Watched {
 }
 
 impl Watched {
+    /// Nobody ends their own rights: the change would end a membership of
+    /// `actor` (in the group or one of its subgroups).
+    pub fn not_ending_own(&self, actor: UserId) -> AppResult<()> {
+        if self.memberships.iter().any(|m| m.2 == actor.get()) {
+            return Err(AppError::Conflict(
+                "Vous appartenez à ce groupe ou à un de ses sous-groupes : le clôturer mettrait fin à vos propres habilitations. Un autre administrateur de la structure doit le faire.".into(),
+            ));
+        }
+        Ok(())
+    }
+
     pub async fn read(conn: &mut PgConnection, scope: Cascading) -> Result<Watched, sqlx::Error> {
         let groups: Vec<(i64, Option<NaiveDate>)> = match scope {
             Cascading::Group(g) => sqlx::query!(

@@ -631,7 +631,8 @@ pub async fn add_grant(
              from users u, roles r join applications a on a.id = r.application_id, organisations o
           where u.id = $1 and r.id = $2 and o.id = $3
             and (exists (select 1 from memberships m where m.user_id = u.id and m.organisation_id = o.id)
-              or exists (select 1 from access_requests q where q.requester_id = u.id and q.organisation_id = o.id))"#,
+              or exists (select 1 from access_requests q where q.requester_id = u.id and q.organisation_id = o.id
+                            and q.status = 'pending'))"#,
         user_id,
         role_id,
         manager.organisation_id() as crate::domain::OrganisationId,

@@ -429,6 +429,42 @@ impl TestApp {
         id
     }
 
+    /// « Importer des utilisateurs »: posts a CSV file as `c` (checked
+    /// only, or applied with `confirm`), as the browser's form does.
+    pub async fn import_agents(
+        &self,
+        c: &Client,
+        org: i64,
+        bytes: Vec<u8>,
+        confirm: bool,
+    ) -> (StatusCode, Value) {
+        use reqwest::multipart::{Form, Part};
+        let form = Form::new()
+            .text("organisation_id", org.to_string())
+            .text("confirmer", if confirm { "1" } else { "0" })
+            .part(
+                "fichier",
+                Part::bytes(bytes)
+                    .file_name("agents.csv")
+                    .mime_str("text/csv")
+                    .unwrap(),
+            );
+        let resp = c
+            .post(format!("{}/api/import_agents", self.url))
+            .header("Origin", &self.url)
+            .header("Accept", "application/json")
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
     /// Is the user attached to the organisation (0 or 1)?
     pub async fn memberships(&self, user_id: i64, organisation_id: i64) -> i64 {
         let (n,): (i64,) = sqlx::query_as(
