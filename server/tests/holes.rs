@@ -1124,7 +1124,7 @@ async fn every_path_that_closes_writes_one_event_per_object_it_ends() {
 }
 
 // Holes found by the property test whose model is written from the SPEC
-// (`delegation_spec.rs`), each written first and seen failing.
+// (branch `wip-delegation-spec`), each written first and seen failing.
 
 /// A decision on a request is an act on its requester: an admin decides
 /// no request of the primary manager, a responsable none of an admin;
@@ -1240,6 +1240,19 @@ async fn no_right_outlives_the_account_or_the_attachment() {
             .await,
         0,
         "a reopening would revive a right kept past the closing"
+    );
+    // The same on the group path: her membership ends with her account.
+    w.add_ok(&w.pm.1, &w.h, "lea@exemple.fr").await;
+    assert_eq!(
+        w.app
+            .count(&format!(
+                "select count(*) from group_memberships where user_id = {}
+                  and (date_cloture is null or date_cloture > current_date + 10)",
+                w.lea.0
+            ))
+            .await,
+        0,
+        "a membership kept past the closing would come back with a reopening"
     );
     // Paul is closed today: nothing more for him.
     let (s, body) = w.fiche(&w.pm.1, w.paul.0, "paul@exemple.fr", &day(0)).await;

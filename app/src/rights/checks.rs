@@ -134,3 +134,30 @@ pub async fn not_member_of(
     }
     Ok(())
 }
+
+/// No right outlives its holder's account, whatever path gives it (a
+/// direct right, a membership): refused for an account closed by the
+/// opening; for one that closes later, the period ends at the account's
+/// closing (a reopening revives nothing). Returns the closing to write.
+pub async fn within_account(
+    conn: &mut PgConnection,
+    user: UserId,
+    ouverture: chrono::NaiveDate,
+    cloture: Option<chrono::NaiveDate>,
+    field: &str,
+) -> AppResult<Option<chrono::NaiveDate>> {
+    let account_closes = sqlx::query_scalar!(
+        r#"select date_cloture as "date_cloture?: chrono::NaiveDate" from users where id = $1"#,
+        user as UserId,
+    )
+    .fetch_one(conn)
+    .await?;
+    match account_closes {
+        Some(c) if c <= ouverture => Err(AppError::invalid(
+            field,
+            "Ce compte est clôturé à cette date : il ne reçoit plus d'habilitation.",
+        )),
+        Some(c) => Ok(Some(cloture.map_or(c, |x| x.min(c)))),
+        None => Ok(cloture),
+    }
+}

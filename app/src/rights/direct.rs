@@ -148,25 +148,7 @@ pub async fn give(
 ) -> AppResult<Option<i64>> {
     checks::not_self(actor, user)?;
     checks::rank(conn, actor, user).await?;
-    // No right outlives its holder's account: none for an account closed
-    // by the opening, and one that closes later ends then (a reopening
-    // revives nothing).
-    let account_closes = sqlx::query_scalar!(
-        r#"select date_cloture as "date_cloture?: NaiveDate" from users where id = $1"#,
-        user as UserId,
-    )
-    .fetch_one(&mut *conn)
-    .await?;
-    let cloture = match account_closes {
-        Some(c) if c <= ouverture => {
-            return Err(AppError::invalid(
-                field.0,
-                "Ce compte est clôturé à cette date : il ne reçoit plus d'habilitation.",
-            ))
-        }
-        Some(c) => Some(cloture.map_or(c, |x| x.min(c))),
-        None => cloture,
-    };
+    let cloture = checks::within_account(conn, user, ouverture, cloture, field.0).await?;
     let org = actor.organisation_id();
     let within = sqlx::query_scalar!(
         r#"select exists (select 1 from organisation_roles where organisation_id = $1 and role_id = $2) as "within!""#,

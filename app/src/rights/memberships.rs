@@ -125,6 +125,8 @@ async fn insert(
     ouverture: NaiveDate,
     cloture: Option<NaiveDate>,
 ) -> AppResult<i64> {
+    // Joining a group gives its rights: none past the account's closing.
+    let cloture = checks::within_account(conn, user, ouverture, cloture, "utilisateur").await?;
     let mid = sqlx::query_scalar!(
         "insert into group_memberships (group_id, organisation_id, user_id, date_ouverture, date_cloture, added_by)
          values ($1, $2, $3, $4, $5, $6) returning id",
